@@ -1,0 +1,142 @@
+"""The backend contract: a small object per configured backend.
+
+A backend lists its sessions and acts on them by id.  Everything it cannot do
+is left to :class:`BaseBackend`, which raises :class:`ActionNotSupported`; its
+``capabilities`` flags say which actions work so the UI can grey out the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
+
+from core.errors import ActionNotSupported, SessionNotFound
+from core.model import (
+    BackendHealth,
+    Capability,
+    LogLine,
+    LogSource,
+    PrunePlan,
+    PrunePolicy,
+    PruneResult,
+    Session,
+    SizeInfo,
+)
+from core.settings import SessionSpec
+
+
+@runtime_checkable
+class LineStream(Protocol):
+    """Lines of a log, oldest first.  Iterating a following stream blocks until
+    a line arrives or :meth:`close` is called (from any thread)."""
+
+    def __iter__(self) -> Iterator[LogLine]: ...
+
+    def read_available(self, timeout: float) -> list[LogLine]:
+        """Wait up to ``timeout`` s for lines; return all there are (maybe none).
+
+        UIs call this in a worker so they post lines in batches.
+        """
+        ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    kind: str
+    name: str
+    capabilities: Capability
+
+    def health(self) -> BackendHealth: ...
+    def list_sessions(self) -> list[Session]: ...
+    def get(self, session_id: str) -> Session: ...
+    def measure(self, session_ids: Iterable[str]) -> Iterator[tuple[str, SizeInfo]]: ...
+    def start(self, spec: SessionSpec) -> Session: ...
+    def stop(self, session_id: str, *, graceful: bool = True, timeout: float = 10.0) -> None: ...
+    def attach_argv(self, session_id: str) -> list[str]: ...
+    def logs(self, session_id: str) -> list[LogSource]: ...
+    def tail(
+        self,
+        session_id: str,
+        *,
+        lines: int = 100,
+        follow: bool = False,
+        source: str | None = None,
+    ) -> LineStream: ...
+    def plan_prune(
+        self, policy: PrunePolicy | None = None, *, force: bool = False
+    ) -> PrunePlan: ...
+    def plan_delete(self, session_ids: Iterable[str], *, force: bool = False) -> PrunePlan: ...
+    def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult: ...
+    def extend(self, session_id: str, ttl: timedelta) -> None: ...
+    def close(self) -> None: ...
+
+
+class BaseBackend:
+    """Defaults for the contract: every action is unsupported until overridden."""
+
+    kind = "base"
+    capabilities = Capability.NONE
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _unsupported(self, action: str) -> ActionNotSupported:
+        return ActionNotSupported(f"{self.kind} backend '{self.name}' cannot {action}")
+
+    def health(self) -> BackendHealth:
+        raise NotImplementedError
+
+    def list_sessions(self) -> list[Session]:
+        raise NotImplementedError
+
+    def get(self, session_id: str) -> Session:
+        for session in self.list_sessions():
+            if session.id == session_id:
+                return session
+        raise SessionNotFound(f"no session '{session_id}' in backend '{self.name}'")
+
+    def measure(self, session_ids: Iterable[str]) -> Iterator[tuple[str, SizeInfo]]:
+        raise self._unsupported("measure sizes")
+
+    def start(self, spec: SessionSpec) -> Session:
+        raise self._unsupported("start sessions")
+
+    def stop(self, session_id: str, *, graceful: bool = True, timeout: float = 10.0) -> None:
+        raise self._unsupported("stop sessions")
+
+    def attach_argv(self, session_id: str) -> list[str]:
+        raise self._unsupported("attach")
+
+    def logs(self, session_id: str) -> list[LogSource]:
+        return []
+
+    def tail(
+        self,
+        session_id: str,
+        *,
+        lines: int = 100,
+        follow: bool = False,
+        source: str | None = None,
+    ) -> LineStream:
+        raise self._unsupported("show logs")
+
+    def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
+        raise self._unsupported("prune")
+
+    def plan_delete(self, session_ids: Iterable[str], *, force: bool = False) -> PrunePlan:
+        raise self._unsupported("delete sessions")
+
+    def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult:
+        raise self._unsupported("prune")
+
+    def extend(self, session_id: str, ttl: timedelta) -> None:
+        raise self._unsupported("extend TTLs")
+
+    def close(self) -> None:
+        return None

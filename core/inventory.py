@@ -1,0 +1,239 @@
+"""The facade every front end uses: list all backends, find sessions, act on them.
+
+Listing runs every backend concurrently, each with its own timeout.  A backend
+that fails or hangs yields a health entry with the reason; it never raises out
+of :meth:`Inventory.refresh` and never holds up the others.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from core.backend import Backend, LineStream
+from core.errors import AmbiguousSession, SessionNotFound, SesstuiError, UsageError
+from core.model import (
+    BackendHealth,
+    HealthStatus,
+    PrunePlan,
+    PruneResult,
+    Session,
+    SessionRef,
+    SizeInfo,
+)
+from core.settings import AppConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One refresh: every session found, and the health of every backend."""
+
+    sessions: tuple[Session, ...]
+    health: tuple[BackendHealth, ...]
+    taken_at: float = field(default_factory=time.time)
+
+    def by_ref(self) -> dict[SessionRef, Session]:
+        return {s.ref: s for s in self.sessions}
+
+
+class _Listing:
+    """A listing call running in its own daemon thread, so a hung backend
+    cannot block the caller or interpreter exit."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.started = time.monotonic()
+        self.sessions: list[Session] | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"list-{backend.name}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.sessions = self.backend.list_sessions()
+        except BaseException as exc:  # noqa: BLE001 - reported as health, never lost
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for a health chip."""
+    if isinstance(exc, SesstuiError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Inventory:
+    """All configured backends behind one object."""
+
+    def __init__(
+        self,
+        backends: Sequence[Backend],
+        *,
+        timeouts: dict[str, float] | None = None,
+        config: AppConfig | None = None,
+    ) -> None:
+        names = [b.name for b in backends]
+        if len(set(names)) != len(names):
+            raise UsageError(f"backend names must be unique, got {names}")
+        self.backends: dict[str, Backend] = {b.name: b for b in backends}
+        self.timeouts = timeouts or {}
+        self.config = config
+        self._inflight: dict[str, _Listing] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: AppConfig) -> Inventory:
+        from core.registry import build_backends
+
+        return cls(
+            build_backends(config),
+            timeouts={b.name: b.timeout for b in config.backends},
+            config=config,
+        )
+
+    # -- lookup ---------------------------------------------------------------
+
+    def backend(self, name: str) -> Backend:
+        try:
+            return self.backends[name]
+        except KeyError:
+            known = ", ".join(self.backends) or "none configured"
+            raise UsageError(f"no backend named '{name}'; configured: {known}") from None
+
+    def select(self, names: Iterable[str] | None) -> list[Backend]:
+        if names is None:
+            return list(self.backends.values())
+        return [self.backend(n) for n in names]
+
+    # -- listing --------------------------------------------------------------
+
+    def refresh(self, backends: Iterable[str] | None = None) -> Snapshot:
+        """List the chosen (default: all) backends concurrently."""
+        chosen = self.select(backends)
+        with self._lock:
+            listings: list[tuple[Backend, _Listing, bool]] = []
+            for b in chosen:
+                prev = self._inflight.get(b.name)
+                if prev is not None and not prev.done.is_set():
+                    listings.append((b, prev, True))  # still busy from last time
+                else:
+                    listing = _Listing(b)
+                    self._inflight[b.name] = listing
+                    listings.append((b, listing, False))
+        sessions: list[Session] = []
+        health: list[BackendHealth] = []
+        for b, listing, stale in listings:
+            timeout = self.timeouts.get(b.name, 5.0)
+            remaining = timeout - (time.monotonic() - listing.started)
+            listing.done.wait(max(0.0, remaining))
+            elapsed = time.monotonic() - listing.started
+            if not listing.done.is_set():
+                why = "still busy with an earlier listing" if stale else "did not answer"
+                health.append(
+                    BackendHealth(
+                        b.name,
+                        b.kind,
+                        HealthStatus.UNAVAILABLE,
+                        f"{why} within {timeout:g}s",
+                        elapsed=elapsed,
+                    )
+                )
+            elif listing.error is not None:
+                health.append(
+                    BackendHealth(
+                        b.name,
+                        b.kind,
+                        HealthStatus.UNAVAILABLE,
+                        describe_error(listing.error),
+                        elapsed=elapsed,
+                    )
+                )
+            else:
+                found = listing.sessions or []
+                sessions.extend(found)
+                try:
+                    h = b.health()
+                except Exception as exc:  # noqa: BLE001 - health must not raise out
+                    h = BackendHealth(b.name, b.kind, HealthStatus.DEGRADED, describe_error(exc))
+                health.append(
+                    BackendHealth(
+                        b.name,
+                        b.kind,
+                        h.status,
+                        h.reason,
+                        sessions=len(found),
+                        elapsed=elapsed,
+                        endpoint=h.endpoint,
+                    )
+                )
+        return Snapshot(tuple(sessions), tuple(health))
+
+    def find(self, text: str, snapshot: Snapshot | None = None) -> Session:
+        """A session by ``backend:id``, or by bare id/name across all backends.
+
+        A bare name matching in more than one backend raises AmbiguousSession
+        naming them; names match exactly (``foo`` never matches ``foo-10``).
+        """
+        ref = SessionRef.parse(text)
+        if ref is not None and ref.backend in self.backends:
+            return self.backend(ref.backend).get(ref.id)
+        snap = snapshot or self.refresh()
+        hits = [s for s in snap.sessions if text in (s.id, s.name)]
+        if not hits:
+            raise SessionNotFound(
+                f"no session named '{text}'; see `sesstui ls`, or name it as backend:id"
+            )
+        backends = sorted({s.backend for s in hits})
+        if len(backends) > 1:
+            raise AmbiguousSession(text, backends)
+        if len(hits) > 1:
+            raise AmbiguousSession(text, [str(s.ref) for s in hits])
+        return hits[0]
+
+    # -- actions --------------------------------------------------------------
+
+    def measure(self, sessions: Iterable[Session]) -> Iterator[tuple[SessionRef, SizeInfo]]:
+        """Sizes, as each is measured, grouped per backend."""
+        per_backend: dict[str, list[str]] = {}
+        for s in sessions:
+            per_backend.setdefault(s.backend, []).append(s.id)
+        for name, ids in per_backend.items():
+            for sid, size in self.backend(name).measure(ids):
+                yield SessionRef(name, sid), size
+
+    def tail(
+        self, ref: SessionRef, *, lines: int = 100, follow: bool = False, source: str | None = None
+    ) -> LineStream:
+        return self.backend(ref.backend).tail(ref.id, lines=lines, follow=follow, source=source)
+
+    def plan_prune(
+        self, backends: Iterable[str] | None = None, *, force: bool = False
+    ) -> list[PrunePlan]:
+        from core.model import Capability
+
+        chosen = [b for b in self.select(backends) if Capability.PRUNE in b.capabilities]
+        return [b.plan_prune(force=force) for b in chosen]
+
+    def plan_delete(self, refs: Iterable[SessionRef], *, force: bool = False) -> list[PrunePlan]:
+        per_backend: dict[str, list[str]] = {}
+        for r in refs:
+            per_backend.setdefault(r.backend, []).append(r.id)
+        return [
+            self.backend(name).plan_delete(ids, force=force) for name, ids in per_backend.items()
+        ]
+
+    def execute(self, plans: Iterable[PrunePlan], *, force: bool = False) -> list[PruneResult]:
+        """Carry out confirmed plans; per-entry errors are in the results."""
+        return [self.backend(p.backend).prune(p, force=force) for p in plans if p.entries]
+
+    def close(self) -> None:
+        for b in self.backends.values():
+            try:
+                b.close()
+            except Exception:  # noqa: BLE001, S110 - closing is best effort
+                pass

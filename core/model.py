@@ -1,0 +1,226 @@
+"""Records shared by every backend: sessions, health, capabilities, prune plans."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+
+class State(enum.Enum):
+    """The state of a session, the same vocabulary for every kind."""
+
+    ACTIVE = "active"  # a session dir whose creating process is alive
+    RUNNING = "running"  # a tmux session / container that runs
+    IDLE = "idle"  # exists, nothing runs in it
+    STOPPED = "stopped"
+    ENDED = "ended"  # a JSON record with ended_at
+    EXPIRED = "expired"
+    CORRUPT = "corrupt"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_live(self) -> bool:
+        """True when deleting the session would cut something that runs."""
+        return self in (State.ACTIVE, State.RUNNING)
+
+
+class Capability(enum.Flag):
+    """What a backend can do; the UI greys out the rest."""
+
+    NONE = 0
+    LIST = enum.auto()
+    SIZES = enum.auto()
+    LOGS = enum.auto()
+    START = enum.auto()
+    STOP = enum.auto()
+    ATTACH = enum.auto()
+    PRUNE = enum.auto()
+    DELETE = enum.auto()
+    EXTEND = enum.auto()
+
+
+class HealthStatus(enum.Enum):
+    OK = "ok"
+    DEGRADED = "degraded"  # answered, with a warning (e.g. slow, partial)
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRef:
+    """Where a session lives: a backend name and the id inside it."""
+
+    backend: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> SessionRef | None:
+        """``backend:id`` -> a ref; a bare name (no colon) -> None."""
+        backend, sep, ident = text.partition(":")
+        if not sep or not backend or not ident:
+            return None
+        return cls(backend, ident)
+
+
+@dataclass(frozen=True, slots=True)
+class SizeInfo:
+    """Measured size of a session: apparent bytes and disk usage (hard links once)."""
+
+    apparent: int
+    disk: int
+    files: int = 0
+    newest_mtime: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One row of the table; the same columns for every kind."""
+
+    ref: SessionRef
+    name: str
+    kind: str
+    state: State
+    created: datetime | None = None
+    last_active: datetime | None = None
+    expires: datetime | None = None
+    size: SizeInfo | None = None
+    path: str | None = None
+    attachable: bool = False
+    info: str = ""
+    pid: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def backend(self) -> str:
+        return self.ref.backend
+
+    @property
+    def id(self) -> str:
+        return self.ref.id
+
+
+@dataclass(frozen=True, slots=True)
+class BackendHealth:
+    """How a backend answered its last listing."""
+
+    backend: str
+    kind: str
+    status: HealthStatus
+    reason: str = ""
+    sessions: int = 0
+    elapsed: float = 0.0
+    endpoint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is HealthStatus.OK
+
+
+@dataclass(frozen=True, slots=True)
+class LogSource:
+    """A log a session offers (a file, a pane, a stream)."""
+
+    name: str
+    path: Path | None = None
+    size: int | None = None
+    mtime: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line out of a log stream; ``notice`` marks lines the tailer made up
+    (truncated, rotated, deleted) rather than read."""
+
+    text: str
+    notice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PrunePolicy:
+    """Retention: keep at most ``max_sessions`` and none older than ``max_age``.
+
+    ``-1``/``None`` means unlimited for either rule.
+    """
+
+    max_sessions: int = 20
+    max_age: timedelta | None = timedelta(days=10)
+
+
+class PruneReason(enum.Enum):
+    COUNT = "count"
+    AGE = "age"
+    REQUESTED = "requested"  # an explicit delete
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """One thing a prune plan would remove, and why."""
+
+    backend: str
+    id: str
+    path: str | None
+    reason: PruneReason
+    bytes: int | None
+    detail: str = ""
+    mtime: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSkip:
+    """A candidate the plan keeps on purpose (active, unsafe), and why."""
+
+    backend: str
+    id: str
+    path: str | None
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrunePlan:
+    """What prune will do: computed first, shown, confirmed, then executed."""
+
+    backend: str
+    entries: tuple[PlanEntry, ...]
+    skipped: tuple[PlanSkip, ...] = ()
+    policy: PrunePolicy | None = None
+    base: str | None = None
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(e.bytes or 0 for e in self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryResult:
+    entry: PlanEntry
+    ok: bool
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """Per-entry outcome; a failed entry never counts as removed."""
+
+    backend: str
+    results: tuple[EntryResult, ...]
+
+    @property
+    def removed(self) -> tuple[PlanEntry, ...]:
+        return tuple(r.entry for r in self.results if r.ok)
+
+    @property
+    def failed(self) -> tuple[EntryResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def freed_bytes(self) -> int:
+        return sum(e.bytes or 0 for e in self.removed)

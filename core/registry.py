@@ -1,0 +1,44 @@
+"""Builds backend objects from configuration.
+
+Backend classes load lazily, by kind, so ``import core`` stays cheap and never
+pulls in docker, redis or libtmux for a kind nobody configured.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from core.backend import Backend
+from core.errors import ConfigError
+from core.settings import AppConfig, BackendConfig
+
+# kind -> "module:Class"; later issues add tmux, docker, kv and json here.
+_FACTORIES: dict[str, str] = {
+    "dirs": "core.dirs.backend:DirsBackend",
+}
+
+
+def known_kinds() -> tuple[str, ...]:
+    return tuple(sorted(_FACTORIES))
+
+
+def factory_for(kind: str) -> Callable[[BackendConfig], Backend]:
+    """The constructor for ``kind``; a ConfigError for an unknown kind."""
+    target = _FACTORIES.get(kind)
+    if target is None:
+        raise ConfigError(f"unknown backend kind '{kind}'; known kinds: {', '.join(known_kinds())}")
+    module_name, _, attr = target.partition(":")
+    factory: Callable[[BackendConfig], Backend] = getattr(
+        importlib.import_module(module_name), attr
+    )
+    return factory
+
+
+def build_backend(config: BackendConfig) -> Backend:
+    return factory_for(config.kind)(config)
+
+
+def build_backends(config: AppConfig) -> list[Backend]:
+    """One backend per configured entry, in config order."""
+    return [build_backend(b) for b in config.backends]

@@ -1,0 +1,82 @@
+"""Typed configuration records.  ``core.config`` parses YAML into these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.model import PrunePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value came from, for error messages: file, line and key path."""
+
+    file: str | None = None
+    line: int | None = None
+    key: str = ""
+
+    def __str__(self) -> str:
+        where = self.file or "<embedded default>"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.key}" if self.key else where
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    """Settings common to every backend entry."""
+
+    name: str
+    kind: str
+    origin: Origin = field(default_factory=Origin)
+    protected: bool = False
+    timeout: float = 5.0  # per-backend listing timeout, seconds
+
+
+@dataclass(frozen=True, slots=True)
+class DirsBackendConfig(BackendConfig):
+    """A folder of session directories (vcti-session convention)."""
+
+    base: Path = Path()
+    prefix: str = "session_"
+    timestamp_format: str = "%Y-%m-%d-%H-%M-%S"
+    retention: PrunePolicy = field(default_factory=PrunePolicy)
+    log_glob: str = "*.log"
+    create_base: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpec:
+    """A named session that ``start`` knows (tmux / docker; later issues)."""
+
+    name: str
+    backend: str
+    command: tuple[str, ...] = ()
+    shell: bool = False
+    working_dir: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True, slots=True)
+class UIConfig:
+    theme: str = "sesstui-dark"
+    refresh_seconds: float = 2.0
+    log_lines: int = 200
+    keymap: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    backends: tuple[BackendConfig, ...]
+    sessions: Mapping[str, SessionSpec] = field(default_factory=dict)
+    ui: UIConfig = field(default_factory=UIConfig)
+    source: Path | None = None  # None = embedded default
+
+    def backend(self, name: str) -> BackendConfig | None:
+        for b in self.backends:
+            if b.name == name:
+                return b
+        return None

@@ -1,0 +1,54 @@
+"""`import core` in a fresh interpreter loads no UI or backend client libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = ("textual", "rich", "docker", "redis", "libtmux")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "core",
+        "core.inventory",
+        "core.config",
+        "core.dirs.backend",
+        "core.dirs.producer",
+        "core.logtail",
+        "tui.cli",
+    ],
+)
+def test_headless_modules_load_no_ui_or_clients(module: str) -> None:
+    code = (
+        f"import sys, json, {module}\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(out.stdout))
+    assert not loaded & set(FORBIDDEN), f"{module} pulled in {sorted(loaded & set(FORBIDDEN))}"
+
+
+def test_listing_dirs_through_the_inventory_loads_no_ui(tmp_path: Path) -> None:
+    code = f"""
+import sys, json
+from core.inventory import Inventory
+from core.dirs.backend import DirsBackend
+from core.settings import DirsBackendConfig
+inv = Inventory([DirsBackend(DirsBackendConfig(name="r", kind="dirs", base={str(tmp_path)!r}))])
+snap = inv.refresh()
+assert snap.health[0].ok, snap.health
+print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert not set(json.loads(out.stdout)) & set(FORBIDDEN)
