@@ -1,0 +1,113 @@
+"""Measuring session dirs: DirScanner vs `du -b --max-depth=1` on the same warm tree.
+
+Rows: the first scan of 100k files in 200 session dirs (a fresh scanner per run, budget
+1.5x du) and the re-scan of the unchanged tree by the same scanner (budget 0.5x du).  du and
+the scanner alternate run by run so that load from elsewhere hits both alike.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import Row, median
+from core.dirs.scan import DirScanner
+
+DIRS = 200
+FILES = 500  # per dir: 100k files in all
+SUBDIRS = ("", "logs", "out", "out/deep")  # files spread over a few nested dirs
+ROUNDS = 7
+
+
+def build(base: Path) -> list[Path]:
+    payload = b"x" * 200
+    paths = []
+    for d in range(DIRS):
+        session = base / f"session_{d:03d}"
+        dirs = [session / sub if sub else session for sub in SUBDIRS]
+        for sub in dirs:
+            sub.mkdir(parents=True)
+        for i in range(FILES):
+            (dirs[i % len(dirs)] / f"f{i}.txt").write_bytes(payload[: (i * 7) % 200 + 1])
+        paths.append(session)
+    return paths
+
+
+def du(base: Path) -> dict[str, int]:
+    out = subprocess.run(
+        ["du", "-b", "--max-depth=1", str(base)], capture_output=True, text=True, check=True
+    ).stdout
+    return {line.split("\t", 1)[1]: int(line.split("\t", 1)[0]) for line in out.splitlines()}
+
+
+def timed_du(base: Path) -> float:
+    t0 = time.perf_counter()
+    du(base)
+    return time.perf_counter() - t0
+
+
+def run() -> list[Row]:
+    base = Path(tempfile.mkdtemp(prefix="sesstui-bench-scan-", dir="/tmp"))
+    try:
+        paths = build(base)
+        reference = du(base)  # also warms the dentry and inode caches
+        with DirScanner() as warm:
+            sizes = {str(p): info.apparent for p, info in warm.measure_many(paths)}
+        wrong = [p for p in sizes if sizes[p] != reference[p]]
+        if wrong or len(sizes) != DIRS:
+            raise AssertionError(f"scanner disagrees with du on {len(wrong)} dirs")
+
+        du_first, first = [], []
+        scanner = DirScanner()
+        helpers = 0
+        for _ in range(ROUNDS):
+            du_first.append(timed_du(base))
+            scanner.close()  # outside the timing: releasing 800 watches is not a scan
+            t0 = time.perf_counter()
+            scanner = DirScanner()
+            done = sum(1 for _ in scanner.measure_many(paths))
+            first.append(time.perf_counter() - t0)
+            assert done == DIRS
+            helpers = scanner.stats.helpers_started
+
+        du_again, again = [], []
+        walks = scanner.stats.full_walks
+        for _ in range(ROUNDS):
+            du_again.append(timed_du(base))
+            t0 = time.perf_counter()
+            done = sum(1 for _ in scanner.measure_many(paths))
+            again.append(time.perf_counter() - t0)
+            assert done == DIRS
+        assert scanner.stats.full_walks == walks, "the re-scan walked"
+        scanner.close()
+        watching = "inotify" if scanner.inotify_error is None else "no inotify"
+        return [
+            Row(
+                f"scan {DIRS * FILES // 1000}k files / {DIRS} dirs vs du -b --max-depth=1",
+                median(first),
+                median(du_first),
+                1.5,
+                note=f"median of {ROUNDS}, fresh scanner each, {helpers} helper process",
+            ),
+            Row(
+                "re-scan unchanged tree vs du",
+                median(again),
+                median(du_again),
+                0.5,
+                note=f"median of {ROUNDS}, same scanner ({watching})",
+            ),
+        ]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    from bench._common import format_rows
+
+    print(format_rows(run()))
