@@ -76,13 +76,17 @@ class Inventory:
         *,
         timeouts: dict[str, float] | None = None,
         config: AppConfig | None = None,
+        protected: Iterable[str] = (),
     ) -> None:
+        """``protected`` names backends whose destructive actions need a typed
+        confirmation (the front ends enforce it; see :meth:`needs_typed_confirm`)."""
         names = [b.name for b in backends]
         if len(set(names)) != len(names):
             raise UsageError(f"backend names must be unique, got {names}")
         self.backends: dict[str, Backend] = {b.name: b for b in backends}
         self.timeouts = timeouts or {}
         self.config = config
+        self.protected = frozenset(protected)
         self._inflight: dict[str, _Listing] = {}
         self._lock = threading.Lock()
 
@@ -94,6 +98,7 @@ class Inventory:
             build_backends(config),
             timeouts={b.name: b.timeout for b in config.backends},
             config=config,
+            protected=[b.name for b in config.backends if b.protected],
         )
 
     # -- lookup ---------------------------------------------------------------
@@ -226,6 +231,10 @@ class Inventory:
         return [
             self.backend(name).plan_delete(ids, force=force) for name, ids in per_backend.items()
         ]
+
+    def needs_typed_confirm(self, plans: Iterable[PrunePlan]) -> bool:
+        """True when any plan removes something from a protected backend."""
+        return any(p.entries and p.backend in self.protected for p in plans)
 
     def execute(self, plans: Iterable[PrunePlan], *, force: bool = False) -> list[PruneResult]:
         """Carry out confirmed plans; per-entry errors are in the results."""

@@ -1,0 +1,423 @@
+"""The ``dirs`` backend: a folder of session directories as dashboard rows.
+
+Listing reads only the base directory (one ``scandir`` plus one ``stat`` per
+session); sizes and last activity inside each session come from
+:meth:`DirsBackend.measure`, which the UI runs separately and streams.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.backend import BaseBackend, LineStream
+from core.dirs.naming import ParsedName, parse_name, pid_alive
+from core.dirs.safety import check_base, mount_points_under, remove_tree
+from core.errors import ActionFailed, BackendUnavailable, SessionNotFound, UnsafeOperation
+from core.locks import exclusive_lock
+from core.model import (
+    BackendHealth,
+    Capability,
+    EntryResult,
+    HealthStatus,
+    LogSource,
+    PlanEntry,
+    PlanSkip,
+    PrunePlan,
+    PrunePolicy,
+    PruneReason,
+    PruneResult,
+    Session,
+    SessionRef,
+    SizeInfo,
+    State,
+)
+from core.settings import BackendConfig, DirsBackendConfig
+
+if TYPE_CHECKING:
+    from core.dirs.scan import DirScanner
+
+LOCK_NAME = ".sesstui-prune.lock"
+
+
+def _local(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts).astimezone()
+
+
+class DirsBackend(BaseBackend):
+    """Session directories under one base, named ``{prefix}{timestamp}_{pid}_{uuid}``."""
+
+    kind = "dirs"
+    capabilities = (
+        Capability.LIST | Capability.SIZES | Capability.LOGS | Capability.PRUNE | Capability.DELETE
+    )
+
+    def __init__(self, config: BackendConfig) -> None:
+        if not isinstance(config, DirsBackendConfig):
+            raise TypeError("DirsBackend needs a DirsBackendConfig")
+        super().__init__(config.name)
+        self.config = config
+        self.base = Path(os.path.expanduser(config.base))  # noqa: PTH111
+        self.prefix = config.prefix
+        self.timestamp_format = config.timestamp_format
+        self.policy = config.retention
+        self._sizes: dict[str, SizeInfo] = {}
+        self._scanner_lock = threading.Lock()
+        self._scanner: DirScanner | None = None
+        self._ignored = 0
+        self._health = BackendHealth(self.name, self.kind, HealthStatus.OK, endpoint=str(self.base))
+
+    # -- listing --------------------------------------------------------------
+
+    def health(self) -> BackendHealth:
+        return self._health
+
+    def _set_health(self, status: HealthStatus, reason: str = "") -> None:
+        self._health = BackendHealth(self.name, self.kind, status, reason, endpoint=str(self.base))
+
+    def _open_base(self) -> None:
+        if self.config.create_base and not os.path.lexists(self.base):
+            try:
+                self.base.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise BackendUnavailable(
+                    f"cannot create base directory {self.base}: {e.strerror}"
+                ) from e
+        try:
+            st = self.base.stat()
+        except FileNotFoundError:
+            raise BackendUnavailable(
+                f"base directory {self.base} does not exist; create it, "
+                f"or set create_base: true for backend '{self.name}'"
+            ) from None
+        except PermissionError as e:
+            raise BackendUnavailable(
+                f"cannot reach base directory {self.base}: permission denied on a parent folder; "
+                "check the folders' modes or run as their owner"
+            ) from e
+        except OSError as e:
+            raise BackendUnavailable(
+                f"cannot reach base directory {self.base}: {e.strerror}"
+            ) from e
+        if not stat.S_ISDIR(st.st_mode):
+            raise BackendUnavailable(f"base {self.base} is not a directory; fix `base` in config")
+
+    def list_sessions(self) -> list[Session]:
+        self._open_base()
+        sessions: list[Session] = []
+        ignored = 0
+        try:
+            with os.scandir(self.base) as it:
+                for entry in it:
+                    parsed = parse_name(entry.name, self.prefix, self.timestamp_format)
+                    if parsed is None or not entry.is_dir(follow_symlinks=False):
+                        if not entry.name.startswith("."):
+                            ignored += 1
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue  # removed between readdir and stat
+                    sessions.append(
+                        self._session(entry.name, Path(entry.path), parsed, st.st_mtime)
+                    )
+        except PermissionError as e:
+            raise BackendUnavailable(
+                f"cannot read base directory {self.base}: permission denied; "
+                "check its mode or run as its owner"
+            ) from e
+        except OSError as e:
+            raise BackendUnavailable(f"cannot read base directory {self.base}: {e.strerror}") from e
+        self._ignored = ignored
+        reason = f"{ignored} other entries ignored" if ignored else ""
+        self._set_health(HealthStatus.OK, reason)
+        sessions.sort(key=lambda s: s.created or _local(0), reverse=True)
+        return sessions
+
+    def _session(self, name: str, path: Path, parsed: ParsedName, mtime: float) -> Session:
+        created_ts = parsed.created.timestamp() if parsed.created is not None else mtime
+        live = pid_alive(parsed.pid, not_after=created_ts)
+        size = self._sizes.get(name)
+        last = mtime
+        if size is not None and size.newest_mtime is not None:
+            last = max(last, size.newest_mtime)
+        info = f"pid {parsed.pid}" + (" (running)" if live else "")
+        return Session(
+            ref=SessionRef(self.name, name),
+            # the id minus prefix and pid, uuid shortened: readable in 80 columns
+            name=f"{parsed.timestamp}_{parsed.uuid[:6]}",
+            kind=self.kind,
+            state=State.ACTIVE if live else State.IDLE,
+            created=_local(created_ts),
+            last_active=_local(last),
+            size=size,
+            path=str(path),
+            attachable=False,
+            info=info,
+            pid=parsed.pid,
+            metadata={"pid": str(parsed.pid), "uuid": parsed.uuid, "base": str(self.base)},
+        )
+
+    def _path_of(self, session_id: str) -> tuple[Path, ParsedName]:
+        parsed = parse_name(session_id, self.prefix, self.timestamp_format)
+        if parsed is None or "/" in session_id or session_id in (".", ".."):
+            raise SessionNotFound(
+                f"'{session_id}' is not a session directory name in backend '{self.name}' "
+                f"(expected {self.prefix}<timestamp>_<pid>_<uuid>)"
+            )
+        path = self.base / session_id
+        if not path.is_dir() or path.is_symlink():
+            raise SessionNotFound(
+                f"no session directory {path}; see `sesstui ls --backend {self.name}`"
+            )
+        return path, parsed
+
+    def get(self, session_id: str) -> Session:
+        path, parsed = self._path_of(session_id)
+        return self._session(session_id, path, parsed, path.lstat().st_mtime)
+
+    # -- sizes ----------------------------------------------------------------
+
+    def _get_scanner(self) -> DirScanner:
+        from core.dirs.scan import DirScanner  # lazy: only when sizes are asked for
+
+        with self._scanner_lock:
+            if self._scanner is None:
+                self._scanner = DirScanner()
+            return self._scanner
+
+    def measure(self, session_ids: Iterable[str]) -> Iterator[tuple[str, SizeInfo]]:
+        scanner = self._get_scanner()
+        paths = {self.base / sid: sid for sid in session_ids}
+        for path, size in scanner.measure_many(list(paths)):
+            sid = paths[path]
+            self._sizes[sid] = size
+            yield sid, size
+
+    # -- logs -----------------------------------------------------------------
+
+    def logs(self, session_id: str) -> list[LogSource]:
+        """Every file matching ``log_glob`` below the session, newest first."""
+        path, _ = self._path_of(session_id)
+        found: list[LogSource] = []
+        for root, dirs, files in os.walk(path, followlinks=False):
+            dirs.sort()
+            for fname in files:
+                if not fnmatch(fname, self.config.log_glob):
+                    continue
+                full = Path(root) / fname
+                try:
+                    st = full.lstat()
+                except OSError:
+                    continue
+                if not full.is_file() or full.is_symlink():
+                    continue  # never read through a link that may point outside
+                found.append(LogSource(str(full.relative_to(path)), full, st.st_size, st.st_mtime))
+        found.sort(key=lambda s: (-(s.mtime or 0.0), s.name))
+        return found
+
+    def tail(
+        self,
+        session_id: str,
+        *,
+        lines: int = 100,
+        follow: bool = False,
+        source: str | None = None,
+    ) -> LineStream:
+        from core.logtail import FileTail
+
+        sources = self.logs(session_id)
+        if not sources:
+            raise ActionFailed(
+                f"session {session_id} has no log files matching {self.config.log_glob}",
+                title="No logs",
+            )
+        chosen = sources[0]
+        if source is not None:
+            match = [s for s in sources if s.name == source]
+            if not match:
+                names = ", ".join(s.name for s in sources)
+                raise SessionNotFound(f"no log '{source}' in {session_id}; it has: {names}")
+            chosen = match[0]
+        assert chosen.path is not None  # noqa: S101 - file sources always carry a path
+        return FileTail(chosen.path, lines=lines, follow=follow)
+
+    # -- prune / delete -------------------------------------------------------
+
+    def _measure_entries(self, entries: list[PlanEntry]) -> list[PlanEntry]:
+        sizes = dict(self.measure([e.id for e in entries])) if entries else {}
+        return [
+            PlanEntry(
+                e.backend,
+                e.id,
+                e.path,
+                e.reason,
+                sizes[e.id].disk if e.id in sizes else None,
+                e.detail,
+                e.mtime,
+            )
+            for e in entries
+        ]
+
+    def _live(self, name: str, parsed: ParsedName, mtime: float) -> bool:
+        created = parsed.created.timestamp() if parsed.created is not None else mtime
+        return pid_alive(parsed.pid, not_after=created)
+
+    def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
+        """Apply the retention policy: count rule first, then age; oldest first.
+
+        Same selection as the vcti-session library over directories whose names
+        follow the full session pattern.  Active sessions (live creating pid) and
+        directories holding a mount point are kept unless ``force``.
+        """
+        from core.dirs.retention import list_candidates, select_for_prune
+
+        base_st = check_base(self.base)
+        policy = policy or self.policy
+        skipped: list[PlanSkip] = []
+        candidates = []
+        for c in list_candidates(self.base, self.prefix):
+            if parse_name(c.name, self.prefix, self.timestamp_format) is None:
+                skipped.append(
+                    PlanSkip(
+                        self.name, c.name, str(c.path), "name does not follow the session pattern"
+                    )
+                )
+            else:
+                candidates.append(c)
+        max_age_days = policy.max_age.total_seconds() / 86400 if policy.max_age is not None else -1
+        selected = select_for_prune(candidates, policy.max_sessions, max_age_days, time.time())
+        mounts = mount_points_under(self.base)
+        entries: list[PlanEntry] = []
+        for cand, reason in selected:
+            parsed = parse_name(cand.name, self.prefix, self.timestamp_format)
+            assert parsed is not None  # noqa: S101 - filtered above
+            why = self._refusal(
+                cand.path,
+                parsed,
+                mtime=cand.mtime,
+                base_dev=base_st.st_dev,
+                mounts=mounts,
+                force=force,
+            )
+            if why:
+                skipped.append(PlanSkip(self.name, cand.name, str(cand.path), why))
+                continue
+            detail = (
+                f"beyond the newest {policy.max_sessions}"
+                if reason is PruneReason.COUNT
+                else f"older than {max_age_days:g} days"
+            )
+            entries.append(
+                PlanEntry(self.name, cand.name, str(cand.path), reason, None, detail, cand.mtime)
+            )
+        return PrunePlan(
+            self.name,
+            tuple(self._measure_entries(entries)),
+            tuple(skipped),
+            policy,
+            str(self.base),
+        )
+
+    def _refusal(
+        self,
+        path: Path,
+        parsed: ParsedName,
+        *,
+        mtime: float,
+        base_dev: int,
+        mounts: list[Path],
+        force: bool,
+    ) -> str:
+        """Why ``path`` must not be deleted, or '' when it may."""
+        try:
+            st = path.lstat()
+        except OSError:
+            return "gone"
+        if st.st_dev != base_dev:
+            return "on another filesystem"
+        if any(m == path or path in m.parents for m in mounts):
+            return "holds a mount point"
+        if not force and self._live(path.name, parsed, mtime):
+            return f"active: pid {parsed.pid} is running (use --force to delete anyway)"
+        return ""
+
+    def plan_delete(self, session_ids: Iterable[str], *, force: bool = False) -> PrunePlan:
+        base_st = check_base(self.base)
+        mounts = mount_points_under(self.base)
+        entries: list[PlanEntry] = []
+        skipped: list[PlanSkip] = []
+        for sid in session_ids:
+            path, parsed = self._path_of(sid)
+            mtime = path.lstat().st_mtime
+            why = self._refusal(
+                path, parsed, mtime=mtime, base_dev=base_st.st_dev, mounts=mounts, force=force
+            )
+            if why:
+                skipped.append(PlanSkip(self.name, sid, str(path), why))
+            else:
+                entries.append(
+                    PlanEntry(self.name, sid, str(path), PruneReason.REQUESTED, None, "", mtime)
+                )
+        return PrunePlan(
+            self.name, tuple(self._measure_entries(entries)), tuple(skipped), None, str(self.base)
+        )
+
+    def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult:
+        """Remove exactly the plan's entries, re-checking each one first.
+
+        One pruner per base at a time (a lock file in the base).  Errors are per
+        entry; the rest proceeds.
+        """
+        if plan.backend != self.name:
+            raise UnsafeOperation(f"plan is for backend '{plan.backend}', not '{self.name}'")
+        base_st = check_base(self.base)
+        with exclusive_lock(self.base / LOCK_NAME, what=f"a prune of {self.base}"):
+            mounts = mount_points_under(self.base)
+
+            def one(entry: PlanEntry) -> EntryResult:
+                return self._remove_one(entry, base_st.st_dev, mounts, force)
+
+            # deletes in different directories proceed in parallel: unlink
+            # releases the GIL, so two workers keep pace with `rm -rf`
+            with ThreadPoolExecutor(max_workers=4, thread_name_prefix="prune") as pool:
+                results = tuple(pool.map(one, plan.entries))
+        for r in results:
+            if r.ok:
+                self._sizes.pop(r.entry.id, None)
+        return PruneResult(self.name, results)
+
+    def _remove_one(
+        self, entry: PlanEntry, base_dev: int, mounts: list[Path], force: bool
+    ) -> EntryResult:
+        parsed = parse_name(entry.id, self.prefix, self.timestamp_format)
+        path = self.base / entry.id
+        if parsed is None or "/" in entry.id or entry.path not in (None, str(path)):
+            return EntryResult(entry, False, "not a session directory of this base; left alone")
+        if not path.is_dir() or path.is_symlink():
+            return EntryResult(entry, False, "no longer a directory (gone or replaced); left alone")
+        why = self._refusal(
+            path, parsed, mtime=path.lstat().st_mtime, base_dev=base_dev, mounts=mounts, force=force
+        )
+        if why:
+            return EntryResult(entry, False, f"{why}; left alone")
+        try:
+            remove_tree(path, base_dev)
+        except ActionFailed as e:
+            return EntryResult(entry, False, f"partly removed: {e.message}")
+        except OSError as e:
+            return EntryResult(entry, False, f"partly removed: {e.strerror or e}")
+        return EntryResult(entry, True)
+
+    def close(self) -> None:
+        scanner = self._scanner
+        if scanner is not None:
+            scanner.close()

@@ -1,0 +1,144 @@
+"""Test helpers: real session directories, real processes, real users."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from core.dirs.naming import make_name
+from core.model import PrunePolicy
+from core.settings import DirsBackendConfig
+
+T = TypeVar("T")
+
+# a pid that is certainly not running: larger than any pid_max
+DEAD_PID = 4_194_999
+
+
+def make_session(
+    base: Path,
+    *,
+    age: timedelta = timedelta(0),
+    pid: int = DEAD_PID,
+    files: dict[str, bytes | str] | None = None,
+    prefix: str = "session_",
+    now: datetime | None = None,
+) -> Path:
+    """A session directory named as the producer API names them, with files,
+    its mtime (and its files') set ``age`` into the past."""
+    when = (now or datetime.now()) - age
+    path = base / make_name(prefix, now=when, pid=pid)
+    path.mkdir(parents=True)
+    for rel, data in (files or {"logs/app.log": "hello\n"}).items():
+        f = path / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            f.write_text(data)
+        else:
+            f.write_bytes(data)
+    ts = when.timestamp()
+    for root, dirs, fnames in os.walk(path):
+        for n in [*dirs, *fnames]:
+            os.utime(Path(root) / n, (ts, ts), follow_symlinks=False)
+    os.utime(path, (ts, ts))
+    return path
+
+
+def dirs_config(
+    base: Path,
+    *,
+    name: str = "runs",
+    max_sessions: int = 20,
+    max_age_days: float | None = 10,
+    create_base: bool = False,
+) -> DirsBackendConfig:
+    return DirsBackendConfig(
+        name=name,
+        kind="dirs",
+        base=base,
+        retention=PrunePolicy(
+            max_sessions,
+            timedelta(days=max_age_days) if max_age_days is not None else None,
+        ),
+        create_base=create_base,
+    )
+
+
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `sesstui` CLI in a subprocess (python -m tui.cli)."""
+    root = Path(__file__).resolve().parent.parent
+    full_env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or root,
+        input=input_text,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def live_process() -> subprocess.Popen[bytes]:
+    """A real process that stays alive until killed (to own an active session)."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+
+
+def as_nobody(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a forked child that has dropped to uid/gid 65534.
+
+    Root reads any file, so permission errors need a real unprivileged user;
+    forking keeps the already-imported code usable without a readable python.
+    """
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            out: object = ("ok", fn())
+        except BaseException as exc:  # noqa: BLE001 - shipped back to the parent
+            out = ("err", exc)
+        with os.fdopen(w, "wb") as f:
+            try:
+                pickle.dump(out, f)
+            except Exception as exc:  # noqa: BLE001
+                pickle.dump(("err", RuntimeError(repr(exc))), f)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        kind, value = pickle.load(f)
+    os.waitpid(pid, 0)
+    if kind == "err":
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def wait_for(pred: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
