@@ -1,0 +1,369 @@
+"""The ``sesstui`` command: the dashboard, or the same operations headless.
+
+Exit codes: 0 ok, 1 an action failed, 2 usage or configuration error,
+3 a backend is unavailable, 4 a session was not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TextIO
+
+from core.errors import SesstuiError, UsageError
+from core.inventory import Inventory, Snapshot
+from core.model import HealthStatus, PrunePlan, PruneResult, Session, SessionRef, SizeInfo
+from core.settings import AppConfig
+from tui.formatting import age_text, bytes_text, iso, session_json, size_text
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+EXIT_NOT_FOUND = 4
+
+EPILOG = """\
+exit codes: 0 ok, 1 action failed, 2 usage or config error,
+            3 backend unavailable, 4 session not found
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sesstui",
+        description="One console for every session. With no command, opens the dashboard.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", metavar="FILE", help="config file (default: discovered, see README)")
+    p.add_argument("--theme", help="dashboard theme, e.g. sesstui-dark, sesstui-light, sesstui-16")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    ls = add("ls", "list sessions of every backend")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument(
+        "--backend", action="append", metavar="NAME", help="only this backend (repeatable)"
+    )
+    ls.add_argument("--no-sizes", action="store_true", help="skip measuring sizes (faster)")
+
+    logs = add("logs", "print a session's log (last lines, optionally follow)")
+    logs.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
+    logs.add_argument(
+        "-n", "--lines", type=int, default=100, help="lines from the end (default 100)"
+    )
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("--source", help="which log of the session (default: the newest)")
+    logs.add_argument("--list", action="store_true", help="list the session's logs instead")
+
+    for name, text in (
+        ("prune", "remove sessions that the retention policy selects"),
+        ("delete", "remove the named sessions"),
+    ):
+        c = add(name, text)
+        if name == "delete":
+            c.add_argument("refs", nargs="+", metavar="REF", help="backend:id or bare name")
+        else:
+            c.add_argument("--backend", action="append", metavar="NAME", help="only this backend")
+        c.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+        c.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        c.add_argument("--json", action="store_true", help="machine-readable plan and results")
+        c.add_argument("--force", action="store_true", help="include active sessions")
+
+    add("demo", "open the dashboard on a throwaway sandbox of live sessions")
+
+    cfg = add("config", "check, show or locate the configuration")
+    cfg.add_argument("action", choices=["check", "show", "path"])
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            return _run_dashboard(args)
+        if args.command == "demo":
+            from tui.demo import run_demo
+
+            return run_demo(theme=args.theme)
+        config = _load(args)
+        if args.command == "config":
+            return _cmd_config(args, config)
+        inventory = Inventory.from_config(config)
+        try:
+            handler = {
+                "ls": _cmd_ls,
+                "logs": _cmd_logs,
+                "prune": _cmd_prune,
+                "delete": _cmd_prune,
+            }[args.command]
+            return handler(args, inventory)
+        finally:
+            inventory.close()
+    except SesstuiError as e:
+        print(f"sesstui: {e.title.lower()}: {e.message}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into head): not an error for us
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _load(args: argparse.Namespace) -> AppConfig:
+    from core.config import load_config
+
+    return load_config(args.config)
+
+
+def _run_dashboard(args: argparse.Namespace) -> int:
+    config = _load(args)
+    from tui.app import SesstuiApp
+
+    app = SesstuiApp(config, theme=args.theme)
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+# -- config -------------------------------------------------------------------
+
+
+def _cmd_config(args: argparse.Namespace, config: AppConfig) -> int:
+    from core.config import config_to_dict
+
+    where = str(config.source) if config.source is not None else "(embedded default)"
+    if args.action == "path":
+        print(where)
+    elif args.action == "check":
+        print(f"ok: {where}: {len(config.backends)} backends, {len(config.sessions)} session specs")
+    else:
+        print(json.dumps(config_to_dict(config, redact=True), indent=2))
+    return EXIT_OK
+
+
+# -- ls -----------------------------------------------------------------------
+
+
+def _cmd_ls(args: argparse.Namespace, inv: Inventory) -> int:
+    snap = inv.refresh(args.backend)
+    sessions = list(snap.sessions)
+    if not args.no_sizes:
+        sizes = dict(inv.measure(sessions))
+        sessions = [s if s.ref not in sizes else _with_size(s, sizes[s.ref]) for s in sessions]
+    if args.json:
+        out = {
+            "sessions": [session_json(s) for s in sessions],
+            "backends": [
+                {
+                    "name": h.backend,
+                    "kind": h.kind,
+                    "status": h.status.value,
+                    "reason": h.reason,
+                    "sessions": h.sessions,
+                    "endpoint": h.endpoint,
+                }
+                for h in snap.health
+            ],
+        }
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_table(sessions, sys.stdout)
+    return _health_exit(snap)
+
+
+def _with_size(s: Session, size: SizeInfo) -> Session:
+    last = s.last_active
+    if size.newest_mtime is not None:
+        newest = datetime.fromtimestamp(size.newest_mtime).astimezone()
+        last = newest if last is None or newest > last else last
+    return replace(s, size=size, last_active=last)
+
+
+def _health_exit(snap: Snapshot) -> int:
+    bad = [h for h in snap.health if h.status is HealthStatus.UNAVAILABLE]
+    for h in bad:
+        print(f"sesstui: backend {h.backend} unavailable: {h.reason}", file=sys.stderr)
+    return EXIT_UNAVAILABLE if bad else EXIT_OK
+
+
+def _print_table(sessions: list[Session], out: TextIO) -> None:
+    now = datetime.now().astimezone()
+    rows = [("BACKEND", "NAME", "STATE", "AGE", "ACTIVE", "SIZE", "INFO")]
+    rows += [
+        (
+            s.backend,
+            s.name,
+            s.state.value,
+            age_text(s.created, now),
+            age_text(s.last_active, now),
+            size_text(s.size, pending="-"),
+            s.info,
+        )
+        for s in sessions
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)))
+        out.write(f"  {r[-1]}\n".rstrip() + "\n")
+    if not sessions:
+        out.write("(no sessions)\n")
+
+
+# -- logs ---------------------------------------------------------------------
+
+
+def _cmd_logs(args: argparse.Namespace, inv: Inventory) -> int:
+    if args.lines < 0:
+        raise UsageError("-n must be 0 or more")
+    session = inv.find(args.ref)
+    backend = inv.backend(session.backend)
+    if args.list:
+        for src in backend.logs(session.id):
+            print(f"{src.name}\t{bytes_text(src.size)}")
+        return EXIT_OK
+    stream = inv.tail(session.ref, lines=args.lines, follow=args.follow, source=args.source)
+    try:
+        for line in stream:
+            text = f"[{line.text}]" if line.notice else line.text
+            sys.stdout.write(text + "\n")
+            if args.follow:
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        stream.close()
+    return EXIT_OK
+
+
+# -- prune / delete -----------------------------------------------------------
+
+
+def _cmd_prune(args: argparse.Namespace, inv: Inventory) -> int:
+    if args.command == "delete":
+        snap: Snapshot | None = None
+        refs: list[SessionRef] = []
+        for text in args.refs:
+            ref = SessionRef.parse(text)
+            if ref is None or ref.backend not in inv.backends:
+                snap = snap or inv.refresh()
+                ref = inv.find(text, snap).ref
+            refs.append(ref)
+        plans = inv.plan_delete(refs, force=args.force)
+    else:
+        plans = inv.plan_prune(args.backend, force=args.force)
+    entries = [e for p in plans for e in p.entries]
+    if args.json and (args.dry_run or not entries):
+        _dump_json({"plan": _plan_json(plans), "results": []})
+        return EXIT_OK
+    if not args.json:
+        _print_plan(plans, sys.stdout)
+    if args.dry_run or not entries:
+        return EXIT_OK
+    protected = inv.needs_typed_confirm(plans)
+    if args.yes and protected and not args.force:
+        names = ", ".join(sorted({p.backend for p in plans if p.entries} & inv.protected))
+        raise UsageError(
+            f"backend {names} is protected: confirm by typing the count at the prompt, "
+            "or pass --yes --force"
+        )
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"refusing to {args.command} without confirmation; "
+                "review with --dry-run, then pass --yes"
+            )
+        total = sum(p.total_bytes for p in plans)
+        if protected:
+            prompt = f"Protected backend: type {len(entries)} to remove {len(entries)} session(s), "
+            answer = input(f"{prompt}{bytes_text(total)}: ")
+            confirmed = answer.strip() == str(len(entries))
+        else:
+            answer = input(f"Remove {len(entries)} session(s), {bytes_text(total)}? [y/N] ")
+            confirmed = answer.strip().lower() in ("y", "yes")
+        if not confirmed:
+            print("cancelled; nothing removed")
+            return EXIT_OK
+    results = inv.execute(plans, force=args.force)
+    if args.json:
+        _dump_json({"plan": _plan_json(plans), "results": _results_json(results)})
+    else:
+        _print_results(results, sys.stdout)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _plan_json(plans: list[PrunePlan]) -> list[dict[str, object]]:
+    return [
+        {
+            "backend": e.backend,
+            "id": e.id,
+            "path": e.path,
+            "reason": e.reason.value,
+            "detail": e.detail,
+            "bytes": e.bytes,
+            "mtime": iso(datetime.fromtimestamp(e.mtime).astimezone()) if e.mtime else None,
+        }
+        for p in plans
+        for e in p.entries
+    ]
+
+
+def _results_json(results: list[PruneResult]) -> list[dict[str, object]]:
+    return [
+        {"backend": r.entry.backend, "id": r.entry.id, "ok": r.ok, "error": r.error}
+        for res in results
+        for r in res.results
+    ]
+
+
+def _dump_json(obj: object) -> None:
+    json.dump(obj, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _print_plan(plans: list[PrunePlan], out: TextIO) -> None:
+    n = 0
+    for plan in plans:
+        where = f" ({plan.base})" if plan.base else ""
+        out.write(
+            f"{plan.backend}{where}: {len(plan.entries)} to remove, "
+            f"{bytes_text(plan.total_bytes)}\n"
+        )
+        for e in plan.entries:
+            n += 1
+            detail = f" - {e.detail}" if e.detail else ""
+            out.write(f"  remove  {e.id}  {bytes_text(e.bytes)}  [{e.reason.value}{detail}]\n")
+        for s in plan.skipped:
+            out.write(f"  keep    {s.id}  ({s.why})\n")
+    if n == 0:
+        out.write("nothing to remove\n")
+
+
+def _print_results(results: list[PruneResult], out: TextIO) -> None:
+    for res in results:
+        for r in res.results:
+            mark = "removed" if r.ok else "FAILED "
+            tail = "" if r.ok else f"  {r.error}"
+            out.write(f"  {mark} {r.entry.id}{tail}\n")
+        out.write(
+            f"{res.backend}: removed {len(res.removed)}, failed {len(res.failed)}, "
+            f"freed {bytes_text(res.freed_bytes)}\n"
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

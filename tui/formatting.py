@@ -1,0 +1,71 @@
+"""Human-readable cells shared by the CLI and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.model import Session, SizeInfo
+
+
+def size_text(size: SizeInfo | None, *, pending: str = "…") -> str:
+    """Disk usage, e.g. ``1.2 MiB``; ``pending`` while not yet measured."""
+    if size is None:
+        return pending
+    return bytes_text(size.disk)
+
+
+def bytes_text(n: int | None) -> str:
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover - loop always returns
+
+
+def age_text(when: datetime | None, now: datetime) -> str:
+    """A compact age such as ``45s``, ``12m``, ``3h``, ``2d``, ``5w``."""
+    if when is None:
+        return "-"
+    secs = int((now - when).total_seconds())
+    if secs < 0:
+        return "future"
+    for limit, div, unit in (
+        (60, 1, "s"),
+        (3600, 60, "m"),
+        (86400, 3600, "h"),
+        (86400 * 14, 86400, "d"),
+    ):
+        if secs < limit:
+            return f"{secs // div}{unit}"
+    return f"{secs // (86400 * 7)}w"
+
+
+def ago_text(when: datetime | None, now: datetime) -> str:
+    text = age_text(when, now)
+    return text if text in ("-", "future") else f"{text} ago"
+
+
+def iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") if when is not None else None
+
+
+def session_json(s: Session) -> dict[str, object]:
+    """The stable machine-readable form of a session (documented in README)."""
+    return {
+        "backend": s.backend,
+        "kind": s.kind,
+        "id": s.id,
+        "name": s.name,
+        "state": s.state.value,
+        "created": iso(s.created),
+        "last_active": iso(s.last_active),
+        "expires": iso(s.expires),
+        "size_bytes": s.size.apparent if s.size is not None else None,
+        "disk_bytes": s.size.disk if s.size is not None else None,
+        "path": s.path,
+        "attachable": s.attachable,
+        "metadata": dict(s.metadata),
+    }
