@@ -1,0 +1,185 @@
+"""Deterministic stand-ins used ONLY to make TUI snapshots reproducible.
+
+Behaviour tests use real backends; these exist because real directories carry
+random names, tmp paths and filesystem-dependent sizes that would make every
+snapshot differ between machines.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+
+from core.backend import BaseBackend, LineStream
+from core.errors import BackendUnavailable
+from core.model import (
+    BackendHealth,
+    Capability,
+    HealthStatus,
+    LogLine,
+    LogSource,
+    PlanEntry,
+    PlanSkip,
+    PrunePlan,
+    PrunePolicy,
+    PruneReason,
+    Session,
+    SessionRef,
+    SizeInfo,
+    State,
+)
+from core.settings import AppConfig, DirsBackendConfig, UIConfig
+
+FROZEN = datetime(2026, 11, 21, 14, 30, 0).astimezone()
+
+
+def frozen_clock() -> datetime:
+    return FROZEN
+
+
+class ListStream:
+    """A LineStream over fixed lines; following yields nothing more."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self._lines = [LogLine(t) for t in lines]
+        self._closed = threading.Event()
+        self.path = None
+
+    def __iter__(self) -> Iterator[LogLine]:
+        return iter(self._lines)
+
+    def read_available(self, timeout: float) -> list[LogLine]:
+        out, self._lines = self._lines, []
+        if not out:
+            self._closed.wait(timeout)
+        return out
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class StaticBackend(BaseBackend):
+    """Fixed sessions, sizes and logs; shaped like the dirs backend."""
+
+    kind = "dirs"
+    capabilities = (
+        Capability.LIST | Capability.SIZES | Capability.LOGS | Capability.PRUNE | Capability.DELETE
+    )
+
+    def __init__(
+        self,
+        name: str,
+        sessions: Sequence[Session],
+        sizes: dict[str, SizeInfo],
+        logs: Sequence[str] = (),
+        down: str = "",
+    ) -> None:
+        super().__init__(name)
+        self._sessions = list(sessions)
+        self._sizes = sizes
+        self._logs = list(logs)
+        self._down = down
+
+    def health(self) -> BackendHealth:
+        return BackendHealth(self.name, self.kind, HealthStatus.OK)
+
+    def list_sessions(self) -> list[Session]:
+        if self._down:
+            raise BackendUnavailable(self._down)
+        return list(self._sessions)
+
+    def measure(self, session_ids: Iterable[str]) -> Iterator[tuple[str, SizeInfo]]:
+        for sid in session_ids:
+            if sid in self._sizes:
+                yield sid, self._sizes[sid]
+
+    def logs(self, session_id: str) -> list[LogSource]:
+        return [LogSource("logs/app.log", None, 18_432, FROZEN.timestamp())] if self._logs else []
+
+    def tail(
+        self, session_id: str, *, lines: int = 100, follow: bool = False, source: str | None = None
+    ) -> LineStream:
+        return ListStream(self._logs[-lines:] if lines else [])
+
+    def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
+        old = sorted(self._sessions, key=lambda s: s.created or FROZEN)
+        entries = tuple(
+            PlanEntry(
+                self.name,
+                s.id,
+                s.path,
+                PruneReason.AGE if i else PruneReason.COUNT,
+                self._sizes[s.id].disk,
+                "older than 10 days" if i else "beyond the newest 20",
+            )
+            for i, s in enumerate(old[:3])
+            if len(old) > 3
+        )
+        skipped = tuple(
+            PlanSkip(self.name, s.id, s.path, f"active: pid {s.pid} is running") for s in old[3:4]
+        )
+        return PrunePlan(self.name, entries, skipped, policy, "/srv/runs")
+
+
+def _session(backend: str, n: int, age: timedelta, state: State, pid: int) -> Session:
+    created = FROZEN - age
+    name = f"{created:%Y-%m-%d-%H-%M-%S}_{pid}_{n:08x}{'a' * 24}"
+    return Session(
+        ref=SessionRef(backend, f"session_{name}"),
+        name=f"{created:%Y-%m-%d-%H-%M-%S}_{n:06x}",
+        kind="dirs",
+        state=state,
+        created=created,
+        last_active=created + min(age, timedelta(minutes=40)),
+        path=f"/srv/{backend}/session_{name}",
+        info=f"pid {pid}" + (" (running)" if state is State.ACTIVE else ""),
+        pid=pid,
+        metadata={"pid": str(pid), "uuid": f"{n:08x}{'a' * 24}"},
+    )
+
+
+def sample_backends(*, down: bool = False) -> list[BaseBackend]:
+    hours = [4 / 60, 3, 26, 4 * 24, 12 * 24, 19 * 24, 33 * 24]
+    ages = [timedelta(hours=h) for h in hours]
+    runs = [
+        _session("runs", i, a, State.ACTIVE if i == 0 else State.IDLE, 4242 + i * 17)
+        for i, a in enumerate(ages)
+    ]
+    sizes = {
+        s.id: SizeInfo(4096 * (i + 1) ** 3, 4096 * (i + 1) ** 3, 3 + i) for i, s in enumerate(runs)
+    }
+    logs = [
+        f"2026-11-21 14:{m:02d}:00 INFO    ingest: processed batch {m} ({1000 + m * 7} rows)"
+        for m in range(30)
+    ] + ["2026-11-21 14:29:59 WARNING ingest: slow batch 30: retrying"]
+    ci = [
+        _session("ci", 90 + i, timedelta(hours=5 * i + 1), State.IDLE, 7000 + i) for i in range(2)
+    ]
+    ci_sizes = {s.id: SizeInfo(1 << (20 + i), 1 << (20 + i), 10) for i, s in enumerate(ci)}
+    backends: list[BaseBackend] = [
+        StaticBackend("runs", runs, sizes, logs),
+        StaticBackend("ci", ci, ci_sizes, logs[:5]),
+    ]
+    if down:
+        backends.append(
+            StaticBackend(
+                "nightly",
+                [],
+                {},
+                down="base directory /srv/nightly does not exist; create it, "
+                "or set create_base: true for backend 'nightly'",
+            )
+        )
+    return backends
+
+
+def sample_config() -> AppConfig:
+    return AppConfig(
+        backends=(DirsBackendConfig(name="runs", kind="dirs"),),
+        ui=UIConfig(refresh_seconds=0),
+    )

@@ -1,0 +1,109 @@
+"""End to end in a real terminal: the demo under tmux, driven by keystrokes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.tmux
+
+
+def _need_tmux() -> str:
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is required under CI (scripts/test.sh installs it)")
+        pytest.skip("tmux is not installed")
+    return tmux
+
+
+class Terminal:
+    """A tmux server on a private socket with one 80x24 window."""
+
+    def __init__(self, tmux: str, tmp: Path) -> None:
+        self.tmux = tmux
+        self.socket = f"sesstui-e2e-{uuid.uuid4().hex[:8]}"
+        self.tmp = tmp
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run(
+            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+        return out.stdout
+
+    def start(self, command: str) -> None:
+        self.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", command)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "e2e")
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "e2e", *keys)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+
+    def kill(self) -> None:
+        subprocess.run(
+            [self.tmux, "-L", self.socket, "kill-server"], capture_output=True, check=False
+        )
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    t = Terminal(_need_tmux(), tmp_path)
+    yield t
+    t.kill()
+
+
+def _demo_dirs(tmpdir: Path) -> list[Path]:
+    return sorted(tmpdir.glob("sesstui-demo-*"))
+
+
+def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Path) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    done = tmp_path / "exit-code"
+    env = f"TMPDIR={tmpdir} PYTHONPATH={ROOT} TERM=xterm-256color"
+    terminal.start(f"cd {ROOT} && env {env} {sys.executable} -m tui.cli demo; echo $? > {done}")
+    terminal.wait_for("Sessions 13")  # 12 sandbox sessions + the live one
+    assert len(_demo_dirs(tmpdir)) == 1
+    # the live session is the newest: select it (top row) and see its log grow
+    terminal.keys("g")
+    assert "following" in terminal.wait_for("demo.wor")
+    terminal.keys("z")  # full-width log: whole lines at 80 columns
+    terminal.wait_for("processed batch 3")
+    terminal.keys("z")
+    # filter by state: only the live session is active
+    terminal.keys("/", "a", "c", "t", "i", "v", "e")
+    screen = terminal.wait_for("Sessions 1/13")
+    assert "active" in screen and "idle" not in screen.split("Details")[0]
+    terminal.keys("Escape")
+    terminal.wait_for("Sessions 13")
+    terminal.keys("q")
+    deadline = time.monotonic() + 20
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert done.read_text().strip() == "0"
+    assert _demo_dirs(tmpdir) == []  # the sandbox is gone
+    workers = subprocess.run(
+        ["pgrep", "-f", f"tui.demo worker {tmpdir}"], capture_output=True, check=False
+    )
+    assert workers.stdout == b""

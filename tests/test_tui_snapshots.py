@@ -1,0 +1,81 @@
+"""Snapshot tests: how each screen looks at 80x24 and 120x40, frozen clock.
+
+Data comes from tests/fakes.py so the pictures are the same on every machine.
+Behaviour is tested in test_tui_pilot.py against real directories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from core.inventory import Inventory
+from tests.fakes import frozen_clock, sample_backends, sample_config
+from tui.app import SesstuiApp
+from tui.screens.dashboard import DashboardScreen
+
+SIZES = [(80, 24), (120, 40)]
+SnapCompare = Callable[..., bool]
+
+
+def make_app(*, down: bool = False, theme: str = "sesstui-dark") -> SesstuiApp:
+    inv = Inventory(sample_backends(down=down))
+    return SesstuiApp(sample_config(), inventory=inv, clock=frozen_clock, live=False, theme=theme)
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait until the refresh worker has finished and the log has its lines."""
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause(0.02)
+        screen = app.screen
+        if not isinstance(screen, DashboardScreen):
+            continue
+        refreshing = any(w.group == "refresh" and w.is_running for w in app.workers)
+        if not refreshing and screen.log_pane.line_count > 1 and not screen._refreshing:
+            break
+    await pilot.pause(0.05)
+
+
+def before(*keys: str) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause(0.05)
+        await settle(pilot) if not keys else await pilot.pause(0.3)
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_dashboard(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=before())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_prune_plan_screen(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=before("p"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_help_screen(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=before("question_mark"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_error_state_backend_down(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(down=True), terminal_size=size, run_before=before())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_filter(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    keys = ("slash", "c", "i")
+    assert snap_compare(make_app(), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("theme", ["sesstui-light", "sesstui-16"])
+def test_dashboard_themes(snap_compare: SnapCompare, theme: str) -> None:
+    assert snap_compare(make_app(theme=theme), terminal_size=(80, 24), run_before=before())

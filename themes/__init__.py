@@ -1,0 +1,1 @@
+"""Bundled sesstui themes (YAML files in this folder)."""

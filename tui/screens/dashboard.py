@@ -1,0 +1,460 @@
+"""DashboardScreen: health chips, the sessions table, details and a live log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from core.backend import LineStream
+from core.errors import SesstuiError
+from core.inventory import Snapshot
+from core.model import (
+    Capability,
+    HealthStatus,
+    PrunePlan,
+    PruneResult,
+    Session,
+    SessionRef,
+    SizeInfo,
+)
+from tui.formatting import bytes_text
+from tui.screens.error import ErrorScreen
+from tui.screens.help import HelpScreen
+from tui.screens.plan import PlanScreen
+from tui.widgets.detail_panel import DetailPanel
+from tui.widgets.health_bar import HealthBar
+from tui.widgets.log_pane import LogPane
+from tui.widgets.sessions_table import SessionsTable
+
+if TYPE_CHECKING:
+    from tui.app import SesstuiApp
+
+
+class DashboardScreen(Screen[None]):
+    """The main screen.
+
+    | Key | Action |
+    | :- | :- |
+    | / | Filter the table |
+    | r | Refresh now |
+    | f | Follow the selected session's log on/off |
+    | z | Show the log full screen, and back |
+    | p | Prune: show the plan, then confirm |
+    | d | Delete the selected session (confirm) |
+    | ? | Help |
+    | q | Quit |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="sessions.filter"),
+        Binding("r", "refresh", "Refresh", show=False, id="sessions.refresh"),
+        Binding("f", "toggle_follow", "Follow", id="logs.follow"),
+        Binding("z", "zoom_log", "Zoom", id="logs.zoom"),
+        Binding("p", "prune", "Prune", id="sessions.prune"),
+        Binding("d", "delete", "Delete", id="sessions.delete"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="sessions.clear_filter"),
+    ]
+
+    app: SesstuiApp  # narrowed for our app's attributes
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stream: LineStream | None = None
+        self._tail_ref: SessionRef | None = None
+        self.follow = True
+        self._refreshing = False
+        self._health: tuple[object, ...] = ()
+
+    # -- layout ---------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        clock = self.app.clock
+        yield HealthBar(id="health")
+        with Vertical(id="main"):
+            table = SessionsTable(clock=clock, id="sessions")
+            yield table
+            yield Static("", id="empty")
+            with Horizontal(id="bottom"):
+                yield DetailPanel(clock=clock, id="detail")
+                yield LogPane(max_lines=self.app.config.ui.log_lines * 20, id="log")
+        yield Input(placeholder="filter: words to match (esc clears)", id="filter")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> SessionsTable:
+        return self.query_one(SessionsTable)
+
+    @property
+    def log_pane(self) -> LogPane:
+        return self.query_one(LogPane)
+
+    def on_mount(self) -> None:
+        self.table.backend_order = {name: i for i, name in enumerate(self.app.inventory.backends)}
+        self.table.border_title = "Sessions"
+        self.query_one(DetailPanel).border_title = "Details"
+        self.log_pane.border_title = "Log"
+        self.table.focus()
+        self.action_refresh()
+        interval = self.app.config.ui.refresh_seconds
+        if interval > 0 and self.app.live:
+            self.set_interval(interval, self._on_interval)
+
+    def _on_interval(self) -> None:
+        if not self._refreshing:
+            self.action_refresh()
+        else:
+            self.table.tick()
+
+    # -- refresh (a thread worker; results come back by call_from_thread) -----
+
+    def action_refresh(self) -> None:
+        self._refreshing = True
+        self.refresh_worker()
+
+    @work(thread=True, exclusive=True, group="refresh", name="refresh")
+    def refresh_worker(self) -> None:
+        worker = get_current_worker()
+        try:
+            snap = self.app.inventory.refresh()
+        except Exception as exc:  # noqa: BLE001 - shown, never fatal
+            self.app.call_from_thread(self.app.show_error, exc)
+            self.app.call_from_thread(self._refresh_done)
+            return
+        if worker.is_cancelled:
+            return
+        self.app.call_from_thread(self._apply_snapshot, snap)
+        measurable = [
+            s
+            for s in snap.sessions
+            if Capability.SIZES in self.app.inventory.backend(s.backend).capabilities
+        ]
+        batch: list[tuple[SessionRef, SizeInfo]] = []
+        done = 0
+        last_post = time.monotonic()
+        try:
+            for ref, size in self.app.inventory.measure(measurable):
+                if worker.is_cancelled:
+                    return
+                batch.append((ref, size))
+                done += 1
+                if time.monotonic() - last_post > 0.1:
+                    self.app.call_from_thread(self._apply_sizes, batch, done, len(measurable))
+                    batch = []
+                    last_post = time.monotonic()
+        except SesstuiError as exc:
+            self.app.call_from_thread(self.notify, exc.message, title=exc.title, severity="warning")
+        self.app.call_from_thread(self._apply_sizes, batch, done, len(measurable))
+        self.app.call_from_thread(self._refresh_done)
+
+    def _refresh_done(self) -> None:
+        self._refreshing = False
+
+    def _apply_snapshot(self, snap: Snapshot) -> None:
+        self.query_one(HealthBar).set_health(snap.health, self.app.clock())
+        self.table.sync(snap.sessions)
+        self._update_title()
+        self._update_empty(snap)
+        self._selection_changed()
+
+    def _apply_sizes(self, sizes: list[tuple[SessionRef, SizeInfo]], done: int, total: int) -> None:
+        if sizes:
+            self.table.update_sizes(sizes)
+            sel = self.table.selected
+            if sel is not None and any(r == sel.ref for r, _ in sizes):
+                detail = self.query_one(DetailPanel)
+                detail.show(sel, detail.sources)
+        self.table.border_subtitle = f"measuring {done}/{total}" if done < total else ""
+        self._update_title()
+
+    def _update_title(self) -> None:
+        t = self.table
+        shown, total = len(t.shown), len(t.sessions)
+        count = f"{shown}/{total}" if t.filter_text else f"{total}"
+        title = f"Sessions {count} · {bytes_text(t.total_bytes())}"
+        if t.filter_text:
+            title += f" · filter: {t.filter_text}"
+        t.border_title = title
+
+    def _update_empty(self, snap: Snapshot) -> None:
+        empty = self.query_one("#empty", Static)
+        down = [h for h in snap.health if h.status is HealthStatus.UNAVAILABLE]
+        lines = [f"✕ {h.backend}: {h.reason}" for h in down]
+        if not snap.sessions:
+            lines.insert(0, "No sessions yet." if not down else "No sessions to show.")
+        empty.update("\n".join(lines))
+        empty.display = bool(lines)
+
+    # -- selection, details and the live log ----------------------------------
+
+    @on(DataTable.RowHighlighted, "#sessions")
+    def _row_highlighted(self) -> None:
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        sel = self.table.selected
+        detail = self.query_one(DetailPanel)
+        if sel is None:
+            detail.show(None)
+            self._stop_tail()
+            self.log_pane.message("")
+            self._tail_ref = None
+            return
+        if detail.session is None or detail.session.ref != sel.ref:
+            detail.show(sel)
+            self.load_sources(sel)
+        elif detail.session != sel:
+            detail.show(sel, detail.sources)
+        if sel.ref != self._tail_ref:
+            self._start_tail(sel)
+
+    @work(thread=True, exclusive=True, group="sources")
+    def load_sources(self, session: Session) -> None:
+        try:
+            sources = self.app.inventory.backend(session.backend).logs(session.id)
+        except SesstuiError:
+            sources = []
+        self.app.call_from_thread(self._show_sources, session, sources)
+
+    def _show_sources(self, session: Session, sources: list) -> None:  # type: ignore[type-arg]
+        detail = self.query_one(DetailPanel)
+        if detail.session is not None and detail.session.ref == session.ref:
+            detail.show(detail.session, sources)
+
+    def _start_tail(self, session: Session) -> None:
+        self._stop_tail()
+        self._tail_ref = session.ref
+        backend = self.app.inventory.backend(session.backend)
+        if Capability.LOGS not in backend.capabilities:
+            self.log_pane.message(f"{session.kind} sessions have no logs here")
+            self.log_pane.border_title = "Log"
+            return
+        self.log_pane.reset(session.name)
+        self.log_pane.border_title = "Log · loading…"
+        self.tail_worker(session.ref, self.follow)
+
+    def _stop_tail(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()  # wakes the worker blocked in read_available
+        for w in self.workers:
+            if w.group == "tail":
+                w.cancel()
+
+    @work(thread=True, exclusive=True, group="tail")
+    def tail_worker(self, ref: SessionRef, follow: bool) -> None:
+        worker = get_current_worker()
+        lines = self.app.config.ui.log_lines
+        try:
+            stream = self.app.inventory.tail(ref, lines=lines, follow=follow)
+        except SesstuiError as exc:
+            self.app.call_from_thread(self._tail_failed, ref, exc.message)
+            return
+        if worker.is_cancelled:
+            stream.close()
+            return
+        self._stream = stream
+        self.app.call_from_thread(self._tail_started, ref, follow, stream)
+        try:
+            if not follow:
+                self.app.call_from_thread(self._tail_lines, ref, list(stream))
+                return
+            while not worker.is_cancelled:
+                batch = stream.read_available(0.25)
+                if batch:
+                    self.app.call_from_thread(self._tail_lines, ref, batch)
+                elif getattr(stream, "closed", False):
+                    return
+        except SesstuiError as exc:
+            self.app.call_from_thread(self._tail_failed, ref, exc.message)
+        finally:
+            stream.close()
+
+    def _tail_started(self, ref: SessionRef, follow: bool, stream: object) -> None:
+        if ref != self._tail_ref:
+            return
+        path = getattr(stream, "path", None)
+        src = f" · {Path(str(path)).name}" if path else ""
+        state = "following" if follow else "paused (f to follow)"
+        self.log_pane.border_title = f"Log{src} · {state}"
+        self.log_pane.following = follow
+
+    def _tail_lines(self, ref: SessionRef, lines: list) -> None:  # type: ignore[type-arg]
+        if ref == self._tail_ref:
+            self.log_pane.add(lines)
+
+    def _tail_failed(self, ref: SessionRef, message: str) -> None:
+        if ref == self._tail_ref:
+            self.log_pane.message(message)
+            self.log_pane.border_title = "Log"
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        sel = self.table.selected
+        if sel is None:
+            return
+        if self.follow:
+            self._tail_ref = None
+            self._selection_changed()
+        else:
+            self._stop_tail()
+            self.log_pane.border_title = (
+                self.log_pane.border_title.replace("following", "paused (f to follow)")
+                if self.log_pane.border_title
+                else "Log · paused"
+            )
+        self.notify("Following the log" if self.follow else "Log paused", timeout=2)
+
+    def action_zoom_log(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            self.table.focus()
+        else:
+            self.maximize(self.log_pane, container=False)
+
+    # -- filter -----------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        # keys typed in the same burst as "/" (one packet over SSH) are already
+        # queued on the table; it hands them to the box until the box has focus
+        self.table.typeahead_target = box
+        box.focus()
+
+    @on(events.DescendantFocus)
+    def _focus_moved(self, event: events.DescendantFocus) -> None:
+        if event.widget is self.query_one("#filter", Input):
+            self.table.typeahead_target = None
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value.strip())
+        self._update_title()
+        self._selection_changed()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value.strip():
+            box.display = False
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.table.focus()
+
+    # -- prune / delete ---------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        sel = self.table.selected if self.query(SessionsTable) else None
+        if action == "delete":
+            if sel is None:
+                return None
+            caps = self.app.inventory.backend(sel.backend).capabilities
+            return True if Capability.DELETE in caps else None
+        if action == "prune":
+            any_prune = any(
+                Capability.PRUNE in b.capabilities for b in self.app.inventory.backends.values()
+            )
+            return True if any_prune else None
+        if action == "toggle_follow" and sel is not None:
+            caps = self.app.inventory.backend(sel.backend).capabilities
+            return True if Capability.LOGS in caps else None
+        return True
+
+    def action_prune(self) -> None:
+        self.table.border_subtitle = "planning prune…"
+        self.plan_worker(None)
+
+    def action_delete(self) -> None:
+        sel = self.table.selected
+        if sel is None:
+            return
+        self.plan_worker(sel.ref)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def plan_worker(self, ref: SessionRef | None) -> None:
+        try:
+            if ref is None:
+                plans, verb = self.app.inventory.plan_prune(), "Prune"
+            else:
+                plans, verb = self.app.inventory.plan_delete([ref]), "Delete"
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.call_from_thread(self._plan_failed, exc)
+            return
+        self.app.call_from_thread(self._confirm, plans, verb)
+
+    def _plan_failed(self, exc: BaseException) -> None:
+        self.table.border_subtitle = ""
+        self.app.show_error(exc)
+
+    def _confirm(self, plans: list[PrunePlan], verb: str) -> None:
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.execute_worker(plans, verb)
+
+        if self.table.border_subtitle and "planning" in str(self.table.border_subtitle):
+            self.table.border_subtitle = ""
+        names = {key: s.name for key, s in self.table.sessions.items()}
+        typed = self.app.inventory.needs_typed_confirm(plans)
+        self.app.push_screen(PlanScreen(plans, verb, names, typed=typed), done)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def execute_worker(self, plans: list[PrunePlan], verb: str) -> None:
+        self._stop_tail_from_thread()
+        try:
+            results = self.app.inventory.execute(plans)
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.call_from_thread(self.app.show_error, exc)
+            return
+        self.app.call_from_thread(self._executed, results, verb)
+
+    def _stop_tail_from_thread(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            stream.close()
+
+    def _executed(self, results: list[PruneResult], verb: str) -> None:
+        removed = sum(len(r.removed) for r in results)
+        failed = [f for r in results for f in r.failed]
+        freed = sum(r.freed_bytes for r in results)
+        if failed:
+            first = failed[0]
+            self.app.push_screen(
+                ErrorScreen(
+                    f"{verb}: {len(failed)} failed",
+                    f"Removed {removed}, freed {bytes_text(freed)}.\n"
+                    + "\n".join(f"{f.entry.id}: {f.error}" for f in failed[:8])
+                    + ("" if len(failed) <= 8 else f"\n… and {len(failed) - 8} more")
+                    if first
+                    else "",
+                )
+            )
+        else:
+            self.notify(f"{verb}: removed {removed}, freed {bytes_text(freed)}", timeout=4)
+        self._tail_ref = None
+        self.action_refresh()
+
+    # -- misc -------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self))
+
+    def on_unmount(self) -> None:
+        self._stop_tail()

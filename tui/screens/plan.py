@@ -1,0 +1,118 @@
+"""PlanScreen: shows exactly what a prune or delete will remove, then asks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label
+
+from core.model import PrunePlan
+from tui.formatting import bytes_text
+
+
+class PlanScreen(ModalScreen[bool]):
+    """The plan → confirm step.  Dismisses with True only on the confirm button.
+
+    | Key | Action |
+    | :- | :- |
+    | escape, n | Cancel |
+    | tab | Move between the list and the buttons |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="plan.cancel"),
+        Binding("n", "cancel", "Cancel", show=False, id="plan.no"),
+    ]
+
+    def __init__(
+        self,
+        plans: Sequence[PrunePlan],
+        verb: str,
+        names: Mapping[str, str] | None = None,
+        *,
+        typed: bool = False,
+    ) -> None:
+        """``names`` maps ``backend:id`` to the short name the table shows;
+        ``typed`` (a protected backend) makes the user type the count first."""
+        super().__init__()
+        self.typed = typed
+        self.plans = list(plans)
+        self.names = dict(names or {})
+        self.verb = verb
+        self.count = sum(len(p.entries) for p in self.plans)
+        self.total = sum(p.total_bytes for p in self.plans)
+
+    def compose(self) -> ComposeResult:
+        kept = [s for p in self.plans for s in p.skipped]
+        with Vertical(id="plan-box") as box:
+            box.border_title = f"{self.verb} plan"
+            if self.count:
+                summary = (
+                    f"{self.verb} {self.count} session{'s' if self.count != 1 else ''}, "
+                    f"{bytes_text(self.total)}"
+                )
+            else:
+                summary = f"Nothing to {self.verb.lower()}."
+            if kept:
+                summary += f"  ({len(kept)} kept on purpose, listed below)"
+            yield Label(summary, id="plan-summary")
+            table: DataTable[Text] = DataTable(id="plan-table", cursor_type="row")
+            yield table
+            with Horizontal(id="plan-buttons"):
+                if self.count and self.typed:
+                    yield Input(
+                        placeholder=f"protected: type {self.count} to confirm",
+                        id="plan-typed",
+                        restrict=r"[0-9]*",
+                    )
+                yield Button("Cancel", id="cancel", variant="default")
+                if self.count:
+                    yield Button(
+                        f"{self.verb} {self.count} ({bytes_text(self.total)})",
+                        id="confirm",
+                        variant="error",
+                        disabled=self.typed,
+                    )
+
+    def on_mount(self) -> None:
+        table = self.query_one("#plan-table", DataTable)
+        # what and why first: at 80 columns the session name is what gets cut
+        table.add_columns("Action", "Size", "Why", "Session")
+        for p in self.plans:
+            for e in p.entries:
+                why = e.reason.value + (f": {e.detail}" if e.detail else "")
+                table.add_row(
+                    Text(self.verb.lower(), style="bold"), bytes_text(e.bytes), why,
+                    self._label_for(e.backend, e.id),
+                )  # fmt: skip
+            for s in p.skipped:
+                table.add_row(
+                    Text("keep", style="dim"), "", s.why, self._label_for(s.backend, s.id)
+                )
+        # the safe choice has the focus: Enter right away cancels
+        self.query_one("#cancel", Button).focus()
+
+    def _label_for(self, backend: str, ident: str) -> str:
+        return f"{backend}:{self.names.get(f'{backend}:{ident}', ident)}"
+
+    @on(Input.Changed, "#plan-typed")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm", Button).disabled = event.value != str(self.count)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_button(self) -> None:
+        self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

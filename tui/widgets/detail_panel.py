@@ -1,0 +1,78 @@
+"""DetailPanel: everything known about the selected session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.model import LogSource, Session
+from tui.formatting import ago_text, bytes_text
+from tui.theme_style import theme_style
+
+
+class DetailPanel(VerticalScroll):
+    """A scrollable key/value view of one session and its logs."""
+
+    DEFAULT_CSS = """
+    DetailPanel > Static { width: 1fr; }
+    """
+
+    def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.clock = clock
+        self._body = Static("", id="detail-body")
+        self.session: Session | None = None
+        self.sources: Sequence[LogSource] = ()
+
+    def compose(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - textual's ComposeResult
+        yield self._body
+
+    def show(self, session: Session | None, sources: Sequence[LogSource] = ()) -> None:
+        self.session = session
+        self.sources = sources
+        self._body.update(self._render_body())
+
+    def show_message(self, text: str) -> None:
+        self.session = None
+        self._body.update(Text(text, style="dim"))
+
+    def _render_body(self) -> Table | Text:
+        s = self.session
+        if s is None:
+            return Text("No session selected.", style="dim")
+        now = self.clock()
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        state_colour = theme_style(self.app, f"state-{s.state.value}")
+
+        def row(label: str, value: str | Text) -> None:
+            grid.add_row(label, value)
+
+        row("id", s.id)
+        row("backend", f"{s.backend} ({s.kind})")
+        row("state", Text(s.state.value, style=state_colour))
+        if s.created:
+            row("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago_text(s.created, now)})")
+        if s.last_active:
+            row("active", f"{s.last_active:%Y-%m-%d %H:%M:%S} ({ago_text(s.last_active, now)})")
+        if s.expires:
+            row("expires", f"{s.expires:%Y-%m-%d %H:%M:%S}")
+        if s.size is not None:
+            row("size", f"{bytes_text(s.size.disk)} on disk")
+            row("", f"{bytes_text(s.size.apparent)} apparent, {s.size.files} files")
+        else:
+            row("size", Text("measuring…", style="dim"))
+        if s.path:
+            row("path", s.path)
+        for k, v in s.metadata.items():
+            if k not in ("base", "uuid"):
+                row(k, v)
+        if self.sources:
+            row("logs", "\n".join(f"{src.name} ({bytes_text(src.size)})" for src in self.sources))
+        return grid
