@@ -77,12 +77,13 @@ class AmbiguousSession(SesstuiError):
     title = "Ambiguous session"
     exit_code = 4
 
-    def __init__(self, name: str, backends: list[str]) -> None:
+    def __init__(self, name: str, backends: list[str], *, message: str | None = None) -> None:
         self.name = name
         self.backends = backends
         joined = ", ".join(backends)
+        example = f"{backends[0]}:{name}"
         super().__init__(
-            f"'{name}' exists in several backends ({joined}); name one, e.g. {backends[0]}:{name}"
+            message or f"'{name}' exists in several backends ({joined}); name one, e.g. {example}"
         )
 
 

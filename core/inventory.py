@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from core.backend import Backend, LineStream
-from core.errors import AmbiguousSession, SessionNotFound, SesstuiError, UsageError
+from core.errors import (
+    AmbiguousSession,
+    BackendUnavailable,
+    SessionNotFound,
+    SesstuiError,
+    UsageError,
+)
 from core.model import (
     BackendHealth,
+    Capability,
     HealthStatus,
     PrunePlan,
     PruneResult,
@@ -58,6 +66,23 @@ class _Listing:
             self.error = exc
         finally:
             self.done.set()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, SesstuiError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return describe_error(exc)
+
+
+def _plan_or_error(backend: Backend, make: Callable[[], PrunePlan]) -> PrunePlan:
+    """A backend's plan, or an empty plan carrying why it could not be made."""
+    try:
+        return make()
+    except SessionNotFound:
+        raise  # the user named something that is not there: say so, plainly
+    except (SesstuiError, OSError) as exc:
+        return PrunePlan(backend.name, (), error=_reason(exc))
 
 
 def describe_error(exc: BaseException) -> str:
@@ -190,6 +215,12 @@ class Inventory:
         snap = snapshot or self.refresh()
         hits = [s for s in snap.sessions if text in (s.id, s.name)]
         if not hits:
+            down = [h for h in snap.health if h.status is HealthStatus.UNAVAILABLE]
+            if down:
+                names = ", ".join(f"{h.backend} ({h.reason})" for h in down)
+                raise BackendUnavailable(
+                    f"no session named '{text}' in the backends that answered; unavailable: {names}"
+                )
             raise SessionNotFound(
                 f"no session named '{text}'; see `sesstui ls`, or name it as backend:id"
             )
@@ -197,7 +228,10 @@ class Inventory:
         if len(backends) > 1:
             raise AmbiguousSession(text, backends)
         if len(hits) > 1:
-            raise AmbiguousSession(text, [str(s.ref) for s in hits])
+            refs = ", ".join(str(s.ref) for s in hits)
+            raise AmbiguousSession(
+                text, backends, message=f"'{text}' names {len(hits)} sessions: {refs}; use one ref"
+            )
         return hits[0]
 
     # -- actions --------------------------------------------------------------
@@ -206,7 +240,8 @@ class Inventory:
         """Sizes, as each is measured, grouped per backend."""
         per_backend: dict[str, list[str]] = {}
         for s in sessions:
-            per_backend.setdefault(s.backend, []).append(s.id)
+            if Capability.SIZES in self.backend(s.backend).capabilities:
+                per_backend.setdefault(s.backend, []).append(s.id)
         for name, ids in per_backend.items():
             for sid, size in self.backend(name).measure(ids):
                 yield SessionRef(name, sid), size
@@ -219,26 +254,35 @@ class Inventory:
     def plan_prune(
         self, backends: Iterable[str] | None = None, *, force: bool = False
     ) -> list[PrunePlan]:
-        from core.model import Capability
-
         chosen = [b for b in self.select(backends) if Capability.PRUNE in b.capabilities]
-        return [b.plan_prune(force=force) for b in chosen]
+        return [_plan_or_error(b, partial(b.plan_prune, force=force)) for b in chosen]
 
     def plan_delete(self, refs: Iterable[SessionRef], *, force: bool = False) -> list[PrunePlan]:
         per_backend: dict[str, list[str]] = {}
-        for r in refs:
+        for r in dict.fromkeys(refs):  # the same ref twice is one deletion
             per_backend.setdefault(r.backend, []).append(r.id)
-        return [
-            self.backend(name).plan_delete(ids, force=force) for name, ids in per_backend.items()
-        ]
+        plans = []
+        for name, ids in per_backend.items():
+            b = self.backend(name)
+            plans.append(_plan_or_error(b, partial(b.plan_delete, ids, force=force)))
+        return plans
 
     def needs_typed_confirm(self, plans: Iterable[PrunePlan]) -> bool:
         """True when any plan removes something from a protected backend."""
         return any(p.entries and p.backend in self.protected for p in plans)
 
     def execute(self, plans: Iterable[PrunePlan], *, force: bool = False) -> list[PruneResult]:
-        """Carry out confirmed plans; per-entry errors are in the results."""
-        return [self.backend(p.backend).prune(p, force=force) for p in plans if p.entries]
+        """Carry out confirmed plans; per-entry and per-backend errors are in
+        the results, and one backend's failure never stops the others."""
+        results: list[PruneResult] = []
+        for p in plans:
+            if not p.entries:
+                continue
+            try:
+                results.append(self.backend(p.backend).prune(p, force=force))
+            except (SesstuiError, OSError) as exc:
+                results.append(PruneResult(p.backend, (), error=_reason(exc)))
+        return results
 
     def close(self) -> None:
         for b in self.backends.values():

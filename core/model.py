@@ -189,6 +189,7 @@ class PrunePlan:
     skipped: tuple[PlanSkip, ...] = ()
     policy: PrunePolicy | None = None
     base: str | None = None
+    error: str = ""  # planning failed for this backend; the others still plan
 
     @property
     def total_bytes(self) -> int:
@@ -208,6 +209,7 @@ class PruneResult:
 
     backend: str
     results: tuple[EntryResult, ...]
+    error: str = ""  # the whole backend failed (e.g. lock held); nothing was removed
 
     @property
     def removed(self) -> tuple[PlanEntry, ...]:
@@ -219,7 +221,7 @@ class PruneResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.error
 
     @property
     def freed_bytes(self) -> int:

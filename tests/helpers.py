@@ -109,6 +109,13 @@ def as_nobody(fn: Callable[[], T]) -> T:
     pid = os.fork()
     if pid == 0:  # child
         os.close(r)
+        # modules the stdlib imports lazily must be loaded while the
+        # interpreter's own folder is still readable (it may sit under /root)
+        import encodings.idna  # noqa: F401
+        import importlib
+
+        importlib.import_module("_strptime")  # used by datetime.strptime
+
         try:
             os.setgroups([])
             os.setgid(65534)

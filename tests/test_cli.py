@@ -200,17 +200,57 @@ def test_usage_error_exit_code() -> None:
     assert "REF" in r.stderr
 
 
-def test_protected_backend_needs_force_with_yes(tmp_path: Path, env: dict[str, str]) -> None:
+def test_protected_backend_needs_the_count_not_force(tmp_path: Path, env: dict[str, str]) -> None:
     base = tmp_path / "runs"
     old = make_session(base, age=timedelta(days=40))
-    cfg = write_config(tmp_path, base, max_sessions=-1, max_age_days=10)
-    cfg.write_text(
-        cfg.read_text().replace("    kind: dirs\n", "    kind: dirs\n    protected: true\n", 1)
-    )
-    r = run_cli("--config", str(cfg), "prune", "--yes", env=env)
-    assert r.returncode == 2
-    assert "protected" in r.stderr and "--yes --force" in r.stderr
-    assert old.exists()
-    r = run_cli("--config", str(cfg), "prune", "--yes", "--force", env=env)
-    assert r.returncode == 0, r.stderr
-    assert not old.exists()
+    proc = live_process()
+    try:
+        live = make_session(base, pid=proc.pid)
+        os.utime(live, (1, 1))
+        cfg = write_config(tmp_path, base, max_sessions=-1, max_age_days=10)
+        text = cfg.read_text().replace(
+            "    kind: dirs\n", "    kind: dirs\n    protected: true\n", 1
+        )
+        cfg.write_text(text)
+        r = run_cli("--config", str(cfg), "prune", "--yes", env=env)
+        assert r.returncode == 2
+        assert "protected" in r.stderr and "--confirm-count 1" in r.stderr
+        r = run_cli("--config", str(cfg), "prune", "--yes", "--confirm-count", "2", env=env)
+        assert r.returncode == 2  # a wrong count is refused too
+        assert old.exists()
+        r = run_cli("--config", str(cfg), "prune", "--yes", "--confirm-count", "1", env=env)
+        assert r.returncode == 0, r.stderr
+        assert not old.exists()
+        assert live.exists()  # confirming the count does not switch off the live guard
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_delete_twice_named_is_one_deletion(tmp_path: Path, env: dict[str, str]) -> None:
+    base = tmp_path / "runs"
+    a = make_session(base)
+    cfg = write_config(tmp_path, base)
+    ref = f"runs:{a.name}"
+    r = run_cli("--config", str(cfg), "delete", ref, ref, "--yes", "--json", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert len(out["plan"]) == 1 and len(out["results"]) == 1 and out["results"][0]["ok"]
+
+
+def test_delete_of_an_active_session_is_refused_with_exit_1(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    base = tmp_path / "runs"
+    proc = live_process()
+    try:
+        live = make_session(base, pid=proc.pid)
+        cfg = write_config(tmp_path, base)
+        r = run_cli("--config", str(cfg), "delete", f"runs:{live.name}", "--yes", "--json", env=env)
+        assert r.returncode == 1
+        out = json.loads(r.stdout)
+        assert out["plan"] == [] and "active" in out["skipped"][0]["why"]
+        assert live.exists()
+    finally:
+        proc.kill()
+        proc.wait()

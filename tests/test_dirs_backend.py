@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -350,3 +350,34 @@ def test_plan_delete_and_json_shape(tmp_path: Path) -> None:
     assert b.prune(plan).ok
     assert not s.exists()
     json.dumps([e.id for e in plan.entries])  # ids are plain strings
+
+
+def test_producer_in_another_time_zone_stays_active(tmp_path: Path) -> None:
+    """A name stamped in a zone west of ours looks older than the process that
+    made it; the directory's mtime keeps the session active."""
+    proc = live_process()
+    try:
+        s = make_session(tmp_path, pid=proc.pid, now=datetime.now() - timedelta(hours=9))
+        os.utime(s, None)  # made just now, whatever the name's clock said
+        (listed,) = backend(tmp_path).list_sessions()
+        assert listed.state is State.ACTIVE
+        b = backend(tmp_path, max_sessions=0)
+        assert b.plan_prune().entries == ()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_one_backend_failing_to_plan_does_not_stop_the_others(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    old = make_session(good, age=timedelta(days=50))
+    inv = Inventory(
+        [backend(good, name="good", max_sessions=0), backend(tmp_path / "gone", name="gone")]
+    )
+    plans = inv.plan_prune()
+    by = {p.backend: p for p in plans}
+    assert "does not exist" in by["gone"].error
+    assert [e.id for e in by["good"].entries] == [old.name]
+    results = inv.execute(plans)
+    assert [r.backend for r in results] == ["good"] and results[0].ok
+    assert not old.exists()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -29,6 +31,7 @@ from core.dirs.producer import (
 from core.dirs.retention import Candidate, list_candidates, select_for_prune
 from core.errors import ConfigError
 from core.model import PruneReason
+from tests.helpers import as_nobody
 
 DAY = 86400.0
 NOW = 1_700_000_000.0
@@ -470,7 +473,8 @@ def test_prune_counts_but_keeps_the_current_session(tmp_path: Path) -> None:
     # the current session counts: 4 dirs, limit 3 -> only the oldest goes
     assert sd.plan_prune() == [(olds[0], COUNT)]
     assert sd.prune() == [olds[0]]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+    # (the shared prune lock file stays; it never matches the session pattern)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".sesstui-prune.lock") == sorted(
         [olds[1].name, olds[2].name, current.name]
     )
 
@@ -534,21 +538,45 @@ def test_prune_does_not_follow_symlinks_inside_a_session(tmp_path: Path) -> None
     assert (precious / "keep.txt").read_text() == "keep"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_prune_failure_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="core.dirs")
-    sd = SessionDir(tmp_path, max_session_dirs=0)
-    stuck = make_dir(tmp_path, "session_stuck", 2)
-    (stuck / "inner").mkdir()
-    (stuck / "inner" / "f").write_text("x")
-    (stuck / "inner").chmod(0o500)
-    free = make_dir(tmp_path, "session_free", 1)
+def test_prune_failure_is_a_warning() -> None:
+    # root ignores modes, so the prune runs as `nobody` in a forked child, on a
+    # tree that nobody owns, inside a world-traversable temp folder
+    top = Path(tempfile.mkdtemp(prefix="sesstui-prune-perm-"))
     try:
-        assert sd.prune() == [free]
+        top.chmod(0o755)
+        base = top / "runs"
+        base.mkdir()
+        stuck = make_dir(base, "session_stuck", 2)
+        (stuck / "inner").mkdir()
+        (stuck / "inner" / "f").write_text("x")
+        free = make_dir(base, "session_free", 1)
+        if os.geteuid() == 0:
+            for root, dirs, files in os.walk(base):
+                names: list[Path] = [Path(root), *(Path(root) / n for n in [*dirs, *files])]
+                for n in names:
+                    os.chown(n, 65534, 65534)
+        (stuck / "inner").chmod(0o500)
+
+        def prune() -> tuple[list[Path], list[str]]:
+            messages: list[str] = []
+
+            class Collect(logging.Handler):
+                def emit(self, record: logging.LogRecord) -> None:
+                    messages.append(record.getMessage())
+
+            logger = logging.getLogger("core.dirs")
+            logger.addHandler(Collect(logging.WARNING))
+            return SessionDir(base, max_session_dirs=0).prune(), messages
+
+        removed, messages = as_nobody(prune) if os.geteuid() == 0 else prune()
+        assert removed == [free]
+        assert stuck.is_dir()
+        assert any("could not remove" in m for m in messages)
     finally:
-        (stuck / "inner").chmod(0o700)
-    assert stuck.is_dir()
-    assert "could not remove" in caplog.text
+        for root, dirs, _ in os.walk(top):
+            for d in dirs:
+                (Path(root) / d).chmod(0o700)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------

@@ -246,3 +246,17 @@ async def test_protected_backend_needs_the_count_typed(tmp_path: Path) -> None:
         # the default is still Cancel: Enter in the box does nothing destructive
         await pilot.click("#confirm")
         await wait_until(pilot, lambda: not any(p.exists() for p in old), "pruned")
+
+
+async def test_markup_in_the_filter_is_text_not_a_crash(tmp_path: Path) -> None:
+    make_session(tmp_path)
+    app = app_for(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = table(pilot)
+        await wait_until(pilot, lambda: len(t.shown) == 1, "row")
+        await pilot.press("slash", *"[/]", "[", "b", "]")
+        await wait_until(pilot, lambda: t.filter_text == "[/][b]", "the literal filter")
+        await pilot.pause(0.2)
+        assert app.is_running
+        assert len(t.shown) == 0
+        assert "filter:" in str(t.border_title)

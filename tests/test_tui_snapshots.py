@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from core.inventory import Inventory
 from tests.fakes import frozen_clock, sample_backends, sample_config
@@ -42,6 +43,9 @@ async def settle(pilot: Pilot[int]) -> None:
 def before(*keys: str) -> Callable[[Pilot[int]], Awaitable[None]]:
     async def run(pilot: Pilot[int]) -> None:
         await settle(pilot)
+        # a blinking cursor would make the picture depend on timing
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
         for key in keys:
             await pilot.press(key)
             await pilot.pause(0.05)

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         c.add_argument("--json", action="store_true", help="machine-readable plan and results")
         c.add_argument("--force", action="store_true", help="include active sessions")
+        c.add_argument(
+            "--confirm-count",
+            type=int,
+            metavar="N",
+            help="for protected backends with --yes: the number of sessions you expect to remove",
+        )
 
     add("demo", "open the dashboard on a throwaway sandbox of live sessions")
 
@@ -267,19 +273,25 @@ def _cmd_prune(args: argparse.Namespace, inv: Inventory) -> int:
     else:
         plans = inv.plan_prune(args.backend, force=args.force)
     entries = [e for p in plans for e in p.entries]
+    # a delete that keeps what it was asked to remove, or a backend that could
+    # not plan, is a failure even though nothing else went wrong
+    planned_ok = all(not p.error for p in plans) and not (
+        args.command == "delete" and any(p.skipped for p in plans)
+    )
+    plan_exit = EXIT_OK if planned_ok else EXIT_FAILED
     if args.json and (args.dry_run or not entries):
-        _dump_json({"plan": _plan_json(plans), "results": []})
-        return EXIT_OK
+        _dump_json(_plan_doc(plans, []))
+        return plan_exit
     if not args.json:
         _print_plan(plans, sys.stdout)
     if args.dry_run or not entries:
-        return EXIT_OK
+        return plan_exit
     protected = inv.needs_typed_confirm(plans)
-    if args.yes and protected and not args.force:
+    if args.yes and protected and args.confirm_count != len(entries):
         names = ", ".join(sorted({p.backend for p in plans if p.entries} & inv.protected))
         raise UsageError(
-            f"backend {names} is protected: confirm by typing the count at the prompt, "
-            "or pass --yes --force"
+            f"backend {names} is protected: pass --confirm-count {len(entries)} with --yes "
+            "(the number of sessions this plan removes; see --dry-run), or confirm at the prompt"
         )
     if not args.yes:
         if not sys.stdin.isatty():
@@ -288,22 +300,39 @@ def _cmd_prune(args: argparse.Namespace, inv: Inventory) -> int:
                 "review with --dry-run, then pass --yes"
             )
         total = sum(p.total_bytes for p in plans)
-        if protected:
-            prompt = f"Protected backend: type {len(entries)} to remove {len(entries)} session(s), "
-            answer = input(f"{prompt}{bytes_text(total)}: ")
-            confirmed = answer.strip() == str(len(entries))
-        else:
-            answer = input(f"Remove {len(entries)} session(s), {bytes_text(total)}? [y/N] ")
-            confirmed = answer.strip().lower() in ("y", "yes")
+        try:
+            if protected:
+                prompt = f"Protected backend: type {len(entries)} to remove {len(entries)} "
+                answer = input(f"{prompt}session(s), {bytes_text(total)}: ")
+                confirmed = answer.strip() == str(len(entries))
+            else:
+                answer = input(f"Remove {len(entries)} session(s), {bytes_text(total)}? [y/N] ")
+                confirmed = answer.strip().lower() in ("y", "yes")
+        except EOFError:
+            confirmed = False
         if not confirmed:
             print("cancelled; nothing removed")
             return EXIT_OK
     results = inv.execute(plans, force=args.force)
     if args.json:
-        _dump_json({"plan": _plan_json(plans), "results": _results_json(results)})
+        _dump_json(_plan_doc(plans, results))
     else:
         _print_results(results, sys.stdout)
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+    return plan_exit if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _plan_doc(plans: list[PrunePlan], results: list[PruneResult]) -> dict[str, object]:
+    return {
+        "plan": _plan_json(plans),
+        "skipped": [
+            {"backend": s.backend, "id": s.id, "path": s.path, "why": s.why}
+            for p in plans
+            for s in p.skipped
+        ],
+        "errors": [{"backend": p.backend, "error": p.error} for p in plans if p.error]
+        + [{"backend": r.backend, "error": r.error} for r in results if r.error],
+        "results": _results_json(results),
+    }
 
 
 def _plan_json(plans: list[PrunePlan]) -> list[dict[str, object]]:
@@ -338,6 +367,9 @@ def _dump_json(obj: object) -> None:
 def _print_plan(plans: list[PrunePlan], out: TextIO) -> None:
     n = 0
     for plan in plans:
+        if plan.error:
+            print(f"sesstui: {plan.backend}: cannot plan: {plan.error}", file=sys.stderr)
+            continue
         where = f" ({plan.base})" if plan.base else ""
         out.write(
             f"{plan.backend}{where}: {len(plan.entries)} to remove, "
@@ -355,6 +387,9 @@ def _print_plan(plans: list[PrunePlan], out: TextIO) -> None:
 
 def _print_results(results: list[PruneResult], out: TextIO) -> None:
     for res in results:
+        if res.error:
+            print(f"sesstui: {res.backend}: nothing removed: {res.error}", file=sys.stderr)
+            continue
         for r in res.results:
             mark = "removed" if r.ok else "FAILED "
             tail = "" if r.ok else f"  {r.error}"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
-from core.dirs.naming import ParsedName, parse_name, pid_alive
+from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, parse_name, pid_alive
 from core.dirs.safety import check_base, mount_points_under, remove_tree
 from core.errors import ActionFailed, BackendUnavailable, SessionNotFound, UnsafeOperation
 from core.locks import exclusive_lock
@@ -45,7 +45,7 @@ from core.settings import BackendConfig, DirsBackendConfig
 if TYPE_CHECKING:
     from core.dirs.scan import DirScanner
 
-LOCK_NAME = ".sesstui-prune.lock"
+LOCK_NAME = PRUNE_LOCK_NAME
 
 
 def _local(ts: float) -> datetime:
@@ -144,7 +144,7 @@ class DirsBackend(BaseBackend):
 
     def _session(self, name: str, path: Path, parsed: ParsedName, mtime: float) -> Session:
         created_ts = parsed.created.timestamp() if parsed.created is not None else mtime
-        live = pid_alive(parsed.pid, not_after=created_ts)
+        live = self._live(parsed, mtime)
         size = self._sizes.get(name)
         last = mtime
         if size is not None and size.newest_mtime is not None:
@@ -267,9 +267,15 @@ class DirsBackend(BaseBackend):
             for e in entries
         ]
 
-    def _live(self, name: str, parsed: ParsedName, mtime: float) -> bool:
+    @staticmethod
+    def _live(parsed: ParsedName, mtime: float) -> bool:
+        """Is the creating process alive?  A pid counts only if it started
+        before the directory existed (a recycled pid does not).  The name's
+        stamp is local time of the producer, which may be another zone, so
+        the later of it and the directory's mtime bounds the start time: an
+        error this way errs towards "alive", never towards deleting."""
         created = parsed.created.timestamp() if parsed.created is not None else mtime
-        return pid_alive(parsed.pid, not_after=created)
+        return pid_alive(parsed.pid, not_after=max(created, mtime))
 
     def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
         """Apply the retention policy: count rule first, then age; oldest first.
@@ -344,9 +350,10 @@ class DirsBackend(BaseBackend):
             return "gone"
         if st.st_dev != base_dev:
             return "on another filesystem"
-        if any(m == path or path in m.parents for m in mounts):
+        real = Path(os.path.realpath(path))
+        if any(m == real or real in m.parents for m in mounts):
             return "holds a mount point"
-        if not force and self._live(path.name, parsed, mtime):
+        if not force and self._live(parsed, mtime):
             return f"active: pid {parsed.pid} is running (use --force to delete anyway)"
         return ""
 
@@ -384,7 +391,10 @@ class DirsBackend(BaseBackend):
             mounts = mount_points_under(self.base)
 
             def one(entry: PlanEntry) -> EntryResult:
-                return self._remove_one(entry, base_st.st_dev, mounts, force)
+                try:
+                    return self._remove_one(entry, base_st, mounts, force)
+                except OSError as e:  # raced by another process: per entry, never fatal
+                    return EntryResult(entry, False, f"{e.strerror or e}; left as it is")
 
             # deletes in different directories proceed in parallel: unlink
             # releases the GIL, so two workers keep pace with `rm -rf`
@@ -396,8 +406,9 @@ class DirsBackend(BaseBackend):
         return PruneResult(self.name, results)
 
     def _remove_one(
-        self, entry: PlanEntry, base_dev: int, mounts: list[Path], force: bool
+        self, entry: PlanEntry, base_st: os.stat_result, mounts: list[Path], force: bool
     ) -> EntryResult:
+        base_dev = base_st.st_dev
         parsed = parse_name(entry.id, self.prefix, self.timestamp_format)
         path = self.base / entry.id
         if parsed is None or "/" in entry.id or entry.path not in (None, str(path)):
@@ -410,7 +421,7 @@ class DirsBackend(BaseBackend):
         if why:
             return EntryResult(entry, False, f"{why}; left alone")
         try:
-            remove_tree(path, base_dev)
+            remove_tree(path, base_st)
         except ActionFailed as e:
             return EntryResult(entry, False, f"partly removed: {e.message}")
         except OSError as e:

@@ -15,6 +15,9 @@ from datetime import datetime
 
 DEFAULT_PREFIX = "session_"
 DEFAULT_TIMESTAMP_FORMAT = "%Y-%m-%d-%H-%M-%S"
+# the lock file every pruner of a base takes (dashboard and producer alike);
+# its name does not match the session pattern, so it is never a candidate
+PRUNE_LOCK_NAME = ".sesstui-prune.lock"
 
 _TAIL = re.compile(r"_(?P<pid>\d{1,10})_(?P<uuid>[0-9a-f]{32})$")
 

@@ -48,9 +48,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, ParamSpec, TypeVar
 
-from core.dirs.naming import DEFAULT_PREFIX, DEFAULT_TIMESTAMP_FORMAT, make_name, parse_name
+from core.dirs.naming import (
+    DEFAULT_PREFIX,
+    DEFAULT_TIMESTAMP_FORMAT,
+    PRUNE_LOCK_NAME,
+    make_name,
+    parse_name,
+)
 from core.dirs.retention import list_candidates, select_for_prune
-from core.errors import ConfigError
+from core.errors import ConfigError, LockBusy
+from core.locks import exclusive_lock
 from core.model import PruneReason
 
 __all__ = [
@@ -592,8 +599,26 @@ def _rmtree(path: Path) -> None:
         shutil.rmtree(path, onerror=onerror)
 
 
-def _remove_planned(plan: Sequence[tuple[Path, PruneReason]]) -> list[Path]:
-    """Delete the planned directories; per-entry failures become warnings."""
+def _remove_planned(plan: Sequence[tuple[Path, PruneReason]], base: Path) -> list[Path]:
+    """Delete the planned directories; per-entry failures become warnings.
+
+    Takes the same per-base lock as the dashboard's pruner, so the two never
+    delete in one base at once; when it is held, this prune is skipped.
+    """
+    if not plan:
+        return []
+    try:
+        with exclusive_lock(base / PRUNE_LOCK_NAME, what=f"a prune of {base}"):
+            return _remove_locked(plan)
+    except LockBusy as e:
+        logger.warning("prune skipped: %s", e.message)
+        return []
+    except OSError as e:  # e.g. a read-only base: prune unlocked, as before
+        logger.debug("prune: no lock file in %s (%s)", base, e)
+        return _remove_locked(plan)
+
+
+def _remove_locked(plan: Sequence[tuple[Path, PruneReason]]) -> list[Path]:
     removed: list[Path] = []
     for path, reason in plan:
         try:
@@ -751,7 +776,7 @@ class SessionDir:
         A directory that cannot be removed is logged as a warning and left out
         of the result; symlinks are never followed.
         """
-        return _remove_planned(self.plan_prune(exclude))
+        return _remove_planned(self.plan_prune(exclude), self.base_directory)
 
 
 def _enter_directory(path: Path) -> str | None:
@@ -948,6 +973,6 @@ class SessionHandler:
         _call_hook("on_before_prune", self.on_before_prune, [p for p, _ in plan])
         try:
             # the plan shown to the hook is the one executed (not a fresh scan)
-            _remove_planned(plan)
+            _remove_planned(plan, self.session_dir.base_directory)
         except Exception:
             logger.warning("prune: failed", exc_info=True)

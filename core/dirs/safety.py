@@ -45,7 +45,9 @@ def check_base(base: Path) -> os.stat_result:
 
 def mount_points_under(base: Path) -> list[Path]:
     """Mount points strictly inside ``base``, from /proc/self/mountinfo."""
-    prefix = str(base.absolute()).rstrip("/") + "/"
+    # mountinfo holds real paths: compare against the base's real path, so a
+    # symlinked parent (e.g. /home -> /var/home) cannot hide a mount
+    prefix = os.path.realpath(base).rstrip("/") + "/"
     found: list[Path] = []
     try:
         with open("/proc/self/mountinfo", encoding="utf-8") as f:  # noqa: PTH123
@@ -68,17 +70,23 @@ def _unescape(s: str) -> str:
     )
 
 
-def remove_tree(path: Path, dev: int) -> None:
-    """Delete ``path`` (a directory) without following symlinks or leaving ``dev``.
+def remove_tree(path: Path, base_st: os.stat_result) -> None:
+    """Delete ``path``, a direct child of the base whose stat is ``base_st``,
+    without following symlinks or leaving the base's filesystem.
 
-    Works through directory file descriptors so a symlink swapped in mid-way is
-    unlinked, never followed.  A subdirectory on another filesystem stops the
-    removal with ActionFailed (what was already removed is gone; the entry is
-    reported as failed, never as done).
+    The base is opened without following links and must still be the same
+    directory (device and inode) that was checked, so a base swapped for a
+    symlink after the check is refused.  Everything below works through
+    directory file descriptors, so a symlink swapped in mid-way is unlinked,
+    never followed.  A subdirectory on another filesystem stops the removal
+    with ActionFailed (the entry is reported as failed, never as done).
     """
-    parent_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    parent_fd = os.open(path.parent, _DIR_FLAGS)
     try:
-        _remove_entry_dir(parent_fd, path.name, dev, path)
+        st = os.fstat(parent_fd)
+        if (st.st_dev, st.st_ino) != (base_st.st_dev, base_st.st_ino):
+            raise ActionFailed(f"{path.parent} changed since it was checked; left alone")
+        _remove_entry_dir(parent_fd, path.name, base_st.st_dev, path)
     finally:
         os.close(parent_fd)
 

@@ -10,13 +10,13 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from core.backend import LineStream
-from core.errors import SesstuiError
-from core.inventory import Snapshot
+from core.inventory import Snapshot, describe_error
 from core.model import (
     Capability,
     HealthStatus,
@@ -122,7 +122,7 @@ class DashboardScreen(Screen[None]):
         self._refreshing = True
         self.refresh_worker()
 
-    @work(thread=True, exclusive=True, group="refresh", name="refresh")
+    @work(thread=True, exclusive=True, group="refresh", name="refresh", exit_on_error=False)
     def refresh_worker(self) -> None:
         worker = get_current_worker()
         try:
@@ -152,9 +152,15 @@ class DashboardScreen(Screen[None]):
                     self.app.call_from_thread(self._apply_sizes, batch, done, len(measurable))
                     batch = []
                     last_post = time.monotonic()
-        except SesstuiError as exc:
-            self.app.call_from_thread(self.notify, exc.message, title=exc.title, severity="warning")
-        self.app.call_from_thread(self._apply_sizes, batch, done, len(measurable))
+        except Exception as exc:  # noqa: BLE001 - sizes are extras; the table stays
+            if not worker.is_cancelled:
+                title = getattr(exc, "title", "Sizes")
+                self.app.call_from_thread(
+                    self.notify, describe_error(exc), title=title, severity="warning"
+                )
+        # a session gone between listing and measuring is never measured: the
+        # count ends here, whatever it reached
+        self.app.call_from_thread(self._apply_sizes, batch, len(measurable), len(measurable))
         self.app.call_from_thread(self._refresh_done)
 
     def _refresh_done(self) -> None:
@@ -184,7 +190,7 @@ class DashboardScreen(Screen[None]):
         title = f"Sessions {count} · {bytes_text(t.total_bytes())}"
         if t.filter_text:
             title += f" · filter: {t.filter_text}"
-        t.border_title = title
+        t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
 
     def _update_empty(self, snap: Snapshot) -> None:
         empty = self.query_one("#empty", Static)
@@ -218,11 +224,11 @@ class DashboardScreen(Screen[None]):
         if sel.ref != self._tail_ref:
             self._start_tail(sel)
 
-    @work(thread=True, exclusive=True, group="sources")
+    @work(thread=True, exclusive=True, group="sources", exit_on_error=False)
     def load_sources(self, session: Session) -> None:
         try:
             sources = self.app.inventory.backend(session.backend).logs(session.id)
-        except SesstuiError:
+        except Exception:  # noqa: BLE001 - the panel just lists no logs
             sources = []
         self.app.call_from_thread(self._show_sources, session, sources)
 
@@ -251,19 +257,20 @@ class DashboardScreen(Screen[None]):
             if w.group == "tail":
                 w.cancel()
 
-    @work(thread=True, exclusive=True, group="tail")
+    @work(thread=True, exclusive=True, group="tail", exit_on_error=False)
     def tail_worker(self, ref: SessionRef, follow: bool) -> None:
         worker = get_current_worker()
         lines = self.app.config.ui.log_lines
         try:
             stream = self.app.inventory.tail(ref, lines=lines, follow=follow)
-        except SesstuiError as exc:
-            self.app.call_from_thread(self._tail_failed, ref, exc.message)
+        except Exception as exc:  # noqa: BLE001 - shown in the log pane
+            self.app.call_from_thread(self._tail_failed, ref, describe_error(exc))
             return
         if worker.is_cancelled:
             stream.close()
             return
-        self._stream = stream
+        # hand the stream over on the UI thread, where _stop_tail reads it, so
+        # a cancelled older worker can never replace a newer worker's stream
         self.app.call_from_thread(self._tail_started, ref, follow, stream)
         try:
             if not follow:
@@ -275,18 +282,23 @@ class DashboardScreen(Screen[None]):
                     self.app.call_from_thread(self._tail_lines, ref, batch)
                 elif getattr(stream, "closed", False):
                     return
-        except SesstuiError as exc:
-            self.app.call_from_thread(self._tail_failed, ref, exc.message)
+        except Exception as exc:  # noqa: BLE001 - shown in the log pane
+            if not worker.is_cancelled and not stream.closed:
+                self.app.call_from_thread(self._tail_failed, ref, describe_error(exc))
         finally:
             stream.close()
 
-    def _tail_started(self, ref: SessionRef, follow: bool, stream: object) -> None:
+    def _tail_started(self, ref: SessionRef, follow: bool, stream: LineStream) -> None:
         if ref != self._tail_ref:
+            stream.close()  # the selection moved on while it opened
             return
+        if self._stream is not None and self._stream is not stream:
+            self._stream.close()
+        self._stream = stream
         path = getattr(stream, "path", None)
         src = f" · {Path(str(path)).name}" if path else ""
         state = "following" if follow else "paused (f to follow)"
-        self.log_pane.border_title = f"Log{src} · {state}"
+        self.log_pane.border_title = Content(f"Log{src} · {state}")
         self.log_pane.following = follow
 
     def _tail_lines(self, ref: SessionRef, lines: list) -> None:  # type: ignore[type-arg]
@@ -388,7 +400,7 @@ class DashboardScreen(Screen[None]):
             return
         self.plan_worker(sel.ref)
 
-    @work(thread=True, exclusive=True, group="plan")
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def plan_worker(self, ref: SessionRef | None) -> None:
         try:
             if ref is None:
@@ -411,11 +423,19 @@ class DashboardScreen(Screen[None]):
 
         if self.table.border_subtitle and "planning" in str(self.table.border_subtitle):
             self.table.border_subtitle = ""
+        failed = [p for p in plans if p.error]
+        if failed and not any(p.entries for p in plans):
+            # nothing could be planned: say why, there is nothing to confirm
+            title = f"{verb}: cannot plan"
+            self.app.push_screen(
+                ErrorScreen(title, "\n".join(f"{p.backend}: {p.error}" for p in failed))
+            )
+            return
         names = {key: s.name for key, s in self.table.sessions.items()}
         typed = self.app.inventory.needs_typed_confirm(plans)
         self.app.push_screen(PlanScreen(plans, verb, names, typed=typed), done)
 
-    @work(thread=True, exclusive=True, group="plan")
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def execute_worker(self, plans: list[PrunePlan], verb: str) -> None:
         self._stop_tail_from_thread()
         try:
@@ -432,18 +452,17 @@ class DashboardScreen(Screen[None]):
 
     def _executed(self, results: list[PruneResult], verb: str) -> None:
         removed = sum(len(r.removed) for r in results)
-        failed = [f for r in results for f in r.failed]
+        problems = [f"{r.backend}: {r.error}" for r in results if r.error]
+        problems += [f"{f.entry.id}: {f.error}" for r in results for f in r.failed]
         freed = sum(r.freed_bytes for r in results)
-        if failed:
-            first = failed[0]
+        if problems:
+            more = "" if len(problems) <= 8 else f"\n… and {len(problems) - 8} more"
             self.app.push_screen(
                 ErrorScreen(
-                    f"{verb}: {len(failed)} failed",
+                    f"{verb}: {len(problems)} failed",
                     f"Removed {removed}, freed {bytes_text(freed)}.\n"
-                    + "\n".join(f"{f.entry.id}: {f.error}" for f in failed[:8])
-                    + ("" if len(failed) <= 8 else f"\n… and {len(failed) - 8} more")
-                    if first
-                    else "",
+                    + "\n".join(problems[:8])
+                    + more,
                 )
             )
         else:

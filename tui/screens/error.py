@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -33,7 +34,7 @@ class ErrorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box") as box:
-            box.border_title = self.error_title
+            box.border_title = Content(self.error_title)
             yield Static(self.error_message, id="error-message", markup=False)
             yield Button("OK", id="error-ok", variant="primary")
 

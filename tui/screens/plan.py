@@ -62,7 +62,12 @@ class PlanScreen(ModalScreen[bool]):
                 summary = f"Nothing to {self.verb.lower()}."
             if kept:
                 summary += f"  ({len(kept)} kept on purpose, listed below)"
-            yield Label(summary, id="plan-summary")
+            yield Label(summary, id="plan-summary", markup=False)
+            for p in self.plans:
+                if p.error:
+                    yield Label(
+                        f"✕ {p.backend}: cannot plan: {p.error}", classes="plan-error", markup=False
+                    )
             table: DataTable[Text] = DataTable(id="plan-table", cursor_type="row")
             yield table
             with Horizontal(id="plan-buttons"):
