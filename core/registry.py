@@ -11,11 +11,12 @@ from collections.abc import Callable
 
 from core.backend import Backend
 from core.errors import ConfigError
-from core.settings import AppConfig, BackendConfig
+from core.settings import AppConfig, BackendConfig, DirsBackendConfig
 
 # kind -> "module:Class"; later issues add tmux, docker, kv and json here.
 _FACTORIES: dict[str, str] = {
     "dirs": "core.dirs.backend:DirsBackend",
+    "tmux": "core.tmux.backend:TmuxBackend",
 }
 
 
@@ -35,10 +36,17 @@ def factory_for(kind: str) -> Callable[[BackendConfig], Backend]:
     return factory
 
 
-def build_backend(config: BackendConfig) -> Backend:
+def build_backend(config: BackendConfig, app: AppConfig | None = None) -> Backend:
+    """The backend for one entry; ``app`` gives the context some kinds need
+    (a tmux backend makes session directories in the configured dirs backends)."""
+    if config.kind == "tmux" and app is not None:
+        from core.tmux.backend import TmuxBackend
+
+        dirs = {b.name: b for b in app.backends if isinstance(b, DirsBackendConfig)}
+        return TmuxBackend(config, session_dirs=dirs)
     return factory_for(config.kind)(config)
 
 
 def build_backends(config: AppConfig) -> list[Backend]:
     """One backend per configured entry, in config order."""
-    return [build_backend(b) for b in config.backends]
+    return [build_backend(b, config) for b in config.backends]

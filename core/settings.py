@@ -48,8 +48,20 @@ class DirsBackendConfig(BackendConfig):
 
 
 @dataclass(frozen=True, slots=True)
+class TmuxBackendConfig(BackendConfig):
+    """One tmux server: the default one, a named socket (-L) or a socket path (-S)."""
+
+    socket_name: str | None = None
+    socket_path: Path | None = None
+    tmux: str = "tmux"  # the binary, found on PATH unless a path is given
+    # where pipe-pane logs go for sessions whose spec names no session_dir;
+    # None = <state dir>/tmux-logs/<backend name>
+    log_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionSpec:
-    """A named session that ``start`` knows (tmux / docker; later issues)."""
+    """A named session that ``start`` knows (kstlib.ops-style config)."""
 
     name: str
     backend: str
@@ -58,6 +70,11 @@ class SessionSpec:
     working_dir: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     origin: Origin = field(default_factory=Origin)
+    window_name: str | None = None
+    # a dirs backend: start makes a session directory there for this session's
+    # logs (pipe-pane output), so they outlive the session
+    session_dir: str | None = None
+    stop_timeout: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,20 @@
+"""The ``tmux`` backend: the sessions of one tmux server as dashboard rows.
+
+One backend per server: the default one, a named socket (``-L``) or a socket
+path (``-S``).  :mod:`core.tmux.backend` holds the backend; the helpers are
+one module per concept:
+
+* :mod:`core.tmux.syntax` -- session name rules and tmux argument escaping;
+* :mod:`core.tmux.command` -- running the tmux client (counted, with timeouts);
+* :mod:`core.tmux.listing` -- the one ``list-panes`` format and its parser;
+* :mod:`core.tmux.stream` -- pane output as a :class:`core.backend.LineStream`;
+* :mod:`core.tmux.attach` -- the argv that attaches (or switches) a terminal.
+
+The refresh path drives the tmux client directly: one counted process with a
+timeout (libtmux's runner has none), whose exact bytes the listing parser
+frames by length (libtmux decodes and splits output per line).  libtmux reads
+and compares the tmux version before ``start`` (lazily: ``import core`` never
+loads it).
+"""
+
+from __future__ import annotations

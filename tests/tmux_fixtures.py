@@ -1,0 +1,120 @@
+"""Throwaway tmux servers on private sockets for the tmux backend tests.
+
+Every server lives on ``-L sesstui-test-<uuid>`` and is killed (socket file
+removed) in teardown; the user's default server is never touched.  Servers
+boot with ``-f /dev/null`` so no user or system tmux.conf changes behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from core.settings import DirsBackendConfig, TmuxBackendConfig
+from core.tmux.backend import TmuxBackend
+from tests.helpers import wait_for
+
+
+def need_tmux() -> str:
+    """The tmux binary; skip without one, except under CI=true where it fails."""
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is required under CI (scripts/test.sh installs it)")
+        pytest.skip("tmux is not installed")
+    return tmux
+
+
+class TmuxServer:
+    """A private tmux server, driven directly (not through the backend)."""
+
+    def __init__(self, tmux: str) -> None:
+        self.tmux = tmux
+        self.socket = f"sesstui-test-{uuid.uuid4().hex[:10]}"
+
+    def run(self, *args: str, check: bool = True) -> str:
+        proc = subprocess.run(
+            [self.tmux, "-u", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")},
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def boot(self) -> None:
+        """Start the server with no config; it stays up with no sessions."""
+        self.run("-f", "/dev/null", "start-server", ";", "set-option", "-g", "exit-empty", "off")
+
+    def socket_file(self) -> Path:
+        return Path(self.run("display-message", "-p", "#{socket_path}").strip())
+
+    def value(self, target: str, fmt: str) -> str:
+        return self.run("display-message", "-p", "-t", target, fmt).strip()
+
+    def has(self, name: str) -> bool:
+        target = f"={name}"
+        if target.endswith(";"):  # tmux reads a final ';' as the end of the command
+            target = target[:-1] + "\\;"
+        return (
+            subprocess.run(
+                [self.tmux, "-L", self.socket, "has-session", "-t", target],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+
+    def screen(self, target: str) -> str:
+        return self.run("capture-pane", "-p", "-J", "-t", target, "-S", "-200")
+
+    def wait_screen(self, target: str, text: str, timeout: float = 15.0) -> None:
+        wait_for(lambda: text in self.screen(target), timeout, f"{text!r} in pane {target}")
+
+    def config(self, name: str = "tm", *, log_dir: Path | None = None) -> TmuxBackendConfig:
+        return TmuxBackendConfig(name=name, kind="tmux", socket_name=self.socket, log_dir=log_dir)
+
+    def backend(
+        self,
+        name: str = "tm",
+        *,
+        session_dirs: Mapping[str, Path | DirsBackendConfig] | None = None,
+        log_dir: Path | None = None,
+    ) -> TmuxBackend:
+        return TmuxBackend(self.config(name, log_dir=log_dir), session_dirs=session_dirs)
+
+    def kill(self) -> None:
+        self.run("kill-server", check=False)
+        sock = Path(f"/tmp/tmux-{os.getuid()}") / self.socket
+        if os.environ.get("TMUX_TMPDIR"):
+            sock = Path(os.environ["TMUX_TMPDIR"]) / f"tmux-{os.getuid()}" / self.socket
+        sock.unlink(missing_ok=True)
+
+
+@pytest.fixture(name="tmux_server")
+def _tmux_server_fixture(isolated_home: Path) -> Iterator[TmuxServer]:
+    """A booted private server (HOME isolated, so pane logs go under tmp)."""
+    server = TmuxServer(need_tmux())
+    server.boot()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(name="idle_tmux")
+def _idle_tmux_fixture(isolated_home: Path) -> Iterator[TmuxServer]:
+    """A private socket with no server running on it (yet)."""
+    server = TmuxServer(need_tmux())
+    try:
+        yield server
+    finally:
+        server.kill()
