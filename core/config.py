@@ -38,6 +38,7 @@ from core.settings import (
     DirsBackendConfig,
     Origin,
     SessionSpec,
+    TmuxBackendConfig,
     UIConfig,
 )
 
@@ -180,6 +181,8 @@ def discover_config(
 # Template records: the defaults live once, in core.settings / core.model.
 _BACKEND_DEFAULTS = BackendConfig(name="", kind="")
 _DIRS_DEFAULTS = DirsBackendConfig(name="", kind="dirs")
+_TMUX_DEFAULTS = TmuxBackendConfig(name="", kind="tmux")
+_SPEC_DEFAULTS = SessionSpec(name="", backend="")
 _UI_DEFAULTS = UIConfig()
 _POLICY_DEFAULTS = PrunePolicy()
 
@@ -200,6 +203,8 @@ def _default_backends(env: Mapping[str, str]) -> tuple[BackendConfig, ...]:
             base=paths.data_dir(env) / "runs",
             create_base=True,
         ),
+        # the default tmux server; with no tmux or no server it shows as such
+        TmuxBackendConfig(name="tmux", kind="tmux", origin=Origin(key="backends[1]")),
     )
 
 
@@ -754,16 +759,61 @@ def _dump_dirs(cfg: BackendConfig) -> dict[str, object]:
     }
 
 
+def _parse_tmux(sec: _Section, common: _Common) -> BackendConfig:
+    ctx = sec.ctx
+    d = _TMUX_DEFAULTS
+    name_node, path_node = sec.get("socket_name"), sec.get("socket_path")
+    if name_node is not None and path_node is not None:
+        raise ctx.error("give socket_name (tmux -L) or socket_path (tmux -S), not both", path_node)
+    socket_name = None
+    if name_node is not None:
+        socket_name = ctx.text(name_node, "work", allow_empty=False)
+        if "/" in socket_name:
+            raise ctx.error(
+                "socket_name is a name, not a path; use socket_path for a path", name_node
+            )
+    log_dir_node = sec.get("log_dir")
+    return TmuxBackendConfig(
+        name=common.name,
+        kind=common.kind,
+        origin=common.origin,
+        protected=common.protected,
+        timeout=common.timeout,
+        socket_name=socket_name,
+        socket_path=None if path_node is None else ctx.path(path_node, "/tmp/work.sock"),
+        tmux=sec.text("tmux", d.tmux, "/usr/bin/tmux", allow_empty=False),
+        log_dir=None if log_dir_node is None else ctx.path(log_dir_node, "~/tmux-logs"),
+    )
+
+
+def _dump_tmux(cfg: BackendConfig) -> dict[str, object]:
+    if not isinstance(cfg, TmuxBackendConfig):
+        return {}
+    out: dict[str, object] = {"tmux": cfg.tmux}
+    if cfg.socket_name is not None:
+        out["socket_name"] = cfg.socket_name
+    if cfg.socket_path is not None:
+        out["socket_path"] = str(cfg.socket_path)
+    if cfg.log_dir is not None:
+        out["log_dir"] = str(cfg.log_dir)
+    return out
+
+
 _KINDS: dict[str, _KindSpec] = {
     "dirs": _KindSpec(
         keys=("base", "prefix", "timestamp_format", "retention", "log_glob", "create_base"),
         parse=_parse_dirs,
         dump=_dump_dirs,
     ),
-    # "tmux", "docker", "kv", "json": added by the issues that bring those backends.
+    "tmux": _KindSpec(
+        keys=("socket_name", "socket_path", "tmux", "log_dir"),
+        parse=_parse_tmux,
+        dump=_dump_tmux,
+    ),
+    # "docker", "kv", "json": added by the issues that bring those backends.
 }
 
-_PLANNED_KINDS = ("tmux", "docker", "kv", "json")
+_PLANNED_KINDS = ("docker", "kv", "json")
 
 KNOWN_KINDS: tuple[str, ...] = tuple(_KINDS)
 """Backend kinds this version can configure."""
@@ -837,7 +887,16 @@ def _parse_backends(node: _Node, ctx: _Context) -> tuple[BackendConfig, ...]:
 
 # Keys every session spec may have.  The tmux and docker issues add their
 # kind-specific keys (socket_name, image, volumes, ports ...) next to these.
-_SESSION_KEYS = ("backend", "command", "shell", "working_dir", "env")
+_SESSION_KEYS = (
+    "backend",
+    "command",
+    "shell",
+    "working_dir",
+    "env",
+    "window_name",
+    "session_dir",
+    "stop_timeout",
+)
 _COMMAND_EXAMPLE = "[python, -m, bot]"
 
 
@@ -863,8 +922,9 @@ def _parse_command(node: _Node | None, shell: bool, ctx: _Context) -> tuple[str,
 
 
 def _parse_session(
-    name: str, node: _Node, ctx: _Context, backend_names: Sequence[str]
+    name: str, node: _Node, ctx: _Context, backends: Sequence[BackendConfig]
 ) -> SessionSpec:
+    backend_names = [b.name for b in backends]
     if not _SESSION_NAME_RE.fullmatch(name):
         raise ctx.error(
             f"invalid session name '{name}'; use 1-64 letters, digits, '_' or '-', "
@@ -886,6 +946,18 @@ def _parse_session(
     shell = sec.flag("shell", False)
     working_dir_node = sec.get("working_dir")
     env_node = sec.get("env")
+    session_dir = None
+    session_dir_node = sec.get("session_dir")
+    if session_dir_node is not None:
+        session_dir = ctx.text(session_dir_node, "runs", allow_empty=False)
+        dirs = [b.name for b in backends if b.kind == "dirs"]
+        if session_dir not in dirs:
+            raise ctx.error(
+                f"session_dir must name a dirs backend (its logs go there); "
+                f"dirs backends: {', '.join(dirs) or 'none configured'}",
+                session_dir_node,
+            )
+    window_node = sec.get("window_name")
     return SessionSpec(
         name=name,
         backend=backend,
@@ -896,6 +968,13 @@ def _parse_session(
         if env_node is None
         else ctx.string_map(env_node, "variable names to values", "{LOG_LEVEL: info}"),
         origin=ctx.origin(node),
+        window_name=None
+        if window_node is None
+        else ctx.text(window_node, "main", allow_empty=False),
+        session_dir=session_dir,
+        stop_timeout=sec.number(
+            "stop_timeout", _SPEC_DEFAULTS.stop_timeout, "10", minimum=0, exclusive=True
+        ),
     )
 
 
@@ -903,8 +982,7 @@ def _parse_sessions(
     node: _Node, ctx: _Context, backends: tuple[BackendConfig, ...]
 ) -> dict[str, SessionSpec]:
     sec = _Section(node, ctx, "session names to specs", "{bot: {backend: work, command: [bot]}}")
-    names = [b.name for b in backends]
-    return {name: _parse_session(name, child, ctx, names) for name, child in sec.entries.items()}
+    return {name: _parse_session(name, child, ctx, backends) for name, child in sec.entries.items()}
 
 
 _UI_KEYS = ("theme", "refresh_seconds", "log_lines", "keymap")
@@ -1062,6 +1140,9 @@ def config_to_dict(cfg: AppConfig, *, redact: bool = True) -> dict[str, object]:
             "shell": s.shell,
             "working_dir": None if s.working_dir is None else str(s.working_dir),
             "env": dict(s.env),
+            **({"window_name": s.window_name} if s.window_name else {}),
+            **({"session_dir": s.session_dir} if s.session_dir else {}),
+            "stop_timeout": s.stop_timeout,
         }
         for name, s in cfg.sessions.items()
     }

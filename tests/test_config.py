@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from core.config import (
     redact,
 )
 from core.errors import ConfigError
-from core.settings import DirsBackendConfig
+from core.settings import AppConfig, DirsBackendConfig, TmuxBackendConfig
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -150,8 +151,10 @@ def test_no_file_gives_embedded_default(isolated: dict[str, str]) -> None:
     cfg = load_config(env=isolated)
     assert cfg.source is None
     assert cfg == default_config(isolated)
-    (runs,) = cfg.backends
-    runs = dirs(runs)
+    runs_cfg, tmux_cfg = cfg.backends
+    runs = dirs(runs_cfg)
+    assert isinstance(tmux_cfg, TmuxBackendConfig)
+    assert (tmux_cfg.name, tmux_cfg.socket_name, tmux_cfg.socket_path) == ("tmux", None, None)
     assert (runs.name, runs.kind, runs.create_base) == ("runs", "dirs", True)
     assert runs.base == Path(isolated["XDG_DATA_HOME"]) / "sesstui" / "runs"
     assert cfg.sessions == {}
@@ -170,7 +173,7 @@ def test_file_without_backends_keeps_default_backends(
 ) -> None:
     path = write(tmp_path, "ui:\n  log_lines: 50\n")
     cfg = load_config(path, env=isolated)
-    assert [b.name for b in cfg.backends] == ["runs"]
+    assert [b.name for b in cfg.backends] == ["runs", "tmux"]
     assert cfg.ui.log_lines == 50
 
 
@@ -386,7 +389,7 @@ def test_unknown_kind_lists_known_kinds(tmp_path: Path) -> None:
 
 
 def test_planned_kind_says_not_yet(tmp_path: Path) -> None:
-    err = load_error(write(tmp_path, "backends:\n  - {name: w, kind: tmux}\n"))
+    err = load_error(write(tmp_path, "backends:\n  - {name: w, kind: docker}\n"))
     assert "not available in this version" in str(err)
     assert err.key == "backends[0].kind"
 
@@ -681,8 +684,58 @@ def test_config_to_dict_round_trips_the_defaults(isolated: dict[str, str]) -> No
             "retention": {"max_sessions": 20, "max_age_days": 10},
             "log_glob": "*.log",
             "create_base": True,
-        }
+        },
+        {"name": "tmux", "kind": "tmux", "protected": False, "timeout": 5.0, "tmux": "tmux"},
     ]
+
+
+def test_tmux_backend_and_session_keys(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "backends:\n"
+        "  - {name: runs, kind: dirs, base: runs}\n"
+        "  - {name: work, kind: tmux, socket_name: work}\n"
+        "  - {name: ops, kind: tmux, socket_path: sock/ops.sock, log_dir: logs}\n"
+        "sessions:\n"
+        "  bot:\n"
+        "    backend: work\n"
+        "    command: [python, -m, bot]\n"
+        "    window_name: main\n"
+        "    session_dir: runs\n"
+        "    stop_timeout: 3\n",
+    )
+    cfg = load_config(path, env={})
+    work, ops = cfg.backends[1], cfg.backends[2]
+    assert isinstance(work, TmuxBackendConfig) and work.socket_name == "work"
+    assert isinstance(ops, TmuxBackendConfig)
+    assert ops.socket_path == tmp_path / "sock" / "ops.sock"  # relative to the file
+    assert ops.log_dir == tmp_path / "logs"
+    bot = cfg.sessions["bot"]
+    assert (bot.window_name, bot.session_dir, bot.stop_timeout) == ("main", "runs", 3)
+    again = load_config(_round_trip(tmp_path, cfg), env={}).sessions["bot"]
+    assert replace(again, origin=bot.origin) == bot
+
+
+def _round_trip(tmp_path: Path, cfg: AppConfig) -> Path:
+    out = tmp_path / "again.yml"
+    out.write_text(yaml.safe_dump(config_to_dict(cfg, redact=False)))
+    return out
+
+
+def test_tmux_socket_name_and_path_together_is_an_error(tmp_path: Path) -> None:
+    text = "backends:\n  - name: w\n    kind: tmux\n    socket_name: a\n    socket_path: /b\n"
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.key) == (5, "backends[0].socket_path")
+    assert "not both" in str(err)
+
+
+def test_session_dir_must_name_a_dirs_backend(tmp_path: Path) -> None:
+    text = (
+        "backends:\n  - {name: work, kind: tmux}\n"
+        "sessions:\n  bot:\n    backend: work\n    command: [x]\n    session_dir: work\n"
+    )
+    err = load_error(write(tmp_path, text))
+    assert err.line == 7 and "dirs backend" in str(err)
 
 
 def test_config_to_dict_redacts_by_default(tmp_path: Path) -> None:
