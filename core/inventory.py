@@ -31,7 +31,7 @@ from core.model import (
     SessionRef,
     SizeInfo,
 )
-from core.settings import AppConfig
+from core.settings import AppConfig, SessionSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +266,47 @@ class Inventory:
             b = self.backend(name)
             plans.append(_plan_or_error(b, partial(b.plan_delete, ids, force=force)))
         return plans
+
+    # -- named specs: start / stop / attach -----------------------------------
+
+    @property
+    def specs(self) -> dict[str, SessionSpec]:
+        return dict(self.config.sessions) if self.config is not None else {}
+
+    def spec(self, name: str) -> SessionSpec:
+        try:
+            return self.specs[name]
+        except KeyError:
+            known = ", ".join(sorted(self.specs)) or "none (add them under `sessions:`)"
+            raise SessionNotFound(f"no session spec named '{name}'; specs: {known}") from None
+
+    def startable(self, snapshot: Snapshot) -> list[SessionSpec]:
+        """Specs whose backend is configured and that are not running now."""
+        running = {(s.backend, s.name) for s in snapshot.sessions}
+        return [
+            spec
+            for spec in self.specs.values()
+            if spec.backend in self.backends
+            and Capability.START in self.backends[spec.backend].capabilities
+            and (spec.backend, spec.name) not in running
+        ]
+
+    def start(self, name: str) -> Session:
+        """Start the named spec on its backend."""
+        spec = self.spec(name)
+        return self.backend(spec.backend).start(spec)
+
+    def stop_timeout(self, ref: SessionRef) -> float:
+        """The spec's stop_timeout when the session comes from a spec, else 10 s."""
+        spec = self.specs.get(ref.id)
+        return spec.stop_timeout if spec is not None and spec.backend == ref.backend else 10.0
+
+    def stop(self, ref: SessionRef, *, graceful: bool = True, timeout: float | None = None) -> None:
+        wait = self.stop_timeout(ref) if timeout is None else timeout
+        self.backend(ref.backend).stop(ref.id, graceful=graceful, timeout=wait)
+
+    def attach_argv(self, ref: SessionRef) -> list[str]:
+        return self.backend(ref.backend).attach_argv(ref.id)
 
     def needs_typed_confirm(self, plans: Iterable[PrunePlan]) -> bool:
         """True when any plan removes something from a protected backend."""

@@ -29,7 +29,7 @@ from core.model import (
     SizeInfo,
     State,
 )
-from core.settings import AppConfig, DirsBackendConfig, UIConfig
+from core.settings import AppConfig, DirsBackendConfig, SessionSpec, UIConfig
 
 FROZEN = datetime(2026, 11, 21, 14, 30, 0).astimezone()
 
@@ -143,7 +143,52 @@ def _session(backend: str, n: int, age: timedelta, state: State, pid: int) -> Se
     )
 
 
-def sample_backends(*, down: bool = False) -> list[BaseBackend]:
+class StaticTmuxBackend(BaseBackend):
+    """Fixed tmux-like sessions: attachable, startable, stoppable (as rows)."""
+
+    kind = "tmux"
+    capabilities = (
+        Capability.LIST | Capability.LOGS | Capability.START | Capability.STOP | Capability.ATTACH
+    )
+
+    def __init__(self, name: str, sessions: Sequence[Session], logs: Sequence[str]) -> None:
+        super().__init__(name)
+        self._sessions = list(sessions)
+        self._logs = list(logs)
+
+    def health(self) -> BackendHealth:
+        return BackendHealth(self.name, self.kind, HealthStatus.OK, endpoint="-L work")
+
+    def list_sessions(self) -> list[Session]:
+        return list(self._sessions)
+
+    def logs(self, session_id: str) -> list[LogSource]:
+        return [LogSource("pane", None, None, None)]
+
+    def tail(
+        self, session_id: str, *, lines: int = 100, follow: bool = False, source: str | None = None
+    ) -> LineStream:
+        return ListStream(self._logs[-lines:] if lines else [])
+
+
+def _tmux(name: str, age: timedelta, windows: int, attached: int, cwd: str, cmd: str) -> Session:
+    created = FROZEN - age
+    info = f"{windows} win" + (f" · {attached} attached" if attached else "")
+    return Session(
+        ref=SessionRef("work", name),
+        name=name,
+        kind="tmux",
+        state=State.RUNNING,
+        created=created,
+        last_active=FROZEN - min(age, timedelta(seconds=40)),
+        path=cwd,
+        attachable=True,
+        info=info,
+        metadata={"windows": str(windows), "clients": str(attached), "command": cmd, "cwd": cwd},
+    )
+
+
+def sample_backends(*, down: bool = False, tmux: bool = False) -> list[BaseBackend]:
     hours = [4 / 60, 3, 26, 4 * 24, 12 * 24, 19 * 24, 33 * 24]
     ages = [timedelta(hours=h) for h in hours]
     runs = [
@@ -165,6 +210,24 @@ def sample_backends(*, down: bool = False) -> list[BaseBackend]:
         StaticBackend("runs", runs, sizes, logs),
         StaticBackend("ci", ci, ci_sizes, logs[:5]),
     ]
+    if tmux:
+        pane = [f"$ python -m bot --port 80{n:02d}" for n in range(3)] + [
+            "bot: listening on :8080",
+            "bot: 2 clients connected",
+        ]
+        backends.insert(
+            1,
+            StaticTmuxBackend(
+                "work",
+                [
+                    # its pane works inside the newest session directory: related
+                    _tmux("bot", timedelta(minutes=4), 3, 1, f"{runs[0].path}/work", "python"),
+                    _tmux("build", timedelta(hours=2), 1, 0, "/srv/src/app", "make"),
+                    _tmux("build-10", timedelta(days=1), 2, 0, "/srv/src/app", "bash"),
+                ],
+                pane,
+            ),
+        )
     if down:
         backends.append(
             StaticBackend(
@@ -179,7 +242,16 @@ def sample_backends(*, down: bool = False) -> list[BaseBackend]:
 
 
 def sample_config() -> AppConfig:
+    specs = {
+        name: SessionSpec(name=name, backend="work", command=tuple(cmd.split()))
+        for name, cmd in (
+            ("bot", "python -m bot --port 8080"),
+            ("worker", "python -m worker --queue default"),
+            ("nightly-report", "make report"),
+        )
+    }
     return AppConfig(
         backends=(DirsBackendConfig(name="runs", kind="dirs"),),
+        sessions=specs,
         ui=UIConfig(refresh_seconds=0),
     )

@@ -107,3 +107,64 @@ def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Pa
         ["pgrep", "-f", f"tui.demo worker {tmpdir}"], capture_output=True, check=False
     )
     assert workers.stdout == b""
+
+
+@pytest.fixture
+def inner(terminal: Terminal) -> Iterator[str]:
+    """A second tmux server with one session that printed a marker."""
+    sock = f"sesstui-e2e-inner-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        [terminal.tmux, "-L", sock, "new-session", "-d", "-s", "job", "-x", "80", "-y", "24",
+         "echo INNER-MARKER; sleep 600"],
+        check=True,
+    )  # fmt: skip
+    yield sock
+    subprocess.run([terminal.tmux, "-L", sock, "kill-server"], capture_output=True, check=False)
+
+
+def _detach_all(terminal: Terminal, sock: str) -> None:
+    # detach from the inner server's side: the outer terminal's prefix key
+    # would otherwise catch the keystroke meant for the inner tmux
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        clients = subprocess.run(
+            [terminal.tmux, "-L", sock, "list-clients"], capture_output=True, text=True, check=False
+        ).stdout
+        if clients.strip():
+            subprocess.run([terminal.tmux, "-L", sock, "detach-client", "-s", "job"], check=True)
+            return
+        time.sleep(0.1)
+    raise AssertionError("no client ever attached to the inner session")
+
+
+def test_attach_from_the_dashboard_and_come_back(
+    terminal: Terminal, inner: str, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "sesstui.yml"
+    cfg.write_text(f"backends:\n  - {{name: work, kind: tmux, socket_name: {inner}}}\n")
+    env = f"PYTHONPATH={ROOT} TERM=xterm-256color"
+    terminal.start(f"cd {tmp_path} && env {env} {sys.executable} -m tui.cli --config {cfg}")
+    terminal.wait_for("running")  # the tmux row
+    terminal.keys("a")
+    terminal.wait_for("INNER-MARKER")  # the app suspended; the inner session is on screen
+    _detach_all(terminal, inner)
+    screen = terminal.wait_for("Sessions 1")  # back in the dashboard, refreshed
+    assert "work" in screen
+    terminal.keys("q")
+
+
+def test_cli_attach_from_a_plain_shell(terminal: Terminal, inner: str, tmp_path: Path) -> None:
+    cfg = tmp_path / "sesstui.yml"
+    cfg.write_text(f"backends:\n  - {{name: work, kind: tmux, socket_name: {inner}}}\n")
+    done = tmp_path / "rc"
+    env = f"PYTHONPATH={ROOT} TERM=xterm-256color"
+    terminal.start(
+        f"cd {tmp_path} && env -u TMUX {env} {sys.executable} -m tui.cli --config {cfg} "
+        f"attach job; echo $? > {done}; sleep 30"
+    )
+    terminal.wait_for("INNER-MARKER")
+    _detach_all(terminal, inner)
+    deadline = time.monotonic() + 10
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert done.read_text().strip() == "0"

@@ -21,9 +21,10 @@ SIZES = [(80, 24), (120, 40)]
 SnapCompare = Callable[..., bool]
 
 
-def make_app(*, down: bool = False, theme: str = "sesstui-dark") -> SesstuiApp:
-    inv = Inventory(sample_backends(down=down))
-    return SesstuiApp(sample_config(), inventory=inv, clock=frozen_clock, live=False, theme=theme)
+def make_app(*, down: bool = False, tmux: bool = False, theme: str = "sesstui-dark") -> SesstuiApp:
+    config = sample_config()
+    inv = Inventory(sample_backends(down=down, tmux=tmux), config=config)
+    return SesstuiApp(config, inventory=inv, clock=frozen_clock, live=False, theme=theme)
 
 
 async def settle(pilot: Pilot[int]) -> None:
@@ -83,3 +84,20 @@ def test_filter(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("theme", ["sesstui-light", "sesstui-16"])
 def test_dashboard_themes(snap_compare: SnapCompare, theme: str) -> None:
     assert snap_compare(make_app(theme=theme), terminal_size=(80, 24), run_before=before())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_dashboard_with_tmux_rows(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # the cursor on "bot": its pane cwd is inside a session dir, so Details shows the relation
+    keys = ("G", "up", "up", "up", "up")  # from the bottom (ci rows) up to "bot"
+    assert snap_compare(make_app(tmux=True), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_start_picker(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(tmux=True), terminal_size=size, run_before=before("s"))
+
+
+def test_stop_confirm(snap_compare: SnapCompare) -> None:
+    keys = ("G", "up", "up", "up", "up", "x")
+    assert snap_compare(make_app(tmux=True), terminal_size=(80, 24), run_before=before(*keys))

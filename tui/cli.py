@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TextIO
 
-from core.errors import SesstuiError, UsageError
+from core.errors import ActionFailed, SesstuiError, UsageError
 from core.inventory import Inventory, Snapshot
 from core.model import HealthStatus, PrunePlan, PruneResult, Session, SessionRef, SizeInfo
 from core.settings import AppConfig
@@ -89,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
             help="for protected backends with --yes: the number of sessions you expect to remove",
         )
 
+    start = add("start", "start a named session spec from the configuration")
+    start.add_argument("name", metavar="NAME", help="a key under `sessions:` in the config")
+
+    stop = add("stop", "stop a session: interrupt, wait, then kill")
+    stop.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
+    stop.add_argument("--timeout", type=float, metavar="S", help="seconds to wait (default: spec)")
+    stop.add_argument("--force", action="store_true", help="kill at once, no interrupt")
+    stop.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    attach = add("attach", "attach this terminal to a session (tmux attach / switch-client)")
+    attach.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
+
     add("demo", "open the dashboard on a throwaway sandbox of live sessions")
 
     cfg = add("config", "check, show or locate the configuration")
@@ -115,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "logs": _cmd_logs,
                 "prune": _cmd_prune,
                 "delete": _cmd_prune,
+                "start": _cmd_start,
+                "stop": _cmd_stop,
+                "attach": _cmd_attach,
             }[args.command]
             return handler(args, inventory)
         finally:
@@ -254,6 +269,49 @@ def _cmd_logs(args: argparse.Namespace, inv: Inventory) -> int:
     finally:
         stream.close()
     return EXIT_OK
+
+
+# -- start / stop / attach ------------------------------------------------------
+
+
+def _cmd_start(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.start(args.name)
+    where = f" in {session.path}" if session.path else ""
+    print(f"started {session.ref}{where}")
+    return EXIT_OK
+
+
+def _cmd_stop(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.find(args.ref)
+    timeout = inv.stop_timeout(session.ref) if args.timeout is None else args.timeout
+    how = "kill it now" if args.force else f"interrupt it, wait up to {timeout:g}s, then kill"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"refusing to stop {session.ref} without confirmation; pass --yes")
+        try:
+            answer = input(f"Stop {session.ref} ({how})? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("cancelled; nothing stopped")
+            return EXIT_OK
+    inv.stop(session.ref, graceful=not args.force, timeout=timeout)
+    print(f"stopped {session.ref}")
+    return EXIT_OK
+
+
+def _cmd_attach(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.find(args.ref)
+    argv = inv.attach_argv(session.ref)
+    inv.close()
+    try:
+        # replace this process: the terminal (local or over SSH) is the session's now
+        os.execvp(argv[0], argv)  # noqa: S606 - an argv list built by core, no shell
+    except OSError as e:
+        raise ActionFailed(
+            f"cannot run {argv[0]}: {e.strerror}; is it installed and on PATH?"
+        ) from e
+    return EXIT_OK  # pragma: no cover - execvp does not return
 
 
 # -- prune / delete -----------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -16,6 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from core.backend import LineStream
+from core.errors import ActionFailed
 from core.inventory import Snapshot, describe_error
 from core.model import (
     Capability,
@@ -26,10 +29,13 @@ from core.model import (
     SessionRef,
     SizeInfo,
 )
+from core.relations import related
 from tui.formatting import bytes_text
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.plan import PlanScreen
+from tui.screens.start import StartScreen
 from tui.widgets.detail_panel import DetailPanel
 from tui.widgets.health_bar import HealthBar
 from tui.widgets.log_pane import LogPane
@@ -48,6 +54,9 @@ class DashboardScreen(Screen[None]):
     | r | Refresh now |
     | f | Follow the selected session's log on/off |
     | z | Show the log full screen, and back |
+    | a | Attach to the selected session (the app suspends until you detach) |
+    | s | Start a configured session that is not running |
+    | x | Stop the selected session (confirm: interrupt then kill, or kill now) |
     | p | Prune: show the plan, then confirm |
     | d | Delete the selected session (confirm) |
     | ? | Help |
@@ -57,8 +66,12 @@ class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="sessions.filter"),
         Binding("r", "refresh", "Refresh", show=False, id="sessions.refresh"),
-        Binding("f", "toggle_follow", "Follow", id="logs.follow"),
-        Binding("z", "zoom_log", "Zoom", id="logs.zoom"),
+        # the log pane's title shows these two, so the footer fits 80 columns
+        Binding("f", "toggle_follow", "Follow", show=False, id="logs.follow"),
+        Binding("z", "zoom_log", "Zoom log", show=False, id="logs.zoom"),
+        Binding("a", "attach", "Attach", id="sessions.attach"),
+        Binding("s", "start", "Start", id="sessions.start"),
+        Binding("x", "stop", "Stop", id="sessions.stop"),
         Binding("p", "prune", "Prune", id="sessions.prune"),
         Binding("d", "delete", "Delete", id="sessions.delete"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -74,7 +87,8 @@ class DashboardScreen(Screen[None]):
         self._tail_ref: SessionRef | None = None
         self.follow = True
         self._refreshing = False
-        self._health: tuple[object, ...] = ()
+        self.snapshot: Snapshot | None = None
+        self.relations: dict[SessionRef, list[SessionRef]] = {}
 
     # -- layout ---------------------------------------------------------------
 
@@ -100,7 +114,11 @@ class DashboardScreen(Screen[None]):
         return self.query_one(LogPane)
 
     def on_mount(self) -> None:
-        self.table.backend_order = {name: i for i, name in enumerate(self.app.inventory.backends)}
+        backends = self.app.inventory.backends
+        self.table.backend_order = {name: i for i, name in enumerate(backends)}
+        self.table.sized_backends = {
+            name for name, b in backends.items() if Capability.SIZES in b.capabilities
+        }
         self.table.border_title = "Sessions"
         self.query_one(DetailPanel).border_title = "Details"
         self.log_pane.border_title = "Log"
@@ -167,6 +185,8 @@ class DashboardScreen(Screen[None]):
         self._refreshing = False
 
     def _apply_snapshot(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self.relations = related(snap.sessions)
         self.query_one(HealthBar).set_health(snap.health, self.app.clock())
         self.table.sync(snap.sessions)
         self._update_title()
@@ -209,6 +229,7 @@ class DashboardScreen(Screen[None]):
 
     def _selection_changed(self) -> None:
         sel = self.table.selected
+        self.refresh_bindings()  # what the footer offers depends on the selected row
         detail = self.query_one(DetailPanel)
         if sel is None:
             detail.show(None)
@@ -216,6 +237,8 @@ class DashboardScreen(Screen[None]):
             self.log_pane.message("")
             self._tail_ref = None
             return
+        detail.related = self._related_names(sel)
+        detail.sized = sel.backend in self.table.sized_backends
         if detail.session is None or detail.session.ref != sel.ref:
             detail.show(sel)
             self.load_sources(sel)
@@ -223,6 +246,14 @@ class DashboardScreen(Screen[None]):
             detail.show(sel, detail.sources)
         if sel.ref != self._tail_ref:
             self._start_tail(sel)
+
+    def _related_names(self, session: Session) -> list[str]:
+        shown = self.table.sessions
+        out = []
+        for ref in self.relations.get(session.ref, []):
+            other = shown.get(f"{ref.backend}:{ref.id}")
+            out.append(f"{ref.backend}:{other.name if other else ref.id}")
+        return out
 
     @work(thread=True, exclusive=True, group="sources", exit_on_error=False)
     def load_sources(self, session: Session) -> None:
@@ -297,7 +328,7 @@ class DashboardScreen(Screen[None]):
         self._stream = stream
         path = getattr(stream, "path", None)
         src = f" · {Path(str(path)).name}" if path else ""
-        state = "following" if follow else "paused (f to follow)"
+        state = "following · f pause · z zoom" if follow else "paused · f follow · z zoom"
         self.log_pane.border_title = Content(f"Log{src} · {state}")
         self.log_pane.following = follow
 
@@ -321,7 +352,7 @@ class DashboardScreen(Screen[None]):
         else:
             self._stop_tail()
             self.log_pane.border_title = (
-                self.log_pane.border_title.replace("following", "paused (f to follow)")
+                self.log_pane.border_title.replace("following · f pause", "paused · f follow")
                 if self.log_pane.border_title
                 else "Log · paused"
             )
@@ -385,10 +416,104 @@ class DashboardScreen(Screen[None]):
                 Capability.PRUNE in b.capabilities for b in self.app.inventory.backends.values()
             )
             return True if any_prune else None
+        if action in ("stop", "attach"):
+            if sel is None:
+                return None
+            need = Capability.STOP if action == "stop" else Capability.ATTACH
+            caps = self.app.inventory.backend(sel.backend).capabilities
+            return True if need in caps and (action == "stop" or sel.attachable) else None
+        if action == "start":
+            return True if self.app.inventory.specs else None
         if action == "toggle_follow" and sel is not None:
             caps = self.app.inventory.backend(sel.backend).capabilities
             return True if Capability.LOGS in caps else None
         return True
+
+    # -- start / stop / attach ---------------------------------------------------
+
+    def action_start(self) -> None:
+        snap = self.snapshot
+        specs = self.app.inventory.startable(snap) if snap is not None else []
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.table.border_subtitle = f"starting {name}…"
+                self.start_worker(name)
+
+        self.app.push_screen(StartScreen(specs), chosen)
+
+    @work(thread=True, exclusive=True, group="act", exit_on_error=False)
+    def start_worker(self, name: str) -> None:
+        try:
+            session = self.app.inventory.start(name)
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.call_from_thread(self._act_failed, exc)
+            return
+        self.app.call_from_thread(self._acted, f"Started {session.ref}")
+
+    def action_stop(self) -> None:
+        sel = self.table.selected
+        if sel is None:
+            return
+        wait = self.app.inventory.stop_timeout(sel.ref)
+
+        def chosen(how: str | None) -> None:
+            if how:
+                self.table.border_subtitle = f"stopping {sel.name}…"
+                self.stop_worker(sel.ref, how == "stop", wait)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Stop {sel.backend}:{sel.name}?",
+                f"Stop interrupts what runs in it (Ctrl+C) and waits up to {wait:g}s "
+                "before it kills the session. Kill now ends it at once.",
+                [("stop", "Stop", "warning"), ("kill", "Kill now", "error")],
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="act", exit_on_error=False)
+    def stop_worker(self, ref: SessionRef, graceful: bool, timeout: float) -> None:
+        try:
+            self.app.inventory.stop(ref, graceful=graceful, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.call_from_thread(self._act_failed, exc)
+            return
+        self.app.call_from_thread(self._acted, f"Stopped {ref}")
+
+    def _acted(self, message: str) -> None:
+        self.table.border_subtitle = ""
+        self.notify(message, timeout=3)
+        self.action_refresh()
+
+    def _act_failed(self, exc: BaseException) -> None:
+        self.table.border_subtitle = ""
+        self.app.show_error(exc)
+        self.action_refresh()
+
+    def action_attach(self) -> None:
+        sel = self.table.selected
+        if sel is None:
+            return
+        try:
+            argv = self.app.inventory.attach_argv(sel.ref)
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.show_error(exc)
+            return
+        self._stop_tail()
+        self._tail_ref = None
+        try:
+            with self.app.suspend():
+                subprocess.call(argv)
+        except FileNotFoundError:
+            self.app.show_error(
+                ActionFailed(f"cannot run {argv[0]}: not found; is it installed and on PATH?")
+            )
+        except SuspendNotSupported:
+            self.app.show_error(
+                ActionFailed(f"this terminal cannot suspend the app; run: {shlex.join(argv)}")
+            )
+        self.action_refresh()
 
     def action_prune(self) -> None:
         self.table.border_subtitle = "planning prune…"

@@ -28,6 +28,8 @@ class DetailPanel(VerticalScroll):
         self._body = Static("", id="detail-body")
         self.session: Session | None = None
         self.sources: Sequence[LogSource] = ()
+        self.related: list[str] = []
+        self.sized = True  # does the session's backend measure sizes?
 
     def compose(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - textual's ComposeResult
         yield self._body
@@ -66,10 +68,12 @@ class DetailPanel(VerticalScroll):
         if s.size is not None:
             row("size", f"{bytes_text(s.size.disk)} on disk")
             row("", f"{bytes_text(s.size.apparent)} apparent, {s.size.files} files")
-        else:
+        elif self.sized:
             row("size", Text("measuring…", style="dim"))
         if s.path:
             row("path", s.path)
+        if self.related:
+            row("related", "\n".join(self.related))
         for k, v in s.metadata.items():
             if k not in ("base", "uuid"):
                 row(k, v)

@@ -82,6 +82,8 @@ class SessionsTable(DataTable[Text]):
         self.clock = clock
         self.sessions: dict[str, Session] = {}
         self.backend_order: dict[str, int] = {}
+        # backends that measure sizes; the others show "-" instead of "pending"
+        self.sized_backends: set[str] = set()
         self.wide = False
         self.shown: dict[str, Session] = {}
         self.filter_text = ""
@@ -169,7 +171,9 @@ class SessionsTable(DataTable[Text]):
             "age": SortText(age_text(s.created, now), -created),
             "active": SortText(age_text(s.last_active, now), -last),
             "size": SortText(
-                size_text(s.size), s.size.disk if s.size else -1, style="" if s.size else "dim"
+                size_text(s.size, pending="…" if s.backend in self.sized_backends else "-"),
+                s.size.disk if s.size else -1,
+                style="" if s.size else "dim",
             ),
             "info": SortText(s.info, s.info, style="dim"),
         }

@@ -1,0 +1,131 @@
+"""Pilot tests: tmux sessions in the dashboard, against a real tmux server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from core.settings import AppConfig, SessionSpec, TmuxBackendConfig, UIConfig
+from tests.helpers import dirs_config, make_session
+from tui.app import SesstuiApp
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.start import StartScreen
+
+pytestmark = pytest.mark.tmux
+
+
+@pytest.fixture
+def socket() -> Iterator[str]:
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is required under CI (scripts/test.sh installs it)")
+        pytest.skip("tmux is not installed")
+    name = f"sesstui-pilot-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
+
+
+def tmux(socket: str, *args: str) -> str:
+    return subprocess.run(
+        ["tmux", "-L", socket, *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def sessions_on(socket: str) -> set[str]:
+    out = subprocess.run(
+        ["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return set(out.stdout.split())
+
+
+async def wait_until(pilot: Pilot[int], pred: object, what: str, timeout: float = 15.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if pred():  # type: ignore[operator]
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def dash(pilot: Pilot[int]) -> DashboardScreen:
+    screen = pilot.app.screen_stack[1]
+    assert isinstance(screen, DashboardScreen)
+    return screen
+
+
+def app_with(socket: str, runs: Path, **specs: SessionSpec) -> SesstuiApp:
+    cfg = AppConfig(
+        backends=(
+            dirs_config(runs, name="runs"),
+            TmuxBackendConfig(name="work", kind="tmux", socket_name=socket),
+        ),
+        sessions=specs,
+        ui=UIConfig(refresh_seconds=0.3),
+    )
+    return SesstuiApp(cfg)
+
+
+def sleeper(name: str, **kw: object) -> SessionSpec:
+    cmd = (sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(600)")
+    return SessionSpec(name=name, backend="work", command=cmd, stop_timeout=2, **kw)  # type: ignore[arg-type]
+
+
+async def test_start_from_picker_then_stop_with_confirm(socket: str, tmp_path: Path) -> None:
+    app = app_with(socket, tmp_path / "runs", bot=sleeper("bot"), other=sleeper("other"))
+    (tmp_path / "runs").mkdir()
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await pilot.pause(0.5)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, StartScreen), "picker")
+        picker = app.screen
+        assert isinstance(picker, StartScreen)
+        assert [s.name for s in picker.specs] == ["bot", "other"]
+        await pilot.press("enter")  # the first: bot
+        await wait_until(pilot, lambda: "bot" in sessions_on(socket), "tmux session")
+        await wait_until(pilot, lambda: "work:bot" in t.shown, "the tmux row")
+        row = t.shown["work:bot"]
+        assert row.kind == "tmux" and row.attachable
+        # the picker now offers only what is not running
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, StartScreen), "picker again")
+        assert [s.name for s in app.screen.specs] == ["other"]  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        # select bot and stop it: Cancel first, then Kill now
+        t.move_cursor(row=t.get_row_index("work:bot"))
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
+        await pilot.press("enter")  # Cancel has the focus
+        await pilot.pause(0.3)
+        assert "bot" in sessions_on(socket)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm again")
+        await pilot.press("tab", "tab", "enter")  # -> Kill now
+        await wait_until(pilot, lambda: "bot" not in sessions_on(socket), "killed")
+        await wait_until(pilot, lambda: "work:bot" not in t.shown, "row gone")
+
+
+async def test_tmux_pane_in_a_session_dir_is_related(socket: str, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    sdir = make_session(runs)
+    tmux(socket, "new-session", "-d", "-s", "job", "-c", str(sdir), "sleep 600")
+    app = app_with(socket, runs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(pilot, lambda: "work:job" in t.shown, "the tmux row")
+        rel = dash(pilot).relations
+        ref = t.shown["work:job"].ref
+        assert [r.id for r in rel.get(ref, [])] == [sdir.name]
+        t.move_cursor(row=t.get_row_index("work:job"))
+        await pilot.pause(0.2)
+        detail = dash(pilot).query_one("#detail")
+        assert any("runs:" in r for r in detail.related)  # type: ignore[attr-defined]
