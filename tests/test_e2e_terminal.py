@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,18 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.tmux_fixtures import need_tmux
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.tmux
-
-
-def _need_tmux() -> str:
-    tmux = shutil.which("tmux")
-    if tmux is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tmux is required under CI (scripts/test.sh installs it)")
-        pytest.skip("tmux is not installed")
-    return tmux
 
 
 class Terminal:
@@ -68,7 +59,7 @@ class Terminal:
 
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    t = Terminal(_need_tmux(), tmp_path)
+    t = Terminal(need_tmux(), tmp_path)
     yield t
     t.kill()
 

@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 
 from core.settings import AppConfig, UIConfig
 from tests.helpers import dirs_config, make_session
+from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.error import ErrorScreen
@@ -25,21 +26,6 @@ def app_for(*bases: Path, keymap: dict[str, str] | None = None, **kw: object) ->
     )
     ui = UIConfig(refresh_seconds=0.3, keymap=keymap or {})
     return SesstuiApp(AppConfig(backends=backends, ui=ui))
-
-
-async def wait_until(pilot: Pilot[int], pred: object, what: str, timeout: float = 10.0) -> None:
-    steps = int(timeout / 0.05)
-    for _ in range(steps):
-        if pred():  # type: ignore[operator]
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def dash(pilot: Pilot[int]) -> DashboardScreen:
-    screen = pilot.app.screen_stack[1]
-    assert isinstance(screen, DashboardScreen)
-    return screen
 
 
 def table(pilot: Pilot[int]) -> SessionsTable:

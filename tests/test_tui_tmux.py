@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -11,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from core.settings import AppConfig, SessionSpec, TmuxBackendConfig, UIConfig
 from tests.helpers import dirs_config, make_session
+from tests.pilot_helpers import dash, wait_until
+from tests.tmux_fixtures import need_tmux
 from tui.app import SesstuiApp
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.dashboard import DashboardScreen
 from tui.screens.start import StartScreen
 
 pytestmark = pytest.mark.tmux
@@ -25,10 +23,7 @@ pytestmark = pytest.mark.tmux
 
 @pytest.fixture
 def socket() -> Iterator[str]:
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tmux is required under CI (scripts/test.sh installs it)")
-        pytest.skip("tmux is not installed")
+    need_tmux()
     name = f"sesstui-pilot-{uuid.uuid4().hex[:8]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
@@ -46,20 +41,6 @@ def sessions_on(socket: str) -> set[str]:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     return set(out.stdout.split())
-
-
-async def wait_until(pilot: Pilot[int], pred: object, what: str, timeout: float = 15.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if pred():  # type: ignore[operator]
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def dash(pilot: Pilot[int]) -> DashboardScreen:
-    screen = pilot.app.screen_stack[1]
-    assert isinstance(screen, DashboardScreen)
-    return screen
 
 
 def app_with(socket: str, runs: Path, **specs: SessionSpec) -> SesstuiApp:

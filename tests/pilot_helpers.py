@@ -1,0 +1,27 @@
+"""Helpers for Pilot tests: wait for the app's state, find the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+from tui.screens.dashboard import DashboardScreen
+
+
+async def wait_until(
+    pilot: Pilot[int], pred: Callable[[], object], what: str, timeout: float = 10.0
+) -> None:
+    """Let the app run until ``pred()`` is true; fail naming ``what`` after ``timeout``."""
+    for _ in range(int(timeout / 0.05)):
+        if pred():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def dash(pilot: Pilot[int]) -> DashboardScreen:
+    """The dashboard, whatever modal is on top of it."""
+    screen = pilot.app.screen_stack[1]
+    assert isinstance(screen, DashboardScreen)
+    return screen
