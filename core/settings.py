@@ -60,6 +60,22 @@ class TmuxBackendConfig(BackendConfig):
 
 
 @dataclass(frozen=True, slots=True)
+class DockerBackendConfig(BackendConfig):
+    """One Docker (or Podman Docker-compatible) engine."""
+
+    # unix:///path, tcp://host:2376, ssh://user@host; None = the environment
+    # (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), like `docker` itself
+    base_url: str | None = None
+    context: str | None = None  # a docker CLI context name (~/.docker/contexts)
+    tls_verify: bool | None = None  # None = from the environment / URL scheme
+    cert_path: Path | None = None  # ca.pem, cert.pem, key.pem for tcp:// with TLS
+    scope: str = "labeled"  # "labeled": only sesstui.session containers; "all"
+    shell: str = "sh"  # what `attach` runs with docker exec -it
+    docker: str = "docker"  # the CLI used for attach
+    prune_after_days: float = 1.0  # exited labelled containers older than this are pruned
+
+
+@dataclass(frozen=True, slots=True)
 class SessionSpec:
     """A named session that ``start`` knows (kstlib.ops-style config)."""
 
@@ -70,11 +86,17 @@ class SessionSpec:
     working_dir: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     origin: Origin = field(default_factory=Origin)
-    window_name: str | None = None
+    window_name: str | None = None  # tmux
     # a dirs backend: start makes a session directory there for this session's
     # logs (pipe-pane output), so they outlive the session
     session_dir: str | None = None
     stop_timeout: float = 10.0
+    # docker
+    image: str | None = None
+    volumes: tuple[str, ...] = ()  # "host:container[:ro|rw]"
+    ports: tuple[str, ...] = ()  # "8080:80", "127.0.0.1:8080:80/tcp", "9000/udp"
+    network: str | None = None  # e.g. "none"; None = the engine's default
+    attach: str = "exec"  # "exec" (docker exec -it ... shell) or "attach" (docker attach)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,106 @@
+"""One row of ``GET /containers/json`` as a :class:`core.model.Session`.
+
+The list response is all a refresh reads (one request for every container),
+so a few things come from what it carries rather than from an inspect:
+
+* state: ``running`` and ``restarting`` are RUNNING, ``paused`` is IDLE (the
+  container exists, its processes are frozen), ``created`` / ``exited`` /
+  ``dead`` / ``removing`` are STOPPED;
+* when it started or exited is not in the list response; the engine's status
+  text ("Up 3 minutes", "Exited (0) 2 hours ago") is shown as the info and
+  kept in the metadata, and ``created`` is the container's creation time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
+from core.model import Session, SessionRef, State
+
+_STATES = {
+    "running": State.RUNNING,
+    "restarting": State.RUNNING,
+    "paused": State.IDLE,
+    "created": State.STOPPED,
+    "exited": State.STOPPED,
+    "dead": State.STOPPED,
+    "removing": State.STOPPED,
+}
+
+
+def state_of(engine_state: str) -> State:
+    return _STATES.get(engine_state, State.UNKNOWN)
+
+
+def container_name(row: Mapping[str, Any]) -> str:
+    """The container's name without the leading '/' (its id when it has none)."""
+    names = row.get("Names") or []
+    for name in names:
+        # links add names like /other/alias; the container's own has one slash
+        if isinstance(name, str) and name.count("/") == 1:
+            return name[1:]
+    return str(row.get("Id", ""))[:12]
+
+
+def ports_summary(ports: object) -> str:
+    """``0.0.0.0:8080->80/tcp, 9000/udp``, as ``docker ps`` shows them."""
+    if not isinstance(ports, list):
+        return ""
+    out: list[str] = []
+    for p in ports:
+        if not isinstance(p, dict):
+            continue
+        private = f"{p.get('PrivatePort', '?')}/{p.get('Type', 'tcp')}"
+        public = p.get("PublicPort")
+        text = f"{p.get('IP', '')}:{public}->{private}" if public else private
+        if text not in out:
+            out.append(text)
+    return ", ".join(out)
+
+
+def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
+    """The table row for one container of the list response."""
+    name = container_name(row)
+    engine_state = str(row.get("State") or "")
+    state = state_of(engine_state)
+    status = str(row.get("Status") or engine_state)
+    labels = row.get("Labels") or {}
+    created_ts = row.get("Created")
+    created = (
+        datetime.fromtimestamp(created_ts).astimezone()
+        if isinstance(created_ts, int | float) and created_ts > 0
+        else None
+    )
+    ports = ports_summary(row.get("Ports"))
+    metadata = {
+        "container_id": str(row.get("Id", "")),
+        "image": str(row.get("Image", "")),
+        "state": engine_state,
+        "status": status,
+        "command": str(row.get("Command", "")),
+        "endpoint": endpoint,
+    }
+    if ports:
+        metadata["ports"] = ports
+    if isinstance(labels, dict):
+        if SESSION_LABEL in labels:
+            metadata["session"] = str(labels[SESSION_LABEL])
+        if MANAGED_LABEL in labels:
+            metadata["managed"] = str(labels[MANAGED_LABEL])
+    host_config = row.get("HostConfig")
+    if isinstance(host_config, dict) and host_config.get("NetworkMode"):
+        metadata["network"] = str(host_config["NetworkMode"])
+    info = status if not ports else f"{status} · {ports}"
+    return Session(
+        ref=SessionRef(backend, name),
+        name=name,
+        kind="docker",
+        state=state,
+        created=created,
+        attachable=engine_state == "running",
+        info=info,
+        metadata=metadata,
+    )
