@@ -36,6 +36,7 @@ from core.settings import (
     AppConfig,
     BackendConfig,
     DirsBackendConfig,
+    DockerBackendConfig,
     Origin,
     SessionSpec,
     TmuxBackendConfig,
@@ -183,6 +184,7 @@ _BACKEND_DEFAULTS = BackendConfig(name="", kind="")
 _DIRS_DEFAULTS = DirsBackendConfig(name="", kind="dirs")
 _TMUX_DEFAULTS = TmuxBackendConfig(name="", kind="tmux")
 _SPEC_DEFAULTS = SessionSpec(name="", backend="")
+_DOCKER_DEFAULTS = DockerBackendConfig(name="", kind="docker")
 _UI_DEFAULTS = UIConfig()
 _POLICY_DEFAULTS = PrunePolicy()
 
@@ -205,7 +207,19 @@ def _default_backends(env: Mapping[str, str]) -> tuple[BackendConfig, ...]:
         ),
         # the default tmux server; with no tmux or no server it shows as such
         TmuxBackendConfig(name="tmux", kind="tmux", origin=Origin(key="backends[1]")),
+        *_default_docker(env),
     )
+
+
+def _default_docker(env: Mapping[str, str]) -> tuple[BackendConfig, ...]:
+    """Docker from the environment, when there is one to reach: DOCKER_HOST set,
+    or the standard socket present (checked without connecting, so loading the
+    configuration stays instant)."""
+    if env.get("DOCKER_HOST") or Path("/var/run/docker.sock").exists():
+        return (
+            DockerBackendConfig(name="docker", kind="docker", origin=Origin(key="backends[2]")),
+        )
+    return ()
 
 
 def default_config(env: Mapping[str, str] | None = None) -> AppConfig:
@@ -799,6 +813,60 @@ def _dump_tmux(cfg: BackendConfig) -> dict[str, object]:
     return out
 
 
+def _parse_docker(sec: _Section, common: _Common) -> BackendConfig:
+    ctx = sec.ctx
+    d = _DOCKER_DEFAULTS
+    url_node, context_node = sec.get("base_url"), sec.get("context")
+    if url_node is not None and context_node is not None:
+        raise ctx.error("give base_url or context, not both", context_node)
+    scope = sec.text("scope", d.scope, "labeled", allow_empty=False)
+    if scope not in ("labeled", "all"):
+        raise ctx.error(
+            f"scope must be 'labeled' (containers sesstui labels) or 'all'; got {scope!r}",
+            sec.need("scope", ""),
+        )
+    tls_node, cert_node = sec.get("tls_verify"), sec.get("cert_path")
+    return DockerBackendConfig(
+        name=common.name,
+        kind=common.kind,
+        origin=common.origin,
+        protected=common.protected,
+        timeout=common.timeout,
+        base_url=None
+        if url_node is None
+        else ctx.text(url_node, "unix:///run/docker.sock", allow_empty=False),
+        context=None
+        if context_node is None
+        else ctx.text(context_node, "remote", allow_empty=False),
+        tls_verify=None if tls_node is None else ctx.flag(tls_node),
+        cert_path=None if cert_node is None else ctx.path(cert_node, "~/.docker"),
+        scope=scope,
+        shell=sec.text("shell", d.shell, "sh", allow_empty=False),
+        docker=sec.text("docker", d.docker, "/usr/bin/docker", allow_empty=False),
+        prune_after_days=sec.number(
+            "prune_after_days", d.prune_after_days, "1", minimum=0, exclusive=False
+        ),
+    )
+
+
+def _dump_docker(cfg: BackendConfig) -> dict[str, object]:
+    if not isinstance(cfg, DockerBackendConfig):
+        return {}
+    out: dict[str, object] = {}
+    if cfg.base_url is not None:
+        out["base_url"] = cfg.base_url
+    if cfg.context is not None:
+        out["context"] = cfg.context
+    if cfg.tls_verify is not None:
+        out["tls_verify"] = cfg.tls_verify
+    if cfg.cert_path is not None:
+        out["cert_path"] = str(cfg.cert_path)
+    out.update(
+        scope=cfg.scope, shell=cfg.shell, docker=cfg.docker, prune_after_days=cfg.prune_after_days
+    )
+    return out
+
+
 _KINDS: dict[str, _KindSpec] = {
     "dirs": _KindSpec(
         keys=("base", "prefix", "timestamp_format", "retention", "log_glob", "create_base"),
@@ -810,10 +878,24 @@ _KINDS: dict[str, _KindSpec] = {
         parse=_parse_tmux,
         dump=_dump_tmux,
     ),
-    # "docker", "kv", "json": added by the issues that bring those backends.
+    "docker": _KindSpec(
+        keys=(
+            "base_url",
+            "context",
+            "tls_verify",
+            "cert_path",
+            "scope",
+            "shell",
+            "docker",
+            "prune_after_days",
+        ),
+        parse=_parse_docker,
+        dump=_dump_docker,
+    ),
+    # "kv", "json": added by the issues that bring those backends.
 }
 
-_PLANNED_KINDS = ("docker", "kv", "json")
+_PLANNED_KINDS = ("kv", "json")
 
 KNOWN_KINDS: tuple[str, ...] = tuple(_KINDS)
 """Backend kinds this version can configure."""
@@ -896,7 +978,14 @@ _SESSION_KEYS = (
     "window_name",
     "session_dir",
     "stop_timeout",
+    "image",
+    "volumes",
+    "ports",
+    "network",
+    "attach",
 )
+_DOCKER_SESSION_KEYS = ("image", "volumes", "ports", "network", "attach")
+_TMUX_SESSION_KEYS = ("window_name", "session_dir")
 _COMMAND_EXAMPLE = "[python, -m, bot]"
 
 
@@ -958,6 +1047,26 @@ def _parse_session(
                 session_dir_node,
             )
     window_node = sec.get("window_name")
+    kind = next(b.kind for b in backends if b.name == backend)
+    wrong = _TMUX_SESSION_KEYS if kind == "docker" else _DOCKER_SESSION_KEYS
+    for key in wrong:
+        bad = sec.get(key)
+        if bad is not None:
+            raise ctx.error(
+                f"'{key}' does not apply to a {kind} backend ('{backend}')", bad, at_key=True
+            )
+    image_node = sec.get("image")
+    if kind == "docker" and image_node is None:
+        sec.need("image", "the image to run, e.g. busybox:latest")
+    attach_node = sec.get("attach")
+    attach = "exec" if attach_node is None else ctx.text(attach_node, "exec")
+    if attach not in ("exec", "attach"):
+        raise ctx.error(
+            f"attach must be 'exec' (a shell in the container) or 'attach' (its own "
+            f"terminal); got {attach!r}",
+            attach_node or node,
+        )
+    network_node = sec.get("network")
     return SessionSpec(
         name=name,
         backend=backend,
@@ -975,7 +1084,22 @@ def _parse_session(
         stop_timeout=sec.number(
             "stop_timeout", _SPEC_DEFAULTS.stop_timeout, "10", minimum=0, exclusive=True
         ),
+        image=None
+        if image_node is None
+        else ctx.text(image_node, "busybox:latest", allow_empty=False),
+        volumes=_text_list(sec.get("volumes"), ctx, "[/srv/data:/data:ro]"),
+        ports=_text_list(sec.get("ports"), ctx, "['8080:80']"),
+        network=None if network_node is None else ctx.text(network_node, "none", allow_empty=False),
+        attach=attach,
     )
+
+
+def _text_list(node: _Node | None, ctx: _Context, example: str) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    if not isinstance(node.value, list):
+        raise ctx.error(f"expected a list, e.g. {example}; got {_describe(node.value)}", node)
+    return tuple(ctx.scalar_text(item, example) for item in node.value)
 
 
 def _parse_sessions(
@@ -1143,6 +1267,11 @@ def config_to_dict(cfg: AppConfig, *, redact: bool = True) -> dict[str, object]:
             **({"window_name": s.window_name} if s.window_name else {}),
             **({"session_dir": s.session_dir} if s.session_dir else {}),
             "stop_timeout": s.stop_timeout,
+            **({"image": s.image} if s.image else {}),
+            **({"volumes": list(s.volumes)} if s.volumes else {}),
+            **({"ports": list(s.ports)} if s.ports else {}),
+            **({"network": s.network} if s.network else {}),
+            **({"attach": s.attach} if s.attach != "exec" else {}),
         }
         for name, s in cfg.sessions.items()
     }

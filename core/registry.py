@@ -17,6 +17,7 @@ from core.settings import AppConfig, BackendConfig, DirsBackendConfig
 _FACTORIES: dict[str, str] = {
     "dirs": "core.dirs.backend:DirsBackend",
     "tmux": "core.tmux.backend:TmuxBackend",
+    "docker": "core.docker.backend:DockerBackend",
 }
 
 
@@ -44,6 +45,11 @@ def build_backend(config: BackendConfig, app: AppConfig | None = None) -> Backen
 
         dirs = {b.name: b for b in app.backends if isinstance(b, DirsBackendConfig)}
         return TmuxBackend(config, session_dirs=dirs)
+    if config.kind == "docker" and app is not None:
+        from core.docker.backend import DockerBackend
+
+        specs = {n: s for n, s in app.sessions.items() if s.backend == config.name}
+        return DockerBackend(config, specs=specs)
     return factory_for(config.kind)(config)
 
 

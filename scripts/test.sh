@@ -7,10 +7,15 @@ cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 
 # -- system packages ---------------------------------------------------------
-# tmux drives the end-to-end test of the dashboard in a real terminal.
-# (redis-server, docker.io and busybox-static join this list with their backends.)
+# tmux: the tmux backend's tests (private sockets) and the real-terminal tests.
+# docker.io + busybox-static: a private dockerd that the docker tests start
+# (its own data root and socket under /tmp, no iptables, no bridge) with an
+# image imported from the busybox binary; it is stopped when the tests end.
+# (redis-server joins this list with the KV backend.)
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] || need+=(busybox-static)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${need[*]}"

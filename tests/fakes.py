@@ -188,7 +188,41 @@ def _tmux(name: str, age: timedelta, windows: int, attached: int, cwd: str, cmd:
     )
 
 
-def sample_backends(*, down: bool = False, tmux: bool = False) -> list[BaseBackend]:
+class StaticDockerBackend(StaticTmuxBackend):
+    """Fixed container rows: like the tmux stand-in, plus delete and prune."""
+
+    kind = "docker"
+    capabilities = StaticTmuxBackend.capabilities | Capability.DELETE | Capability.PRUNE
+
+    def health(self) -> BackendHealth:
+        return BackendHealth(self.name, self.kind, HealthStatus.OK, endpoint="unix:///run/d.sock")
+
+
+def _container(
+    name: str, image: str, age: timedelta, running: bool, status: str, ports: str
+) -> Session:
+    created = FROZEN - age
+    return Session(
+        ref=SessionRef("docker", name),
+        name=name,
+        kind="docker",
+        state=State.RUNNING if running else State.STOPPED,
+        created=created,
+        last_active=created,
+        attachable=running,
+        info=f"{image} · {status}" + (f" · {ports}" if ports else ""),
+        metadata={
+            "image": image,
+            "status": status,
+            "ports": ports,
+            "container": "0f3c" + name,  # fixed: hash() is randomised per process
+        },
+    )
+
+
+def sample_backends(
+    *, down: bool = False, tmux: bool = False, docker: bool = False
+) -> list[BaseBackend]:
     hours = [4 / 60, 3, 26, 4 * 24, 12 * 24, 19 * 24, 33 * 24]
     ages = [timedelta(hours=h) for h in hours]
     runs = [
@@ -227,6 +261,26 @@ def sample_backends(*, down: bool = False, tmux: bool = False) -> list[BaseBacke
                 ],
                 pane,
             ),
+        )
+    if docker:
+        backends.append(
+            StaticDockerBackend(
+                "docker",
+                [
+                    _container(
+                        "web",
+                        "busybox:1.36",
+                        timedelta(hours=5),
+                        True,
+                        "Up 5 hours",
+                        "8080->80/tcp",
+                    ),
+                    _container(
+                        "etl", "busybox:1.36", timedelta(days=2), False, "Exited (0) 2 days ago", ""
+                    ),
+                ],
+                ["httpd: listening on :80", "GET / 200", "GET /health 200"],
+            )
         )
     if down:
         backends.append(

@@ -25,7 +25,7 @@ from core.config import (
     redact,
 )
 from core.errors import ConfigError
-from core.settings import AppConfig, DirsBackendConfig, TmuxBackendConfig
+from core.settings import AppConfig, DirsBackendConfig, DockerBackendConfig, TmuxBackendConfig
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -151,7 +151,7 @@ def test_no_file_gives_embedded_default(isolated: dict[str, str]) -> None:
     cfg = load_config(env=isolated)
     assert cfg.source is None
     assert cfg == default_config(isolated)
-    runs_cfg, tmux_cfg = cfg.backends
+    runs_cfg, tmux_cfg, *_docker = cfg.backends  # docker only where a socket exists
     runs = dirs(runs_cfg)
     assert isinstance(tmux_cfg, TmuxBackendConfig)
     assert (tmux_cfg.name, tmux_cfg.socket_name, tmux_cfg.socket_path) == ("tmux", None, None)
@@ -173,7 +173,7 @@ def test_file_without_backends_keeps_default_backends(
 ) -> None:
     path = write(tmp_path, "ui:\n  log_lines: 50\n")
     cfg = load_config(path, env=isolated)
-    assert [b.name for b in cfg.backends] == ["runs", "tmux"]
+    assert [b.name for b in cfg.backends][:2] == ["runs", "tmux"]
     assert cfg.ui.log_lines == 50
 
 
@@ -389,7 +389,7 @@ def test_unknown_kind_lists_known_kinds(tmp_path: Path) -> None:
 
 
 def test_planned_kind_says_not_yet(tmp_path: Path) -> None:
-    err = load_error(write(tmp_path, "backends:\n  - {name: w, kind: docker}\n"))
+    err = load_error(write(tmp_path, "backends:\n  - {name: w, kind: kv}\n"))
     assert "not available in this version" in str(err)
     assert err.key == "backends[0].kind"
 
@@ -458,9 +458,12 @@ def test_session_backend_must_exist(tmp_path: Path) -> None:
 
 
 def test_session_unknown_key_and_bad_name(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, MINIMAL + "sessions:\n  bot: {backend: runs, imgae: x}\n"))
+    assert err.key == "sessions.bot.imgae"
+    assert "allowed: backend, command, shell, working_dir, env" in str(err)
     err = load_error(write(tmp_path, MINIMAL + "sessions:\n  bot: {backend: runs, image: x}\n"))
     assert err.key == "sessions.bot.image"
-    assert "allowed: backend, command, shell, working_dir, env" in str(err)
+    assert "does not apply to a dirs backend" in str(err)
     err = load_error(write(tmp_path, MINIMAL + "sessions:\n  a.b: {backend: runs}\n"))
     assert (err.line, err.key) == (6, "sessions.a.b")
     assert "invalid session name" in str(err)
@@ -672,7 +675,9 @@ def test_config_to_dict_round_trip(tmp_path: Path) -> None:
 def test_config_to_dict_round_trips_the_defaults(isolated: dict[str, str]) -> None:
     cfg = default_config(isolated)
     data = config_to_dict(cfg)
-    assert data["backends"] == [
+    backends = data["backends"]
+    assert isinstance(backends, list)
+    assert backends[:2] == [  # (+ docker where a socket exists)
         {
             "name": "runs",
             "kind": "dirs",
@@ -762,3 +767,57 @@ def test_config_import_stays_headless() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_docker_backend_and_session_keys(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "backends:\n"
+        "  - {name: dk, kind: docker, base_url: 'tcp://user:pw@h:2376', tls_verify: true,"
+        " cert_path: certs, scope: all, prune_after_days: 2}\n"
+        "sessions:\n"
+        "  web:\n"
+        "    backend: dk\n"
+        "    image: busybox:1.36\n"
+        "    command: [httpd, -f]\n"
+        "    volumes: [/srv/www:/www:ro]\n"
+        "    ports: ['8080:80', 9000/udp]\n"
+        "    network: none\n"
+        "    attach: attach\n",
+    )
+    cfg = load_config(path, env={})
+    (dk,) = cfg.backends
+    assert isinstance(dk, DockerBackendConfig)
+    assert (dk.scope, dk.tls_verify, dk.prune_after_days) == ("all", True, 2)
+    assert dk.cert_path == tmp_path / "certs"
+    web = cfg.sessions["web"]
+    assert (web.image, web.volumes, web.ports) == (
+        "busybox:1.36",
+        ("/srv/www:/www:ro",),
+        ("8080:80", "9000/udp"),
+    )
+    assert (web.network, web.attach) == ("none", "attach")
+    assert "pw" not in json.dumps(config_to_dict(cfg))  # the URL password is redacted
+    again = load_config(_round_trip(tmp_path, cfg), env={})
+    assert replace(again.sessions["web"], origin=web.origin) == web
+
+
+def test_docker_session_needs_an_image_and_no_tmux_keys(tmp_path: Path) -> None:
+    base = "backends:\n  - {name: dk, kind: docker}\nsessions:\n  web:\n    backend: dk\n"
+    err = load_error(write(tmp_path, base + "    command: [x]\n"))
+    assert "missing required key 'image'" in str(err) and err.line == 5
+    err = load_error(write(tmp_path, base + "    image: busybox\n    window_name: w\n"))
+    assert err.key == "sessions.web.window_name" and "docker backend" in str(err)
+    err = load_error(write(tmp_path, base + "    image: busybox\n    attach: ssh\n"))
+    assert "attach must be" in str(err)
+    bad = "backends:\n  - {name: dk, kind: docker, scope: mine}\n"
+    assert "scope must be" in str(load_error(write(tmp_path, bad)))
+
+
+def test_embedded_default_has_docker_only_when_reachable(isolated: dict[str, str]) -> None:
+    with_host = default_config({**isolated, "DOCKER_HOST": "unix:///tmp/x.sock"})
+    assert [b.kind for b in with_host.backends][-1] == "docker"
+    docker = with_host.backends[-1]
+    assert isinstance(docker, DockerBackendConfig) and docker.base_url is None  # from the env
+    if not Path("/var/run/docker.sock").exists():
+        assert "docker" not in [b.kind for b in default_config(isolated).backends]

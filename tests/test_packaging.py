@@ -35,7 +35,7 @@ def test_non_editable_install_has_cli_and_themes(tmp_path: Path) -> None:
         "names = sorted(t.name for t in bundled_themes());"
         "assert 'site-packages' in tui.__file__, tui.__file__;"
         "assert (pathlib.Path(tui.__file__).parent / 'app.tcss').is_file();"
-        "import core.tmux.backend, core.dirs.backend;"
+        "import core.tmux.backend, core.dirs.backend, core.docker.backend;"
         "print(' '.join(names))"
     )
     out = subprocess.run(

@@ -21,9 +21,11 @@ SIZES = [(80, 24), (120, 40)]
 SnapCompare = Callable[..., bool]
 
 
-def make_app(*, down: bool = False, tmux: bool = False, theme: str = "sesstui-dark") -> SesstuiApp:
+def make_app(
+    *, down: bool = False, tmux: bool = False, docker: bool = False, theme: str = "sesstui-dark"
+) -> SesstuiApp:
     config = sample_config()
-    inv = Inventory(sample_backends(down=down, tmux=tmux), config=config)
+    inv = Inventory(sample_backends(down=down, tmux=tmux, docker=docker), config=config)
     return SesstuiApp(config, inventory=inv, clock=frozen_clock, live=False, theme=theme)
 
 
@@ -101,3 +103,10 @@ def test_start_picker(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
 def test_stop_confirm(snap_compare: SnapCompare) -> None:
     keys = ("G", "up", "up", "up", "up", "x")
     assert snap_compare(make_app(tmux=True), terminal_size=(80, 24), run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_dashboard_with_docker_rows(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    keys = ("G", "up")  # the running container "web"
+    app = make_app(tmux=True, docker=True)
+    assert snap_compare(app, terminal_size=size, run_before=before(*keys))

@@ -48,16 +48,17 @@ class PlanScreen(ModalScreen[bool]):
         self.verb = verb
         self.count = sum(len(p.entries) for p in self.plans)
         self.total = sum(p.total_bytes for p in self.plans)
+        # containers and tmux sessions have no byte count: say nothing, not "0 B"
+        self.measured = any(e.bytes is not None for p in self.plans for e in p.entries)
 
     def compose(self) -> ComposeResult:
         kept = [s for p in self.plans for s in p.skipped]
         with Vertical(id="plan-box") as box:
             box.border_title = f"{self.verb} plan"
             if self.count:
-                summary = (
-                    f"{self.verb} {self.count} session{'s' if self.count != 1 else ''}, "
-                    f"{bytes_text(self.total)}"
-                )
+                summary = f"{self.verb} {self.count} session{'s' if self.count != 1 else ''}"
+                if self.measured:
+                    summary += f", {bytes_text(self.total)}"
             else:
                 summary = f"Nothing to {self.verb.lower()}."
             if kept:
@@ -80,7 +81,8 @@ class PlanScreen(ModalScreen[bool]):
                 yield Button("Cancel", id="cancel", variant="default")
                 if self.count:
                     yield Button(
-                        f"{self.verb} {self.count} ({bytes_text(self.total)})",
+                        f"{self.verb} {self.count}"
+                        + (f" ({bytes_text(self.total)})" if self.measured else ""),
                         id="confirm",
                         variant="error",
                         disabled=self.typed,
@@ -94,7 +96,9 @@ class PlanScreen(ModalScreen[bool]):
             for e in p.entries:
                 why = e.reason.value + (f": {e.detail}" if e.detail else "")
                 table.add_row(
-                    Text(self.verb.lower(), style="bold"), bytes_text(e.bytes), why,
+                    Text(self.verb.lower(), style="bold"),
+                    "-" if e.bytes is None else bytes_text(e.bytes),
+                    why,
                     self._label_for(e.backend, e.id),
                 )  # fmt: skip
             for s in p.skipped:

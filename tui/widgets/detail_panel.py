@@ -78,5 +78,11 @@ class DetailPanel(VerticalScroll):
             if k not in ("base", "uuid"):
                 row(k, v)
         if self.sources:
-            row("logs", "\n".join(f"{src.name} ({bytes_text(src.size)})" for src in self.sources))
+            row(
+                "logs",
+                "\n".join(
+                    src.name if src.size is None else f"{src.name} ({bytes_text(src.size)})"
+                    for src in self.sources
+                ),
+            )
         return grid
