@@ -85,6 +85,13 @@ def _plan_or_error(backend: Backend, make: Callable[[], PrunePlan]) -> PrunePlan
         return PrunePlan(backend.name, (), error=_reason(exc))
 
 
+def _endpoint(backend: Backend) -> str:
+    try:
+        return backend.health().endpoint
+    except Exception:  # noqa: BLE001 - the endpoint is a nicety; the reason is what matters
+        return ""
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for a health chip."""
     if isinstance(exc, SesstuiError):
@@ -181,6 +188,7 @@ class Inventory:
                         HealthStatus.UNAVAILABLE,
                         describe_error(listing.error),
                         elapsed=elapsed,
+                        endpoint=_endpoint(b),  # which engine/server/folder was down
                     )
                 )
             else:

@@ -139,6 +139,7 @@ def test_inventory_degrades_one_backend_not_the_app(tmp_path: Path) -> None:
     assert health["good"].sessions == 1
     assert health["bad"].status is HealthStatus.UNAVAILABLE
     assert "does not exist" in health["bad"].reason
+    assert health["bad"].endpoint == str(tmp_path / "missing")
     assert len(snap.sessions) == 1
 
 
