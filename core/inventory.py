@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 from core.backend import Backend, LineStream
@@ -312,6 +313,10 @@ class Inventory:
     def stop(self, ref: SessionRef, *, graceful: bool = True, timeout: float | None = None) -> None:
         wait = self.stop_timeout(ref) if timeout is None else timeout
         self.backend(ref.backend).stop(ref.id, graceful=graceful, timeout=wait)
+
+    def extend(self, ref: SessionRef, ttl: timedelta) -> None:
+        """Give a TTL session ``ttl`` from now; zero or less expires it now."""
+        self.backend(ref.backend).extend(ref.id, ttl)
 
     def attach_argv(self, ref: SessionRef) -> list[str]:
         return self.backend(ref.backend).attach_argv(ref.id)

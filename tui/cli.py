@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from core.errors import ActionFailed, SesstuiError, UsageError
@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     attach = add("attach", "attach this terminal to a session (tmux attach / switch-client)")
     attach.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
 
+    ext = add("extend", "give a TTL session (kv) a new lifetime from now")
+    ext.add_argument("ref", metavar="REF", help="backend:id, or a bare session id")
+    ext.add_argument("--ttl", required=True, metavar="DURATION", help="e.g. 30m, 2h, 1d")
+
+    exp = add("expire", "expire a TTL session (kv) now")
+    exp.add_argument("ref", metavar="REF", help="backend:id, or a bare session id")
+    exp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
     add("demo", "open the dashboard on a throwaway sandbox of live sessions")
 
     cfg = add("config", "check, show or locate the configuration")
@@ -130,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "start": _cmd_start,
                 "stop": _cmd_stop,
                 "attach": _cmd_attach,
+                "extend": _cmd_extend,
+                "expire": _cmd_expire,
             }[args.command]
             return handler(args, inventory)
         finally:
@@ -297,6 +307,35 @@ def _cmd_stop(args: argparse.Namespace, inv: Inventory) -> int:
             return EXIT_OK
     inv.stop(session.ref, graceful=not args.force, timeout=timeout)
     print(f"stopped {session.ref}")
+    return EXIT_OK
+
+
+def _cmd_extend(args: argparse.Namespace, inv: Inventory) -> int:
+    from core.durations import parse_duration
+
+    ttl = parse_duration(args.ttl)
+    if ttl.total_seconds() <= 0:
+        raise UsageError("--ttl must be more than zero; to end a session now use `sesstui expire`")
+    session = inv.find(args.ref)
+    inv.extend(session.ref, ttl)
+    print(f"extended {session.ref}: expires in {args.ttl.strip()}")
+    return EXIT_OK
+
+
+def _cmd_expire(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.find(args.ref)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"refusing to expire {session.ref} without confirmation; pass --yes")
+        try:
+            answer = input(f"Expire {session.ref} now (its record is removed)? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("cancelled; nothing changed")
+            return EXIT_OK
+    inv.extend(session.ref, timedelta(0))
+    print(f"expired {session.ref}")
     return EXIT_OK
 
 

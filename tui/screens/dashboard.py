@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -18,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from core.backend import LineStream
+from core.durations import duration_text
 from core.errors import ActionFailed
 from core.inventory import Snapshot, describe_error
 from core.model import (
@@ -33,6 +35,7 @@ from core.relations import related
 from tui.formatting import bytes_text
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
+from tui.screens.extend import ExtendScreen
 from tui.screens.help import HelpScreen
 from tui.screens.plan import PlanScreen
 from tui.screens.start import StartScreen
@@ -57,6 +60,7 @@ class DashboardScreen(Screen[None]):
     | a | Attach to the selected session (the app suspends until you detach) |
     | s | Start a configured session that is not running |
     | x | Stop the selected session (confirm: interrupt then kill, or kill now) |
+    | e | Extend the selected TTL session, or expire it now |
     | p | Prune: show the plan, then confirm |
     | d | Delete the selected session (confirm) |
     | ? | Help |
@@ -72,6 +76,7 @@ class DashboardScreen(Screen[None]):
         Binding("a", "attach", "Attach", id="sessions.attach"),
         Binding("s", "start", "Start", id="sessions.start"),
         Binding("x", "stop", "Stop", id="sessions.stop"),
+        Binding("e", "extend", "TTL", id="sessions.extend"),
         Binding("p", "prune", "Prune", id="sessions.prune"),
         Binding("d", "delete", "Delete", id="sessions.delete"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -119,6 +124,12 @@ class DashboardScreen(Screen[None]):
         self.table.sized_backends = {
             name for name, b in backends.items() if Capability.SIZES in b.capabilities
         }
+        # a TTL column (with a live countdown) only when some backend has TTLs
+        self.table.show_ttl_column(
+            any(Capability.EXTEND in b.capabilities for b in backends.values())
+        )
+        if self.table.ttl_column and self.app.live:
+            self.set_interval(1.0, self.table.tick_ttls)
         self.table.border_title = "Sessions"
         self.query_one(DetailPanel).border_title = "Details"
         self.log_pane.border_title = "Log"
@@ -402,31 +413,41 @@ class DashboardScreen(Screen[None]):
 
     # -- prune / delete ---------------------------------------------------------
 
+    # actions that act on the selected row, and the capability each needs
+    _ROW_ACTIONS: ClassVar[dict[str, Capability]] = {
+        "delete": Capability.DELETE,
+        "stop": Capability.STOP,
+        "attach": Capability.ATTACH,
+        "extend": Capability.EXTEND,
+        "toggle_follow": Capability.LOGS,
+    }
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide a key no configured backend can use (the footer stays short at 80
+        columns); grey it out when only the selected row cannot use it."""
         if not self.is_mounted:
             return True
-        sel = self.table.selected if self.query(SessionsTable) else None
-        if action == "delete":
-            if sel is None:
-                return None
-            caps = self.app.inventory.backend(sel.backend).capabilities
-            return True if Capability.DELETE in caps else None
+        backends = self.app.inventory.backends.values()
         if action == "prune":
-            any_prune = any(
-                Capability.PRUNE in b.capabilities for b in self.app.inventory.backends.values()
-            )
-            return True if any_prune else None
-        if action in ("stop", "attach"):
-            if sel is None:
-                return None
-            need = Capability.STOP if action == "stop" else Capability.ATTACH
-            caps = self.app.inventory.backend(sel.backend).capabilities
-            return True if need in caps and (action == "stop" or sel.attachable) else None
+            return any(Capability.PRUNE in b.capabilities for b in backends)
         if action == "start":
-            return True if self.app.inventory.specs else None
-        if action == "toggle_follow" and sel is not None:
-            caps = self.app.inventory.backend(sel.backend).capabilities
-            return True if Capability.LOGS in caps else None
+            inv = self.app.inventory
+            return any(
+                spec.backend in inv.backends
+                and Capability.START in inv.backends[spec.backend].capabilities
+                for spec in inv.specs.values()
+            )
+        need = self._ROW_ACTIONS.get(action)
+        if need is None:
+            return True
+        if not any(need in b.capabilities for b in backends):
+            return False
+        sel = self.table.selected if self.query(SessionsTable) else None
+        if sel is None:
+            return None
+        caps = self.app.inventory.backend(sel.backend).capabilities
+        if need not in caps or (action == "attach" and not sel.attachable):
+            return None
         return True
 
     # -- start / stop / attach ---------------------------------------------------
@@ -490,6 +511,28 @@ class DashboardScreen(Screen[None]):
         self.table.border_subtitle = ""
         self.app.show_error(exc)
         self.action_refresh()
+
+    def action_extend(self) -> None:
+        sel = self.table.selected
+        if sel is None:
+            return
+        remaining = duration_text(sel.expires - self.app.clock()) if sel.expires else "-"
+
+        def chosen(ttl: timedelta | None) -> None:
+            if ttl is not None:
+                self.extend_worker(sel.ref, ttl)
+
+        self.app.push_screen(ExtendScreen(f"{sel.backend}:{sel.name}", remaining), chosen)
+
+    @work(thread=True, exclusive=True, group="act", exit_on_error=False)
+    def extend_worker(self, ref: SessionRef, ttl: timedelta) -> None:
+        try:
+            self.app.inventory.extend(ref, ttl)
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.call_from_thread(self._act_failed, exc)
+            return
+        what = "Expired" if ttl.total_seconds() <= 0 else f"Extended ({duration_text(ttl)})"
+        self.app.call_from_thread(self._acted, f"{what} {ref}")
 
     def action_attach(self) -> None:
         sel = self.table.selected

@@ -13,6 +13,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 
+from core.durations import duration_text
 from core.model import Session, SessionRef, SizeInfo
 from tui.formatting import age_text, size_text
 from tui.theme_style import theme_style
@@ -36,6 +37,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("age", "Age"),
     ("active", "Active"),
     ("size", "Size"),
+    ("ttl", "TTL"),
     ("info", "Info"),
 )
 
@@ -84,6 +86,7 @@ class SessionsTable(DataTable[Text]):
         self.backend_order: dict[str, int] = {}
         # backends that measure sizes; the others show "-" instead of "pending"
         self.sized_backends: set[str] = set()
+        self.ttl_column = False  # shown only when a configured backend has TTLs
         self.wide = False
         self.shown: dict[str, Session] = {}
         self.filter_text = ""
@@ -117,7 +120,10 @@ class SessionsTable(DataTable[Text]):
     def _visible_columns(self) -> tuple[tuple[str, str], ...]:
         # below WIDE columns the Info column yields its room to Name; the
         # detail panel shows the same information
-        return COLUMNS if self.wide else tuple(c for c in COLUMNS if c[0] != "info")
+        hidden = {"ttl"} if not self.ttl_column else set()
+        if not self.wide:
+            hidden.add("info")
+        return tuple(c for c in COLUMNS if c[0] not in hidden)
 
     def _build_columns(self) -> None:
         selected = self.selected
@@ -134,6 +140,8 @@ class SessionsTable(DataTable[Text]):
 
     def _fit_columns(self) -> None:
         fixed = {"backend": 8, "state": 7, "age": 5, "active": 6, "size": 9}
+        if self.ttl_column:
+            fixed["ttl"] = 6
         if not self.columns:
             return
         cols = self._visible_columns()
@@ -175,8 +183,33 @@ class SessionsTable(DataTable[Text]):
                 s.size.disk if s.size else -1,
                 style="" if s.size else "dim",
             ),
+            "ttl": self._ttl_cell(s, now),
             "info": SortText(s.info, s.info, style="dim"),
         }
+
+    def _ttl_cell(self, s: Session, now: datetime) -> SortText:
+        if s.expires is None:
+            return SortText("-", float("inf"), style="dim")
+        left = s.expires - now
+        soon = left.total_seconds() < 60
+        style = theme_style(self.app, "state-expired") if soon else Style()
+        return SortText(duration_text(left), left.total_seconds(), style=style)
+
+    def show_ttl_column(self, show: bool) -> None:
+        """Show or hide the TTL column (a layout change: columns are rebuilt)."""
+        if show != self.ttl_column:
+            self.ttl_column = show
+            if self.is_mounted:
+                self._build_columns()
+
+    def tick_ttls(self) -> None:
+        """Count TTLs down every second: only the TTL cells of rows that have one."""
+        if "ttl" not in {str(k.value) for k in self.columns}:
+            return
+        now = self.clock()
+        for key, s in self.shown.items():
+            if s.expires is not None:
+                self.update_cell(key, "ttl", self._ttl_cell(s, now))
 
     def sync(self, sessions: Sequence[Session]) -> None:
         """Make the rows match ``sessions`` (after the filter) by row key.
@@ -236,8 +269,8 @@ class SessionsTable(DataTable[Text]):
             key = ref_key(s.ref)
             cells = self._cells(s, now)
             prev = self.shown.get(key)
-            if not self.wide:
-                cells.pop("info")
+            for col in [c for c in cells if c not in dict(self._visible_columns())]:
+                cells.pop(col)
             if prev is None:
                 self.add_row(*(cells[c] for c, _ in self._visible_columns()), key=key)
                 added = True
