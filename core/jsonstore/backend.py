@@ -1,0 +1,521 @@
+"""The ``json`` backend: JSON session records (calute convention) as dashboard rows.
+
+Listing walks ``base/*.json`` and ``base/*/*.json`` (dotfiles, temp and lock
+files skipped, symlinks never followed) with one ``stat`` and one read per
+file.  A session inside a workspace has the id ``workspace/session_id`` so ids
+stay unique across workspaces; a flat session's id is its ``session_id``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core.backend import BaseBackend, LineStream
+from core.dirs.safety import check_base
+from core.errors import BackendUnavailable, LockBusy, SessionNotFound, UnsafeOperation
+from core.jsonstore.store import (
+    LOCK_DIR,
+    RECORD_SUFFIX,
+    CorruptRecord,
+    InvalidSessionId,
+    SessionRecord,
+    is_record_name,
+    parse_record,
+    validate_id,
+)
+from core.locks import exclusive_lock
+from core.model import (
+    BackendHealth,
+    Capability,
+    EntryResult,
+    HealthStatus,
+    LogLine,
+    LogSource,
+    PlanEntry,
+    PlanSkip,
+    PrunePlan,
+    PrunePolicy,
+    PruneReason,
+    PruneResult,
+    Session,
+    SessionRef,
+    SizeInfo,
+    State,
+)
+from core.settings import BackendConfig, JsonBackendConfig
+
+PRUNE_LOCK = "prune.lock"  # inside {base}/.locks/: one pruner per base
+TURNS_SOURCE = "turns"
+SESSION_LOCK_WAIT = 2.0  # s; a producer holds a session's lock for one read and one write
+
+
+def _parse_time(text: object) -> datetime | None:
+    """ISO-8601 -> aware datetime (naive stamps are taken as UTC); None if unparsable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _short(value: object, limit: int = 200) -> str:
+    if isinstance(value, str):
+        text = value
+    elif value is None or isinstance(value, int | float):  # bool is an int
+        text = json.dumps(value) if value is None or isinstance(value, bool) else str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def turn_line(turn: object) -> str:
+    """One turn as ``role: content`` (first line of text, no newlines)."""
+    if not isinstance(turn, dict):
+        return _short(turn)
+    role = turn.get("role") or turn.get("agent_id") or "?"
+    content = turn.get("content")
+    if content is None:
+        content = turn.get("response_content", turn.get("prompt", ""))
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+    return f"{role}: {text}".replace("\n", " ⏎ ")
+
+
+class _LinesStream:
+    """A finished, in-memory LineStream (turns never follow)."""
+
+    def __init__(self, lines: list[LogLine]) -> None:
+        self._lines = lines
+        self._sent = False
+        self._closed = False
+
+    def __iter__(self) -> Iterator[LogLine]:
+        yield from self.read_available(0.0)
+
+    def read_available(self, timeout: float) -> list[LogLine]:
+        if self._sent or self._closed:
+            return []
+        self._sent = True
+        return list(self._lines)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class JsonBackend(BaseBackend):
+    """JSON session records under one base directory."""
+
+    kind = "json"
+    # sizes come with the listing (one stat per file), so SIZES is not claimed
+    capabilities = Capability.LIST | Capability.LOGS | Capability.DELETE | Capability.PRUNE
+
+    def __init__(self, config: BackendConfig) -> None:
+        if not isinstance(config, JsonBackendConfig):
+            raise TypeError("JsonBackend needs a JsonBackendConfig")
+        super().__init__(config.name)
+        self.config = config
+        self.base = Path(os.path.expanduser(config.base))  # noqa: PTH111
+        self._health = BackendHealth(self.name, self.kind, HealthStatus.OK, endpoint=str(self.base))
+
+    # -- listing ----------------------------------------------------------------
+
+    def health(self) -> BackendHealth:
+        return self._health
+
+    def _open_base(self) -> None:
+        if self.config.create_base and not os.path.lexists(self.base):
+            try:
+                self.base.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise BackendUnavailable(
+                    f"cannot create base directory {self.base}: {e.strerror}"
+                ) from e
+        try:
+            st = self.base.stat()
+        except FileNotFoundError:
+            raise BackendUnavailable(
+                f"base directory {self.base} does not exist; create it, "
+                f"or set create_base: true for backend '{self.name}'"
+            ) from None
+        except OSError as e:
+            raise BackendUnavailable(
+                f"cannot reach base directory {self.base}: {e.strerror}"
+            ) from e
+        if not stat.S_ISDIR(st.st_mode):
+            raise BackendUnavailable(f"base {self.base} is not a directory; fix `base` in config")
+
+    def _record_files(self) -> Iterator[tuple[str, str | None, str]]:
+        """(session id, workspace, path) for every record-named regular file."""
+        with os.scandir(self.base) as top:
+            entries = list(top)
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue  # .locks, temp files, anything hidden
+            if entry.is_dir(follow_symlinks=False):
+                try:
+                    validate_id(name, "workspace id")
+                except InvalidSessionId:
+                    continue
+                try:
+                    with os.scandir(entry.path) as inner:
+                        for sub in inner:
+                            if is_record_name(sub.name) and sub.is_file(follow_symlinks=False):
+                                sid = sub.name[: -len(RECORD_SUFFIX)]
+                                yield f"{name}/{sid}", name, sub.path
+                except OSError:
+                    continue  # vanished or unreadable workspace: the rest still lists
+            elif is_record_name(name) and entry.is_file(follow_symlinks=False):
+                yield name[: -len(RECORD_SUFFIX)], None, entry.path
+
+    def list_sessions(self) -> list[Session]:
+        self._open_base()
+        t0 = time.monotonic()
+        sessions: list[Session] = []
+        corrupt = 0
+        try:
+            for ident, workspace, path in self._record_files():
+                session = self._load(ident, workspace, path)
+                if session is None:
+                    continue
+                if session.state is State.CORRUPT:
+                    corrupt += 1
+                sessions.append(session)
+        except PermissionError as e:
+            raise BackendUnavailable(
+                f"cannot read base directory {self.base}: permission denied; "
+                "check its mode or run as its owner"
+            ) from e
+        except OSError as e:
+            raise BackendUnavailable(f"cannot read base directory {self.base}: {e.strerror}") from e
+        reason = f"{corrupt} corrupt records" if corrupt else ""
+        self._health = BackendHealth(
+            self.name,
+            self.kind,
+            HealthStatus.OK,
+            reason,
+            sessions=len(sessions),
+            elapsed=time.monotonic() - t0,
+            endpoint=str(self.base),
+        )
+        epoch = datetime.fromtimestamp(0, UTC)
+        sessions.sort(key=lambda s: s.last_active or epoch, reverse=True)
+        return sessions
+
+    def _read(self, path: Path | str) -> tuple[os.stat_result, bytes] | None:
+        """One fstat and one read, never through a symlink; None if gone."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except (FileNotFoundError, OSError):
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            # one read of size+1 settles it unless the file grew since the stat
+            data = os.read(fd, st.st_size + 1)
+            if len(data) > st.st_size:
+                parts = [data]
+                while chunk := os.read(fd, 65536):
+                    parts.append(chunk)
+                data = b"".join(parts)
+            return st, data
+        finally:
+            os.close(fd)
+
+    def _load(self, ident: str, workspace: str | None, path: Path | str) -> Session | None:
+        got = self._read(path)
+        if got is None:
+            return None
+        st, raw = got
+        size = SizeInfo(st.st_size, st.st_blocks * 512, 1, st.st_mtime)
+        try:
+            record = parse_record(raw, path)
+        except CorruptRecord as e:
+            mtime = datetime.fromtimestamp(st.st_mtime, UTC)
+            return Session(
+                ref=SessionRef(self.name, ident),
+                name=ident.rpartition("/")[2],
+                kind=self.kind,
+                state=State.CORRUPT,
+                last_active=mtime,
+                size=size,
+                path=str(path),
+                info=f"corrupt: {e.reason}",
+                metadata={"workspace": workspace or "", "corrupt": e.reason},
+            )
+        return self._session(ident, workspace, path, record, size)
+
+    def _session(
+        self,
+        ident: str,
+        workspace: str | None,
+        path: Path | str,
+        record: SessionRecord,
+        size: SizeInfo,
+    ) -> Session:
+        agent = record.agent_id or "-"
+        parts = [f"agent {agent}", f"{len(record.turns)} turns"]
+        if workspace:
+            parts.append(f"ws {workspace}")
+        metadata: dict[str, str] = {
+            "workspace": workspace or "",
+            "agent": record.agent_id or "",
+            "turns": str(len(record.turns)),
+            "transitions": str(len(record.agent_transitions)),
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+        }
+        if record.ended_at is not None:
+            metadata["ended_at"] = record.ended_at
+        for key, value in record.metadata.items():
+            metadata[f"meta.{key}"] = value if isinstance(value, str) else _short(value)
+        return Session(
+            ref=SessionRef(self.name, ident),
+            name=record.session_id,
+            kind=self.kind,
+            state=State.ENDED if record.ended else State.ACTIVE,
+            created=_parse_time(record.created_at),
+            last_active=_parse_time(record.updated_at),
+            size=size,
+            path=str(path),
+            info=" · ".join(parts),
+            metadata=metadata,
+        )
+
+    def _path_of(self, session_id: str) -> tuple[str | None, Path]:
+        """``[workspace/]id`` -> (workspace, record path), validated; SessionNotFound
+        for anything that is not a plain id inside this base."""
+        workspace, sep, sid = session_id.rpartition("/")
+        try:
+            validate_id(sid)
+            if sep:
+                validate_id(workspace, "workspace id")
+        except InvalidSessionId as e:
+            raise SessionNotFound(
+                f"'{session_id}' is not a session id of backend '{self.name}': {e.message}"
+            ) from e
+        if sep:
+            return workspace, self.base / workspace / f"{sid}{RECORD_SUFFIX}"
+        return None, self.base / f"{sid}{RECORD_SUFFIX}"
+
+    def _resolve(self, session_id: str) -> tuple[str | None, Path]:
+        """Like _path_of, and the workspace must be a real directory, not a link out."""
+        workspace, path = self._path_of(session_id)
+        if workspace is not None and (self.base / workspace).is_symlink():
+            raise SessionNotFound(f"workspace {workspace} is a symlink; not followed")
+        return workspace, path
+
+    def get(self, session_id: str) -> Session:
+        workspace, path = self._resolve(session_id)
+        session = self._load(session_id, workspace, path)
+        if session is None:
+            raise SessionNotFound(
+                f"no session record {path}; see `sesstui ls --backend {self.name}`"
+            )
+        return session
+
+    def record_text(self, session_id: str) -> str:
+        """The record pretty-printed (the raw text if it is not JSON), for a detail view."""
+        _, path = self._resolve(session_id)
+        got = self._read(path)
+        if got is None:
+            raise SessionNotFound(f"no session record {path}")
+        raw = got[1]
+        try:
+            return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+        except (ValueError, UnicodeDecodeError):
+            return raw.decode("utf-8", errors="replace")
+
+    # -- logs ---------------------------------------------------------------------
+
+    def logs(self, session_id: str) -> list[LogSource]:
+        session = self.get(session_id)
+        if session.state is State.CORRUPT:
+            return []
+        return [LogSource(TURNS_SOURCE, None, int(session.metadata.get("turns", "0")))]
+
+    def tail(
+        self,
+        session_id: str,
+        *,
+        lines: int = 100,
+        follow: bool = False,
+        source: str | None = None,
+    ) -> LineStream:
+        """The last ``lines`` turns as ``role: content``; ``follow`` is ignored
+        (a record changes by whole rewrites; refresh to see new turns)."""
+        if source not in (None, TURNS_SOURCE):
+            raise SessionNotFound(f"no log '{source}' in {session_id}; it has: {TURNS_SOURCE}")
+        _, path = self._resolve(session_id)
+        got = self._read(path)
+        if got is None:
+            raise SessionNotFound(f"no session record {path}")
+        record = parse_record(got[1], path)
+        turns = record.turns[-lines:] if lines > 0 else record.turns
+        return _LinesStream([LogLine(turn_line(t)) for t in turns])
+
+    # -- delete / prune -------------------------------------------------------------
+
+    def _refusal(self, path: Path, base_st: os.stat_result) -> str:
+        """Why ``path`` must not be removed, or '' when it may."""
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            return "gone"
+        except OSError as e:
+            return e.strerror or str(e)
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file (a symlink?)"
+        if st.st_dev != base_st.st_dev:
+            return "on another filesystem"
+        parent = path.parent
+        if parent != self.base:
+            pst = parent.lstat()
+            if not stat.S_ISDIR(pst.st_mode):
+                return "workspace is not a real directory (a symlink?)"
+        return ""
+
+    def plan_delete(self, session_ids: Iterable[str], *, force: bool = False) -> PrunePlan:
+        """JSON sessions have no live process: active ones are deleted without
+        force too; their entry's detail says "active" so the confirm shows it."""
+        base_st = check_base(self.base)
+        entries: list[PlanEntry] = []
+        skipped: list[PlanSkip] = []
+        for sid in session_ids:
+            session = self.get(sid)
+            assert session.path is not None  # noqa: S101 - records always carry a path
+            path = Path(session.path)
+            why = self._refusal(path, base_st)
+            if why:
+                skipped.append(PlanSkip(self.name, sid, str(path), why))
+                continue
+            detail = {State.ACTIVE: "active", State.CORRUPT: "corrupt"}.get(session.state, "")
+            entries.append(
+                PlanEntry(
+                    self.name,
+                    sid,
+                    str(path),
+                    PruneReason.REQUESTED,
+                    session.size.apparent if session.size else None,
+                    detail,
+                    session.size.newest_mtime if session.size else None,
+                )
+            )
+        return PrunePlan(self.name, tuple(entries), tuple(skipped), None, str(self.base))
+
+    def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
+        """Ended sessions whose ``ended_at`` is older than ``prune_after_days``.
+
+        Active and corrupt records are never selected (a corrupt one needs a
+        person: delete it explicitly).  ``policy`` is not used: the age comes
+        from the backend's config.
+        """
+        base_st = check_base(self.base)
+        days = self.config.prune_after_days
+        cutoff = time.time() - days * 86400
+        entries: list[PlanEntry] = []
+        skipped: list[PlanSkip] = []
+        for session in self.list_sessions():
+            if session.state is not State.ENDED:
+                continue
+            ended = _parse_time(session.metadata.get("ended_at"))
+            if ended is None:
+                skipped.append(
+                    PlanSkip(self.name, session.id, session.path, "ended_at is not a timestamp")
+                )
+                continue
+            if ended.timestamp() >= cutoff:
+                continue
+            assert session.path is not None  # noqa: S101 - records always carry a path
+            why = self._refusal(Path(session.path), base_st)
+            if why:
+                skipped.append(PlanSkip(self.name, session.id, session.path, why))
+                continue
+            entries.append(
+                PlanEntry(
+                    self.name,
+                    session.id,
+                    session.path,
+                    PruneReason.AGE,
+                    session.size.apparent if session.size else None,
+                    f"ended more than {days:g} days ago",
+                    ended.timestamp(),
+                )
+            )
+        entries.sort(key=lambda e: e.mtime or 0.0)
+        return PrunePlan(self.name, tuple(entries), tuple(skipped), policy, str(self.base))
+
+    def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult:
+        """Remove exactly the plan's record files, re-checking each first.
+
+        Workspace directories stay even when emptied.  One pruner per base (a
+        lock in ``{base}/.locks``); errors are per entry.
+        """
+        if plan.backend != self.name:
+            raise UnsafeOperation(f"plan is for backend '{plan.backend}', not '{self.name}'")
+        base_st = check_base(self.base)
+        lock_dir = self.base / LOCK_DIR
+        lock_dir.mkdir(exist_ok=True)
+        results: list[EntryResult] = []
+        with exclusive_lock(lock_dir / PRUNE_LOCK, what=f"a prune of {self.base}"):
+            for entry in plan.entries:
+                results.append(self._remove_one(entry, base_st))
+        return PruneResult(self.name, tuple(results))
+
+    def _remove_one(self, entry: PlanEntry, base_st: os.stat_result) -> EntryResult:
+        try:
+            _, path = self._path_of(entry.id)
+        except SessionNotFound:
+            return EntryResult(entry, False, "not a session id of this base; left alone")
+        if entry.path not in (None, str(path)):
+            return EntryResult(entry, False, "path does not match the id; left alone")
+        try:
+            # the producer's per-session lock: never delete under a write in flight
+            with exclusive_lock(
+                self.base / LOCK_DIR / f"{path.name[: -len(RECORD_SUFFIX)]}.lock",
+                wait=SESSION_LOCK_WAIT,
+                what=f"a write to {entry.id}",
+            ):
+                return self._unlink(entry, path, base_st)
+        except LockBusy as e:
+            return EntryResult(entry, False, f"{e.message}; left alone")
+        except OSError as e:
+            return EntryResult(entry, False, f"{e.strerror or e}; left alone")
+
+    def _unlink(self, entry: PlanEntry, path: Path, base_st: os.stat_result) -> EntryResult:
+        why = self._refusal(path, base_st)
+        if why:
+            return EntryResult(entry, False, f"{why}; left alone")
+        # the workspace dir must still be the one inside base (not swapped for a link)
+        try:
+            dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as e:
+            return EntryResult(entry, False, f"{e.strerror or e}; left alone")
+        try:
+            if path.parent == self.base:
+                st = os.fstat(dfd)
+                if (st.st_dev, st.st_ino) != (base_st.st_dev, base_st.st_ino):
+                    return EntryResult(entry, False, "base changed since it was checked")
+            os.unlink(path.name, dir_fd=dfd)
+        except FileNotFoundError:
+            return EntryResult(entry, False, "already gone")
+        except OSError as e:
+            return EntryResult(entry, False, f"{e.strerror or e}; left as it is")
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(dfd)
+        return EntryResult(entry, True)
