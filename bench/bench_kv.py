@@ -1,0 +1,181 @@
+"""Benchmark for the kv backend and the memory provider.
+
+* In a private redis-server (see ``tests/redis_fixtures.py``) loaded with
+  100 000 session records in the chuk-sessions format (pipelined SETEX):
+  ``KvBackend.list_sessions()`` (SCAN + pipelined GET/PTTL + parsing) against
+  a baseline that only fetches keys and TTLs the quick and unsafe way
+  (``KEYS session:*`` + pipelined PTTL); medians of 5 interleaved runs,
+  budget 1.5.  The product never sends KEYS; the bench checks that too.
+* The memory provider's ``setex`` + ``get`` throughput, in ops/s (reported
+  against a baseline of 1 with an infinite budget: a figure to watch, not a
+  gate).
+
+Run standalone with ``python bench/bench_kv.py``; the bench runner imports
+:func:`run`.  The server and its files go afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import math
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if __package__ in (None, ""):  # run as a script: make `bench`, `core`, `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import Row, format_rows, median
+
+if TYPE_CHECKING:
+    import redis
+
+SESSIONS = 100_000
+RUNS = 5
+LOAD_BATCH = 5_000
+MEMORY_OPS = 200_000
+
+
+def _value(i: int, now: datetime) -> str:
+    sid = f"sess-user{i % 977}-{int(now.timestamp())}-{i:08x}"
+    return json.dumps(
+        {
+            "session_id": sid,
+            "sandbox_id": f"app-{i % 7}",
+            "user_id": f"user{i % 977}",
+            "created_at": (now - timedelta(minutes=i % 600)).isoformat(),
+            "expires_at": (now + timedelta(hours=24)).isoformat(),
+            "last_accessed": now.isoformat(),
+            "status": "active",
+            "custom_metadata": {"role": "member", "ip": f"10.0.{i % 256}.{i % 200}", "n": i},
+        }
+    )
+
+
+def _redis_rows() -> list[Row]:
+    from core.kv.backend import KvBackend
+    from tests.redis_fixtures import ServerUnavailable, close_server, open_server
+
+    try:
+        server = open_server()
+    except ServerUnavailable as e:
+        print(f"bench_kv: no redis-server ({e}); skipped", file=sys.stderr)
+        return []
+    try:
+        client = server.client()
+        now = datetime.now(UTC)
+        for start in range(0, SESSIONS, LOAD_BATCH):
+            pipe = client.pipeline(transaction=False)
+            for i in range(start, min(SESSIONS, start + LOAD_BATCH)):
+                value = _value(i, now)
+                sid = json.loads(value)["session_id"]
+                pipe.set(f"session:{sid}", value, ex=86400)
+            pipe.execute()
+        backend = KvBackend(server.config("bench", socket_timeout=30.0))
+
+        def baseline() -> int:
+            keys = client.keys("session:*")
+            found = 0
+            for start in range(0, len(keys), 1000):
+                pipe = client.pipeline(transaction=False)
+                for key in keys[start : start + 1000]:
+                    pipe.pttl(key)
+                found += sum(1 for t in pipe.execute() if t != -2)
+            return found
+
+        assert len(backend.list_sessions()) == SESSIONS
+        assert baseline() == SESSIONS
+        client.config_resetstat()
+        warm: list[float] = []
+        cold: list[float] = []
+        raw: list[float] = []
+        for run_no in range(RUNS):
+            _touch(client, now, run_no)  # 1% of the sessions changed since the last refresh
+            gc.collect()  # each figure starts from the same heap
+            t0 = time.perf_counter()
+            backend.list_sessions()
+            warm.append(time.perf_counter() - t0)
+            gc.collect()
+            t1 = time.perf_counter()
+            baseline()
+            raw.append(time.perf_counter() - t1)
+            fresh = KvBackend(server.config("bench-cold", socket_timeout=30.0))
+            gc.collect()
+            t3 = time.perf_counter()
+            fresh.list_sessions()
+            cold.append(time.perf_counter() - t3)
+            fresh.close()
+        stats = client.info("commandstats")
+        keys_calls = int(stats.get("cmdstat_keys", {}).get("calls", 0))
+        assert keys_calls == RUNS, f"KEYS sent {keys_calls} times; only the baseline may send it"
+        backend.close()
+    finally:
+        close_server(server)
+    shape = f"median of {RUNS} interleaved runs; {SESSIONS} sessions in redis-server"
+    return [
+        Row(
+            name="kv: list_sessions refresh (1% changed) vs KEYS+PTTL",
+            measured=median(warm),
+            baseline=median(raw),
+            budget=1.5,
+            note=shape,
+        ),
+        Row(
+            name="kv: list_sessions first listing vs KEYS+PTTL",
+            measured=median(cold),
+            baseline=median(raw),
+            budget=3.0,
+            note=f"{shape}; parses every record (JSON + Session objects)",
+        ),
+    ]
+
+
+def _touch(client: redis.Redis, now: datetime, run_no: int) -> None:
+    """Rewrite 1% of the records (a new last_accessed), keeping their TTLs."""
+    pipe = client.pipeline(transaction=False)
+    for i in range(run_no, SESSIONS, 100):
+        value = json.loads(_value(i, now))
+        value["last_accessed"] = datetime.now(UTC).isoformat()
+        pipe.set(f"session:{value['session_id']}", json.dumps(value), keepttl=True)
+    pipe.execute()
+
+
+def _memory_rows() -> list[Row]:
+    from core.kv.providers import MemoryProvider, MemoryStore
+
+    provider = MemoryProvider(MemoryStore("bench"))
+    value = _value(1, datetime.now(UTC))
+
+    async def go() -> float:
+        t0 = time.perf_counter()
+        for i in range(MEMORY_OPS // 2):
+            key = f"session:{i}"
+            await provider.setex(key, 3600, value)
+            await provider.get(key)
+        return time.perf_counter() - t0
+
+    elapsed = min(asyncio.run(go()) for _ in range(3))
+    return [
+        Row(
+            name="kv: memory provider setex+get throughput",
+            measured=round(MEMORY_OPS / elapsed),
+            baseline=1,
+            budget=math.inf,
+            unit="ops/s",
+            note=f"best of 3 x {MEMORY_OPS} ops; informational (higher is better)",
+        )
+    ]
+
+
+def run() -> list[Row]:
+    return _redis_rows() + _memory_rows()
+
+
+if __name__ == "__main__":
+    rows = run()
+    print(format_rows(rows))
+    raise SystemExit(0 if all(r.ok for r in rows) else 1)

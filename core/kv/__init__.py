@@ -1,0 +1,28 @@
+"""Key-value sessions with TTLs (the chuk-sessions convention), memory or Redis.
+
+The producer API is :class:`SessionManager` (async); the low-level provider API
+is in :mod:`core.kv.providers`; the dashboard backend in :mod:`core.kv.backend`.
+Importing this package never imports ``redis``.
+"""
+
+from __future__ import annotations
+
+from core.kv.manager import InvalidSessionId, SessionManager, check_id
+from core.kv.providers import (
+    KvProvider,
+    MemoryProvider,
+    MemoryStore,
+    RedisProvider,
+    provider_from_env,
+)
+
+__all__ = [
+    "InvalidSessionId",
+    "KvProvider",
+    "MemoryProvider",
+    "MemoryStore",
+    "RedisProvider",
+    "SessionManager",
+    "check_id",
+    "provider_from_env",
+]

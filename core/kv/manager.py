@@ -1,0 +1,283 @@
+"""The producer API: async session lifecycle and grid paths for one sandbox.
+
+Records follow the chuk-sessions convention: key ``session:{session_id}``
+holding a JSON object (``session_id``, ``sandbox_id``, ``user_id``,
+``created_at``, ``expires_at``, ``last_accessed``, ``status``,
+``custom_metadata``) whose key TTL ends at ``expires_at``.  Every change to a
+stored record is an atomic read-modify-write on the provider, so a dashboard
+extending a TTL and an app updating metadata never lose each other's write.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.errors import UsageError
+from core.kv.providers import KvProvider, provider_from_env
+
+DEFAULT_KEY_PREFIX = "session:"
+MAX_SESSION_ID = 200
+_BAD_ID_CHARS = re.compile(r"[\s:/\\*?\[\]\x00-\x1f\x7f]")
+FIELDS = (
+    "session_id",
+    "sandbox_id",
+    "user_id",
+    "created_at",
+    "expires_at",
+    "last_accessed",
+    "status",
+    "custom_metadata",
+)
+
+
+class InvalidSessionId(UsageError, ValueError):
+    """A session (or sandbox) id that cannot become a key or a grid path."""
+
+    title = "Invalid session id"
+
+
+def check_id(value: str, what: str = "session id") -> str:
+    """``value`` when it is a usable id; else :class:`InvalidSessionId` saying why.
+
+    Ids become Redis keys and grid path segments, so ``:`` ``/`` ``\\``,
+    whitespace, control characters and glob characters (``*?[]``) are refused,
+    as are empty ids and ids longer than 200 characters.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidSessionId(f"{what} must be a non-empty string, not {value!r}")
+    if len(value) > MAX_SESSION_ID:
+        raise InvalidSessionId(
+            f"{what} is {len(value)} characters long; at most {MAX_SESSION_ID} are allowed"
+        )
+    bad = _BAD_ID_CHARS.search(value)
+    if bad is not None:
+        raise InvalidSessionId(
+            f"{what} {value!r} contains {bad.group()!r}; use letters, digits and "
+            "-_.@+= (no ':', '/', spaces, control or glob characters)"
+        )
+    return value
+
+
+def iso(moment: datetime) -> str:
+    """An aware datetime as ISO-8601 UTC (``2026-11-21T10:00:00.123456+00:00``)."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def parse_iso(text: object) -> datetime | None:
+    """An ISO-8601 string (``+00:00`` or ``Z``; naive = UTC) as an aware datetime."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def new_session_id(user_id: str | None = None) -> str:
+    """``sess-{user}-{unix_ts}-{8 hex}``, or ``sess-{unix_ts}-{8 hex}`` without a user."""
+    stamp = int(time.time())
+    tail = secrets.token_hex(4)
+    return f"sess-{user_id}-{stamp}-{tail}" if user_id else f"sess-{stamp}-{tail}"
+
+
+def remaining_seconds(record: Mapping[str, Any], now: datetime) -> float:
+    """Seconds from ``now`` to the record's ``expires_at`` (0 when unknown or past)."""
+    expires = parse_iso(record.get("expires_at"))
+    return max(0.0, (expires - now).total_seconds()) if expires else 0.0
+
+
+def _load(value: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class SessionManager:
+    """Sessions of one sandbox over a :class:`KvProvider` (from the environment
+    when none is given).  All methods but the grid helpers are coroutines."""
+
+    def __init__(
+        self,
+        sandbox_id: str = "default",
+        default_ttl_hours: float = 24.0,
+        provider: KvProvider | None = None,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+    ) -> None:
+        self.sandbox_id = check_id(sandbox_id, "sandbox id")
+        if default_ttl_hours <= 0:
+            raise UsageError(f"default_ttl_hours must be positive, not {default_ttl_hours}")
+        self.default_ttl_hours = default_ttl_hours
+        self.provider = provider if provider is not None else provider_from_env()
+        self.key_prefix = key_prefix
+
+    def key(self, session_id: str) -> str:
+        """The store key of ``session_id`` (validated)."""
+        return f"{self.key_prefix}{check_id(session_id)}"
+
+    async def _record(self, session_id: str) -> dict[str, Any] | None:
+        value = await self.provider.get(self.key(session_id))
+        return None if value is None else _load(value)
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def allocate_session(
+        self,
+        user_id: str | None = None,
+        ttl_hours: float | None = None,
+        custom_metadata: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> str:
+        """Store a new session record and return its id.
+
+        An existing ``session_id`` that is still valid is kept and only touched
+        (like validate).  ``user_id`` must be usable inside an id.
+        """
+        if user_id is not None:
+            check_id(user_id, "user id")
+        if session_id is not None:
+            check_id(session_id)
+            if await self.validate_session(session_id):
+                return session_id
+        hours = self.default_ttl_hours if ttl_hours is None else ttl_hours
+        if hours <= 0:
+            raise UsageError(f"ttl_hours must be positive, not {hours}")
+        sid = session_id or new_session_id(user_id)
+        now = datetime.now(UTC)
+        ttl = timedelta(hours=hours)
+        record = {
+            "session_id": sid,
+            "sandbox_id": self.sandbox_id,
+            "user_id": user_id,
+            "created_at": iso(now),
+            "expires_at": iso(now + ttl),
+            "last_accessed": iso(now),
+            "status": "active",
+            "custom_metadata": dict(custom_metadata or {}),
+        }
+        await self.provider.setex(self.key(sid), ttl.total_seconds(), json.dumps(record))
+        return sid
+
+    async def validate_session(self, session_id: str) -> bool:
+        """True when the session exists and has not expired; touches
+        ``last_accessed`` and keeps ``expires_at`` and the key's TTL."""
+        now = datetime.now(UTC)
+
+        def touch(value: str) -> tuple[str, float | None] | None:
+            record = _load(value)
+            if record is None or remaining_seconds(record, now) <= 0:
+                return None
+            record["last_accessed"] = iso(now)
+            return json.dumps(record), None
+
+        return await self.provider.update(self.key(session_id), touch)
+
+    async def get_session_info(self, session_id: str) -> dict[str, Any] | None:
+        """The stored record (a copy), or None when missing, expired or corrupt."""
+        record = await self._record(session_id)
+        if record is None or remaining_seconds(record, datetime.now(UTC)) <= 0:
+            return None
+        return record
+
+    async def update_session_metadata(self, session_id: str, metadata: Mapping[str, Any]) -> bool:
+        """Merge ``metadata`` into ``custom_metadata``; False when the session is gone."""
+        extra = dict(metadata)
+
+        def merge(value: str) -> tuple[str, float | None] | None:
+            record = _load(value)
+            if record is None:
+                return None
+            custom = record.get("custom_metadata")
+            merged = dict(custom) if isinstance(custom, dict) else {}
+            merged.update(extra)
+            record["custom_metadata"] = merged
+            return json.dumps(record), None
+
+        return await self.provider.update(self.key(session_id), merge)
+
+    async def extend_session_ttl(self, session_id: str, additional_hours: float) -> bool:
+        """Move ``expires_at`` and the key's TTL later by ``additional_hours``, together."""
+        now = datetime.now(UTC)
+
+        def extend(value: str) -> tuple[str, float | None] | None:
+            record = _load(value)
+            if record is None:
+                return None
+            current = parse_iso(record.get("expires_at")) or now
+            expires = max(current, now) + timedelta(hours=additional_hours)
+            record["expires_at"] = iso(expires)
+            return json.dumps(record), (expires - now).total_seconds()
+
+        return await self.provider.update(self.key(session_id), extend)
+
+    async def delete_session(self, session_id: str) -> bool:
+        return await self.provider.delete(self.key(session_id))
+
+    async def _own_records(self) -> list[tuple[str, dict[str, Any] | None]]:
+        out: list[tuple[str, dict[str, Any] | None]] = []
+        for key in await self.provider.scan(self.key_prefix):
+            value = await self.provider.get(key)
+            if value is not None:
+                out.append((key, _load(value)))
+        return out
+
+    async def cleanup_expired_sessions(self) -> int:
+        """Delete this sandbox's records whose ``expires_at`` has passed (a
+        store without TTLs, or clock skew, can leave them); how many went."""
+        now = datetime.now(UTC)
+        removed = 0
+        for key, record in await self._own_records():
+            if record is None or record.get("sandbox_id") != self.sandbox_id:
+                continue
+            if remaining_seconds(record, now) <= 0 and await self.provider.delete(key):
+                removed += 1
+        return removed
+
+    async def list_sessions(self) -> list[str]:
+        """Ids of this sandbox's live sessions, sorted."""
+        now = datetime.now(UTC)
+        return sorted(
+            str(record.get("session_id") or key[len(self.key_prefix) :])
+            for key, record in await self._own_records()
+            if record is not None
+            and record.get("sandbox_id") == self.sandbox_id
+            and remaining_seconds(record, now) > 0
+        )
+
+    # -- grid paths ---------------------------------------------------------------
+
+    def get_canonical_prefix(self, session_id: str) -> str:
+        """``grid/{sandbox_id}/{session_id}/``"""
+        return f"grid/{self.sandbox_id}/{check_id(session_id)}/"
+
+    def generate_artifact_key(self, session_id: str, artifact_id: str) -> str:
+        """``grid/{sandbox_id}/{session_id}/{artifact_id}``"""
+        return f"{self.get_canonical_prefix(session_id)}{check_id(artifact_id, 'artifact id')}"
+
+    def get_session_prefix_pattern(self) -> str:
+        """``grid/{sandbox_id}/``"""
+        return f"grid/{self.sandbox_id}/"
+
+    @staticmethod
+    def parse_grid_key(grid_key: str) -> dict[str, str | None] | None:
+        """``{"sandbox_id", "session_id", "artifact_id", "subpath"}`` of a grid
+        key (``subpath`` is what follows the artifact id, or None); None when
+        ``grid_key`` is not one."""
+        parts = grid_key.split("/")
+        if len(parts) < 4 or parts[0] != "grid" or not all(parts[1:4]):
+            return None
+        return {
+            "sandbox_id": parts[1],
+            "session_id": parts[2],
+            "artifact_id": parts[3],
+            "subpath": "/".join(parts[4:]) or None,
+        }

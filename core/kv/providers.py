@@ -1,0 +1,417 @@
+"""The low-level provider API: ``setex`` / ``get`` / ``delete`` over a store.
+
+Two providers speak the same async API (:class:`KvProvider`):
+
+* :class:`MemoryProvider` keeps keys in this process.  Its :class:`MemoryStore`
+  is guarded by a :class:`threading.Lock` (never held across an ``await``), so
+  threads and event loops may share it; expired keys vanish on read and in a
+  purge.  ``MemoryProvider.shared(name)`` hands out one store per name for the
+  whole process, so the dashboard and a demo producer see the same keys.
+* :class:`RedisProvider` talks to Redis through ``redis.asyncio`` with explicit
+  connect and socket timeouts; ``redis`` is imported only when it connects.
+
+:func:`provider_from_env` picks one from ``SESSION_PROVIDER`` (``memory`` /
+``mem`` / ``inmemory``, ``redis`` / ``redis_store``) and the Redis URL from
+``SESSION_REDIS_URL``, else ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+from core.config import redact
+from core.errors import BackendUnavailable, ConfigError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+MEMORY_NAMES = ("memory", "mem", "inmemory")
+REDIS_NAMES = ("redis", "redis_store")
+# how often a WATCH/MULTI/EXEC read-modify-write retries after a conflict
+_UPDATE_RETRIES = 200
+
+# A read-modify-write step: the current value -> (new value, new TTL in
+# seconds or None to keep the key's TTL), or None to leave the key as it is.
+Transform = Callable[[str], "tuple[str, float | None] | None"]
+
+
+def canonical_provider(name: str) -> str:
+    """``"memory"`` or ``"redis"`` for a provider name or alias; else a ConfigError."""
+    key = name.strip().lower()
+    if key in MEMORY_NAMES:
+        return "memory"
+    if key in REDIS_NAMES:
+        return "redis"
+    known = ", ".join(MEMORY_NAMES + REDIS_NAMES)
+    raise ConfigError(f"unknown session provider {name!r}; known providers: {known}")
+
+
+def redis_url_from_env(env: Mapping[str, str] | None = None) -> str:
+    """``SESSION_REDIS_URL``, else ``REDIS_URL``, else the local default."""
+    environ = os.environ if env is None else env
+    return environ.get("SESSION_REDIS_URL") or environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+
+@runtime_checkable
+class KvProvider(Protocol):
+    """The async key-value API the session manager builds on."""
+
+    async def setex(self, key: str, ttl_seconds: float, value: str) -> None: ...
+    async def get(self, key: str) -> str | None: ...
+    async def delete(self, key: str) -> bool: ...
+
+    async def ttl(self, key: str) -> float | None:
+        """Seconds left; ``-1.0`` for a key without TTL; None when missing."""
+        ...
+
+    async def scan(self, prefix: str) -> list[str]:
+        """Every key starting with ``prefix`` (never ``KEYS``)."""
+        ...
+
+    async def update(self, key: str, transform: Transform) -> bool:
+        """Atomic read-modify-write of one key; False when the key is missing
+        or ``transform`` returned None."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------
+# Memory
+# ---------------------------------------------------------------------------
+
+
+class MemoryStore:
+    """Keys with optional deadlines (``time.monotonic``), thread-safe.
+
+    Every method is synchronous and holds the lock only for dict work, so the
+    async provider may call them from a coroutine without blocking a loop for
+    long.
+    """
+
+    def __init__(self, name: str = "default") -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._data: dict[str, tuple[str, float | None]] = {}
+
+    def _live(self, key: str, now: float) -> tuple[str, float | None] | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] is not None and item[1] <= now:
+            del self._data[key]  # lazy expiry
+            return None
+        return item
+
+    def setex(self, key: str, ttl_seconds: float, value: str) -> None:
+        if ttl_seconds <= 0:
+            self.delete(key)
+            return
+        with self._lock:
+            self._data[key] = (value, time.monotonic() + ttl_seconds)
+
+    def set(self, key: str, value: str) -> None:
+        """A key without TTL (what a careless writer leaves behind)."""
+        with self._lock:
+            self._data[key] = (value, None)
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            item = self._live(key, time.monotonic())
+        return None if item is None else item[0]
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            item = self._live(key, time.monotonic())
+            self._data.pop(key, None)
+        return item is not None
+
+    def pttl(self, key: str) -> int:
+        """Milliseconds left, Redis style: -1 without TTL, -2 when missing."""
+        now = time.monotonic()
+        with self._lock:
+            item = self._live(key, now)
+        if item is None:
+            return -2
+        if item[1] is None:
+            return -1
+        return max(0, int((item[1] - now) * 1000))
+
+    def scan(self, prefix: str) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            return [k for k in list(self._data) if k.startswith(prefix) and self._live(k, now)]
+
+    def match(self, pattern: str) -> list[str]:
+        """Keys matching a glob (for callers that think in Redis patterns)."""
+        now = time.monotonic()
+        with self._lock:
+            keys = [k for k in list(self._data) if self._live(k, now)]
+        return fnmatch.filter(keys, pattern)
+
+    def items(self, prefix: str) -> list[tuple[str, str, int]]:
+        """``(key, value, pttl_ms)`` for every live key under ``prefix``."""
+        now = time.monotonic()
+        out: list[tuple[str, str, int]] = []
+        with self._lock:
+            for key in list(self._data):
+                if not key.startswith(prefix):
+                    continue
+                item = self._live(key, now)
+                if item is not None:
+                    pttl = -1 if item[1] is None else max(0, int((item[1] - now) * 1000))
+                    out.append((key, item[0], pttl))
+        return out
+
+    def update(self, key: str, transform: Transform) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            item = self._live(key, now)
+            if item is None:
+                return False
+            result = transform(item[0])
+            if result is None:
+                return False
+            value, ttl = result
+            if ttl is None:
+                self._data[key] = (value, item[1])
+            elif ttl <= 0:
+                del self._data[key]
+            else:
+                self._data[key] = (value, now + ttl)
+        return True
+
+    def purge(self) -> int:
+        """Drop every expired key now; how many went."""
+        now = time.monotonic()
+        with self._lock:
+            dead = [k for k, (_, d) in self._data.items() if d is not None and d <= now]
+            for k in dead:
+                del self._data[k]
+        return len(dead)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        self.purge()
+        with self._lock:
+            return len(self._data)
+
+
+class MemoryProvider:
+    """The async provider over a :class:`MemoryStore` (this process only)."""
+
+    _registry: ClassVar[dict[str, MemoryStore]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self.store = store if store is not None else MemoryStore()
+
+    @classmethod
+    def shared(cls, name: str = "default") -> MemoryProvider:
+        """A provider over the process-wide store called ``name``."""
+        return cls(cls.shared_store(name))
+
+    @classmethod
+    def shared_store(cls, name: str = "default") -> MemoryStore:
+        with cls._registry_lock:
+            store = cls._registry.get(name)
+            if store is None:
+                store = cls._registry[name] = MemoryStore(name)
+            return store
+
+    @property
+    def endpoint(self) -> str:
+        return f"memory:{self.store.name}"
+
+    async def setex(self, key: str, ttl_seconds: float, value: str) -> None:
+        self.store.setex(key, ttl_seconds, value)
+
+    async def get(self, key: str) -> str | None:
+        return self.store.get(key)
+
+    async def delete(self, key: str) -> bool:
+        return self.store.delete(key)
+
+    async def ttl(self, key: str) -> float | None:
+        pttl = self.store.pttl(key)
+        if pttl == -2:
+            return None
+        return -1.0 if pttl == -1 else pttl / 1000
+
+    async def scan(self, prefix: str) -> list[str]:
+        return self.store.scan(prefix)
+
+    async def update(self, key: str, transform: Transform) -> bool:
+        return self.store.update(key, transform)
+
+    async def close(self) -> None:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------
+
+
+def glob_escape(text: str) -> str:
+    """``text`` as a literal in a Redis MATCH pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+class RedisProvider:
+    """The async provider over Redis (``redis.asyncio``).
+
+    One client per event loop (an asyncio connection belongs to the loop that
+    opened it), made on first use.  Connection errors become
+    :class:`BackendUnavailable` with the URL's password redacted.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        connect_timeout: float = 2.0,
+        socket_timeout: float = 2.0,
+    ) -> None:
+        self.url = url or redis_url_from_env()
+        self.connect_timeout = connect_timeout
+        self.socket_timeout = socket_timeout
+        self._clients: dict[int, Redis] = {}
+
+    @property
+    def endpoint(self) -> str:
+        return redact(self.url)
+
+    def _client(self) -> Redis:
+        from redis.asyncio import Redis
+
+        loop_id = id(asyncio.get_running_loop())
+        client = self._clients.get(loop_id)
+        if client is None:
+            try:
+                client = Redis.from_url(
+                    self.url,
+                    socket_connect_timeout=self.connect_timeout,
+                    socket_timeout=self.socket_timeout,
+                    decode_responses=True,
+                )
+            except ValueError as e:
+                raise ConfigError(f"bad Redis URL {redact(self.url)}: {redact(str(e))}") from e
+            self._clients[loop_id] = client
+        return client
+
+    def _wrap(self, exc: Exception) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"Redis at {self.endpoint} failed: {redact(str(exc)) or type(exc).__name__}"
+        )
+
+    async def setex(self, key: str, ttl_seconds: float, value: str) -> None:
+        import redis.exceptions
+
+        try:
+            await self._client().set(key, value, px=max(1, int(ttl_seconds * 1000)))
+        except redis.exceptions.RedisError as e:
+            raise self._wrap(e) from e
+
+    async def get(self, key: str) -> str | None:
+        import redis.exceptions
+
+        try:
+            value = await self._client().get(key)
+        except redis.exceptions.RedisError as e:
+            raise self._wrap(e) from e
+        return value if isinstance(value, str) else None
+
+    async def delete(self, key: str) -> bool:
+        import redis.exceptions
+
+        try:
+            return bool(await self._client().delete(key))
+        except redis.exceptions.RedisError as e:
+            raise self._wrap(e) from e
+
+    async def ttl(self, key: str) -> float | None:
+        import redis.exceptions
+
+        try:
+            pttl = int(await self._client().pttl(key))
+        except redis.exceptions.RedisError as e:
+            raise self._wrap(e) from e
+        if pttl == -2:
+            return None
+        return -1.0 if pttl == -1 else pttl / 1000
+
+    async def scan(self, prefix: str) -> list[str]:
+        import redis.exceptions
+
+        try:
+            return [
+                str(k)
+                async for k in self._client().scan_iter(match=glob_escape(prefix) + "*", count=1000)
+            ]
+        except redis.exceptions.RedisError as e:
+            raise self._wrap(e) from e
+
+    async def update(self, key: str, transform: Transform) -> bool:
+        """WATCH / GET / MULTI / SET / EXEC, retried when another writer won."""
+        import redis.exceptions
+
+        client = self._client()
+        try:
+            async with client.pipeline(transaction=True) as pipe:
+                for _ in range(_UPDATE_RETRIES):
+                    try:
+                        await pipe.watch(key)
+                        current = await pipe.get(key)
+                        if current is None:
+                            return False
+                        result = transform(str(current))
+                        if result is None:
+                            return False
+                        value, ttl = result
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        if ttl is None:
+                            pipe.set(key, value, keepttl=True)
+                        elif ttl <= 0:
+                            pipe.delete(key)
+                        else:
+                            pipe.set(key, value, px=max(1, int(ttl * 1000)))
+                        await pipe.execute()
+                        return True
+                    except redis.exceptions.WatchError:
+                        continue
+        except redis.exceptions.RedisError as e:
+            raise self._wrap(e) from e
+        raise BackendUnavailable(
+            f"Redis at {self.endpoint}: {key!r} kept changing; gave up after "
+            f"{_UPDATE_RETRIES} attempts"
+        )
+
+    async def close(self) -> None:
+        clients = list(self._clients.values())
+        self._clients.clear()
+        for client in clients:
+            try:
+                await client.aclose()
+            except Exception:  # noqa: BLE001, S110 - closing a client of a closed loop
+                pass
+
+
+def provider_from_env(env: Mapping[str, str] | None = None) -> KvProvider:
+    """The provider ``SESSION_PROVIDER`` names (default memory, the shared
+    ``default`` store); Redis from ``SESSION_REDIS_URL`` / ``REDIS_URL``."""
+    environ = os.environ if env is None else env
+    kind = canonical_provider(environ.get("SESSION_PROVIDER") or "memory")
+    if kind == "memory":
+        return MemoryProvider.shared("default")
+    return RedisProvider(redis_url_from_env(environ))
