@@ -37,6 +37,8 @@ from core.settings import (
     BackendConfig,
     DirsBackendConfig,
     DockerBackendConfig,
+    JsonBackendConfig,
+    KvBackendConfig,
     Origin,
     SessionSpec,
     TmuxBackendConfig,
@@ -185,6 +187,8 @@ _DIRS_DEFAULTS = DirsBackendConfig(name="", kind="dirs")
 _TMUX_DEFAULTS = TmuxBackendConfig(name="", kind="tmux")
 _SPEC_DEFAULTS = SessionSpec(name="", backend="")
 _DOCKER_DEFAULTS = DockerBackendConfig(name="", kind="docker")
+_KV_DEFAULTS = KvBackendConfig(name="", kind="kv")
+_JSON_DEFAULTS = JsonBackendConfig(name="", kind="json")
 _UI_DEFAULTS = UIConfig()
 _POLICY_DEFAULTS = PrunePolicy()
 
@@ -867,6 +871,95 @@ def _dump_docker(cfg: BackendConfig) -> dict[str, object]:
     return out
 
 
+_KV_PROVIDERS = {"memory": "memory", "mem": "memory", "inmemory": "memory", "redis": "redis",
+                 "redis_store": "redis"}  # fmt: skip
+
+
+def _parse_kv(sec: _Section, common: _Common) -> BackendConfig:
+    ctx = sec.ctx
+    d = _KV_DEFAULTS
+    provider_text = sec.text("provider", d.provider, "redis", allow_empty=False)
+    provider = _KV_PROVIDERS.get(provider_text.lower())
+    if provider is None:
+        raise ctx.error(
+            f"unknown provider {provider_text!r}; "
+            "use memory (mem, inmemory) or redis (redis_store)",
+            sec.need("provider", ""),
+        )
+    url_node = sec.get("url")
+    url = None
+    if url_node is not None:
+        url = ctx.text(url_node, "redis://localhost:6379/0")
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ctx.error(
+                "url must start with redis://, rediss:// (TLS) or unix:// (a socket)", url_node
+            )
+    sandbox_node = sec.get("sandbox")
+    return KvBackendConfig(
+        name=common.name,
+        kind=common.kind,
+        origin=common.origin,
+        protected=common.protected,
+        timeout=common.timeout,
+        provider=provider,
+        url=url or None,
+        sandbox=None
+        if sandbox_node is None
+        else ctx.text(sandbox_node, "app-1", allow_empty=False),
+        key_prefix=sec.text("key_prefix", d.key_prefix, "session:", allow_empty=False),
+        connect_timeout=sec.number(
+            "connect_timeout", d.connect_timeout, "2", minimum=0, exclusive=True
+        ),
+        socket_timeout=sec.number(
+            "socket_timeout", d.socket_timeout, "2", minimum=0, exclusive=True
+        ),
+    )
+
+
+def _dump_kv(cfg: BackendConfig) -> dict[str, object]:
+    if not isinstance(cfg, KvBackendConfig):
+        return {}
+    out: dict[str, object] = {"provider": cfg.provider}
+    if cfg.url is not None:
+        out["url"] = cfg.url
+    if cfg.sandbox is not None:
+        out["sandbox"] = cfg.sandbox
+    out.update(
+        key_prefix=cfg.key_prefix,
+        connect_timeout=cfg.connect_timeout,
+        socket_timeout=cfg.socket_timeout,
+    )
+    return out
+
+
+def _parse_json(sec: _Section, common: _Common) -> BackendConfig:
+    ctx = sec.ctx
+    d = _JSON_DEFAULTS
+    base = ctx.path(sec.need("base", "the folder of the JSON session files"), "~/agent-sessions")
+    return JsonBackendConfig(
+        name=common.name,
+        kind=common.kind,
+        origin=common.origin,
+        protected=common.protected,
+        timeout=common.timeout,
+        base=base,
+        create_base=sec.flag("create_base", d.create_base),
+        prune_after_days=sec.number(
+            "prune_after_days", d.prune_after_days, "30", minimum=0, exclusive=False
+        ),
+    )
+
+
+def _dump_json(cfg: BackendConfig) -> dict[str, object]:
+    if not isinstance(cfg, JsonBackendConfig):
+        return {}
+    return {
+        "base": str(cfg.base),
+        "create_base": cfg.create_base,
+        "prune_after_days": cfg.prune_after_days,
+    }
+
+
 _KINDS: dict[str, _KindSpec] = {
     "dirs": _KindSpec(
         keys=("base", "prefix", "timestamp_format", "retention", "log_glob", "create_base"),
@@ -892,10 +985,19 @@ _KINDS: dict[str, _KindSpec] = {
         parse=_parse_docker,
         dump=_dump_docker,
     ),
-    # "kv", "json": added by the issues that bring those backends.
+    "kv": _KindSpec(
+        keys=("provider", "url", "sandbox", "key_prefix", "connect_timeout", "socket_timeout"),
+        parse=_parse_kv,
+        dump=_dump_kv,
+    ),
+    "json": _KindSpec(
+        keys=("base", "create_base", "prune_after_days"),
+        parse=_parse_json,
+        dump=_dump_json,
+    ),
 }
 
-_PLANNED_KINDS = ("kv", "json")
+_PLANNED_KINDS: tuple[str, ...] = ()
 
 KNOWN_KINDS: tuple[str, ...] = tuple(_KINDS)
 """Backend kinds this version can configure."""

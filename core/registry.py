@@ -18,6 +18,8 @@ _FACTORIES: dict[str, str] = {
     "dirs": "core.dirs.backend:DirsBackend",
     "tmux": "core.tmux.backend:TmuxBackend",
     "docker": "core.docker.backend:DockerBackend",
+    "kv": "core.kv.backend:KvBackend",
+    "json": "core.jsonstore.backend:JsonBackend",
 }
 
 

@@ -76,6 +76,29 @@ class DockerBackendConfig(BackendConfig):
 
 
 @dataclass(frozen=True, slots=True)
+class KvBackendConfig(BackendConfig):
+    """KV session records with TTLs (chuk-sessions convention), memory or Redis."""
+
+    provider: str = "memory"  # "memory" (this process; the demo) or "redis"
+    # redis://[:password@]host:port/db, rediss:// (TLS), unix:///path.sock?db=0;
+    # None = $SESSION_REDIS_URL, else $REDIS_URL, else redis://localhost:6379/0
+    url: str | None = None
+    sandbox: str | None = None  # show only this sandbox; None = all
+    key_prefix: str = "session:"  # keys outside it are never shown or touched
+    connect_timeout: float = 2.0
+    socket_timeout: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class JsonBackendConfig(BackendConfig):
+    """JSON-file session records (calute convention): {base}/[{workspace}/]{id}.json."""
+
+    base: Path = Path()
+    create_base: bool = False
+    prune_after_days: float = 30.0  # prune removes ended sessions older than this
+
+
+@dataclass(frozen=True, slots=True)
 class SessionSpec:
     """A named session that ``start`` knows (kstlib.ops-style config)."""
 

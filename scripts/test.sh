@@ -11,8 +11,9 @@ say() { printf '\n== %s\n' "$*"; }
 # docker.io + busybox-static: a private dockerd that the docker tests start
 # (its own data root and socket under /tmp, no iptables, no bridge) with an
 # image imported from the busybox binary; it is stopped when the tests end.
-# (redis-server joins this list with the KV backend.)
+# redis-server: the KV tests start their own on a free port and stop it.
 need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] || need+=(busybox-static)

@@ -220,8 +220,58 @@ def _container(
     )
 
 
+class StaticRecordsBackend(BaseBackend):
+    """Fixed KV or JSON session records (TTL rows need EXTEND for the column)."""
+
+    def __init__(self, name: str, kind: str, sessions: Sequence[Session]) -> None:
+        super().__init__(name)
+        self.kind = kind
+        self.capabilities = (
+            Capability.LIST
+            | Capability.DELETE
+            | (Capability.EXTEND if kind == "kv" else Capability.PRUNE)
+        )
+        self._sessions = list(sessions)
+
+    def health(self) -> BackendHealth:
+        where = "redis://:***@127.0.0.1:6379/0" if self.kind == "kv" else "/srv/agent-sessions"
+        return BackendHealth(self.name, self.kind, HealthStatus.OK, endpoint=where)
+
+    def list_sessions(self) -> list[Session]:
+        return list(self._sessions)
+
+
+def _kv(sid: str, user: str, sandbox: str, age: timedelta, left: timedelta) -> Session:
+    return Session(
+        ref=SessionRef("web", sid),
+        name=sid,
+        kind="kv",
+        state=State.ACTIVE,
+        created=FROZEN - age,
+        last_active=FROZEN - min(age, timedelta(minutes=2)),
+        expires=FROZEN + left,
+        info=f"user {user} · sandbox {sandbox}",
+        metadata={"sandbox": sandbox, "user": user, "status": "active", "meta.plan": "pro"},
+    )
+
+
+def _js(sid: str, ws: str, agent: str, turns: int, age: timedelta, ended: bool) -> Session:
+    return Session(
+        ref=SessionRef("agents", f"{ws}/{sid}"),
+        name=sid,
+        kind="json",
+        state=State.ENDED if ended else State.ACTIVE,
+        created=FROZEN - age,
+        last_active=FROZEN - age / 2,
+        size=SizeInfo(2048 * turns, 4096 * (1 + turns // 2), 1),
+        path=f"/srv/agent-sessions/{ws}/{sid}.json",
+        info=f"agent {agent} · {turns} turns · ws {ws}",
+        metadata={"workspace": ws, "agent": agent, "turns": str(turns)},
+    )
+
+
 def sample_backends(
-    *, down: bool = False, tmux: bool = False, docker: bool = False
+    *, down: bool = False, tmux: bool = False, docker: bool = False, stores: bool = False
 ) -> list[BaseBackend]:
     hours = [4 / 60, 3, 26, 4 * 24, 12 * 24, 19 * 24, 33 * 24]
     ages = [timedelta(hours=h) for h in hours]
@@ -280,6 +330,33 @@ def sample_backends(
                     ),
                 ],
                 ["httpd: listening on :80", "GET / 200", "GET /health 200"],
+            )
+        )
+    if stores:
+        h = timedelta(hours=1)
+        backends.append(
+            StaticRecordsBackend(
+                "web",
+                "kv",
+                [
+                    _kv(
+                        "sess-alice-1795250000-1a2b3c4d", "alice", "app-1", h, timedelta(minutes=42)
+                    ),
+                    _kv(
+                        "sess-bob-1795251000-9f8e7d6c", "bob", "app-1", 2 * h, timedelta(seconds=38)
+                    ),
+                    _kv("sess-1795252000-0c0ffee0", "-", "app-2", 5 * h, timedelta(hours=3)),
+                ],
+            )
+        )
+        backends.append(
+            StaticRecordsBackend(
+                "agents",
+                "json",
+                [
+                    _js("chat-7f3a", "support", "triage", 12, 3 * h, False),
+                    _js("chat-51c0", "support", "billing", 4, 30 * h, True),
+                ],
             )
         )
     if down:

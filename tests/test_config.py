@@ -25,7 +25,14 @@ from core.config import (
     redact,
 )
 from core.errors import ConfigError
-from core.settings import AppConfig, DirsBackendConfig, DockerBackendConfig, TmuxBackendConfig
+from core.settings import (
+    AppConfig,
+    DirsBackendConfig,
+    DockerBackendConfig,
+    JsonBackendConfig,
+    KvBackendConfig,
+    TmuxBackendConfig,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -388,10 +395,37 @@ def test_unknown_kind_lists_known_kinds(tmp_path: Path) -> None:
     assert "unknown kind 'files'; known kinds: dirs" in str(err)
 
 
-def test_planned_kind_says_not_yet(tmp_path: Path) -> None:
-    err = load_error(write(tmp_path, "backends:\n  - {name: w, kind: kv}\n"))
-    assert "not available in this version" in str(err)
-    assert err.key == "backends[0].kind"
+def test_kv_and_json_backends(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "backends:\n"
+        "  - {name: web, kind: kv, provider: redis_store, url: 'redis://:s3cret@db:6379/0',"
+        " sandbox: app-1, connect_timeout: 1}\n"
+        "  - {name: mem, kind: kv, provider: mem}\n"
+        "  - {name: agents, kind: json, base: agent-sessions, prune_after_days: 7}\n",
+    )
+    web, mem, agents = load_config(path, env={}).backends
+    assert isinstance(web, KvBackendConfig) and isinstance(mem, KvBackendConfig)
+    assert (web.provider, web.sandbox, web.connect_timeout) == ("redis", "app-1", 1)
+    assert mem.provider == "memory" and mem.url is None
+    assert isinstance(agents, JsonBackendConfig)
+    assert agents.base == tmp_path / "agent-sessions" and agents.prune_after_days == 7
+    shown = json.dumps(config_to_dict(load_config(path, env={})))
+    assert "s3cret" not in shown
+    bad = "backends:\n  - {name: w, kind: kv, provider: memcached}\n"
+    assert "unknown provider" in str(load_error(write(tmp_path, bad)))
+    bad = "backends:\n  - {name: w, kind: kv, url: 'http://x'}\n"
+    assert "redis://" in str(load_error(write(tmp_path, bad)))
+
+
+def test_redis_url_from_the_environment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "backends:\n  - {name: web, kind: kv, provider: redis, url: '${REDIS_URL}'}\n"
+    )
+    (web,) = load_config(path, env={"REDIS_URL": "redis://:pw@127.0.0.1:6390/2"}).backends
+    assert isinstance(web, KvBackendConfig) and web.url == "redis://:pw@127.0.0.1:6390/2"
+    err = load_error(path)  # REDIS_URL unset: a clear error naming the variable
+    assert "REDIS_URL" in str(err)
 
 
 def test_duplicate_backend_name(tmp_path: Path) -> None:

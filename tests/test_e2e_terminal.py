@@ -74,7 +74,8 @@ def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Pa
     done = tmp_path / "exit-code"
     env = f"TMPDIR={tmpdir} PYTHONPATH={ROOT} TERM=xterm-256color"
     terminal.start(f"cd {ROOT} && env {env} {sys.executable} -m tui.cli demo; echo $? > {done}")
-    terminal.wait_for("Sessions 13")  # 12 sandbox sessions + the live one
+    # 12 sandbox dirs + the live one, 6 in-memory KV sessions, 3 JSON records
+    terminal.wait_for("Sessions 22")
     assert len(_demo_dirs(tmpdir)) == 1
     # the live session is the newest: select it (top row) and see its log grow
     terminal.keys("g")
@@ -82,12 +83,12 @@ def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Pa
     terminal.keys("z")  # full-width log: whole lines at 80 columns
     terminal.wait_for("processed batch 3")
     terminal.keys("z")
-    # filter by state: only the live session is active
-    terminal.keys("/", "a", "c", "t", "i", "v", "e")
-    screen = terminal.wait_for("Sessions 1/13")
+    # filter: only the live session's process is running
+    terminal.keys("/", "r", "u", "n", "n", "i", "n", "g")
+    screen = terminal.wait_for("Sessions 1/22")
     assert "active" in screen and "idle" not in screen.split("Details")[0]
     terminal.keys("Escape")
-    terminal.wait_for("Sessions 13")
+    terminal.wait_for("Sessions 22")
     terminal.keys("q")
     deadline = time.monotonic() + 20
     while not done.exists() and time.monotonic() < deadline:

@@ -22,10 +22,16 @@ SnapCompare = Callable[..., bool]
 
 
 def make_app(
-    *, down: bool = False, tmux: bool = False, docker: bool = False, theme: str = "sesstui-dark"
+    *,
+    down: bool = False,
+    tmux: bool = False,
+    docker: bool = False,
+    stores: bool = False,
+    theme: str = "sesstui-dark",
 ) -> SesstuiApp:
     config = sample_config()
-    inv = Inventory(sample_backends(down=down, tmux=tmux, docker=docker), config=config)
+    backends = sample_backends(down=down, tmux=tmux, docker=docker, stores=stores)
+    inv = Inventory(backends, config=config)
     return SesstuiApp(config, inventory=inv, clock=frozen_clock, live=False, theme=theme)
 
 
@@ -110,3 +116,16 @@ def test_dashboard_with_docker_rows(snap_compare: SnapCompare, size: tuple[int, 
     keys = ("G", "up")  # the running container "web"
     app = make_app(tmux=True, docker=True)
     assert snap_compare(app, terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_dashboard_with_kv_and_json_rows(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # the TTL column counts down from the frozen clock; bob's 38s shows as expiring
+    keys = ("G", "up", "up", "up")  # bob's KV session
+    app = make_app(stores=True)
+    assert snap_compare(app, terminal_size=size, run_before=before(*keys))
+
+
+def test_extend_dialog(snap_compare: SnapCompare) -> None:
+    keys = ("G", "up", "up", "up", "e", "2", "h")
+    assert snap_compare(make_app(stores=True), terminal_size=(80, 24), run_before=before(*keys))

@@ -23,7 +23,14 @@ from pathlib import Path
 from core.dirs.naming import make_name
 from core.dirs.producer import LogConfig, SessionDir, SessionHandler
 from core.model import PrunePolicy
-from core.settings import AppConfig, DirsBackendConfig, UIConfig
+from core.settings import (
+    AppConfig,
+    BackendConfig,
+    DirsBackendConfig,
+    JsonBackendConfig,
+    KvBackendConfig,
+    UIConfig,
+)
 
 _JOBS = ("ingest", "train", "render", "export", "backfill", "reindex")
 
@@ -56,18 +63,62 @@ def build_sandbox(root: Path, *, count: int = 12, seed: int = 7) -> Path:
     return base
 
 
-def demo_config(base: Path) -> AppConfig:
-    return AppConfig(
-        backends=(
-            DirsBackendConfig(
-                name="runs",
-                kind="dirs",
-                base=base,
-                retention=PrunePolicy(max_sessions=8, max_age=timedelta(days=7)),
-            ),
+def build_kv_sessions(store_name: str) -> None:
+    """In-memory KV sessions (this process's shared store) with TTLs that tick."""
+    import asyncio
+
+    from core.kv.manager import SessionManager as KvSessions
+    from core.kv.providers import MemoryProvider
+
+    async def fill() -> None:
+        provider = MemoryProvider.shared(store_name)
+        app = KvSessions("web-app", default_ttl_hours=1, provider=provider)
+        api = KvSessions("api-gw", default_ttl_hours=0.5, provider=provider)
+        for user, minutes in (("alice", 42), ("bob", 1.5), ("carol", 15)):
+            await app.allocate_session(
+                user, ttl_hours=minutes / 60, custom_metadata={"plan": "pro"}
+            )
+        for n in range(3):
+            await api.allocate_session(
+                None, ttl_hours=(n + 1) * 0.2, custom_metadata={"route": "/v1"}
+            )
+
+    asyncio.run(fill())
+
+
+def build_json_sessions(base: Path) -> None:
+    """JSON-file agent sessions, one ended, some in workspaces."""
+    from core.jsonstore.manager import SessionManager as JsonSessions
+    from core.jsonstore.store import FileSessionStore
+
+    manager = JsonSessions(FileSessionStore(base))
+    talk = [("user", "my order #1182 is late"), ("assistant", "checking the carrier"),
+            ("assistant", "it ships tomorrow")]  # fmt: skip
+    for ws, agent, turns, ended in (
+        ("support", "triage", 3, False),
+        ("support", "billing", 2, True),
+        (None, "researcher", 1, False),
+    ):
+        rec = manager.start_session(workspace_id=ws, agent_id=agent)
+        for role, content in talk[:turns]:
+            manager.record_turn(rec.session_id, role=role, content=content)
+        if ended:
+            manager.end_session(rec.session_id)
+
+
+def demo_config(base: Path, kv_store: str = "demo-kv", agents: Path | None = None) -> AppConfig:
+    backends: list[BackendConfig] = [
+        DirsBackendConfig(
+            name="runs",
+            kind="dirs",
+            base=base,
+            retention=PrunePolicy(max_sessions=8, max_age=timedelta(days=7)),
         ),
-        ui=UIConfig(refresh_seconds=2.0),
-    )
+        KvBackendConfig(name=kv_store, kind="kv", provider="memory"),
+    ]
+    if agents is not None:
+        backends.append(JsonBackendConfig(name="agents", kind="json", base=agents))
+    return AppConfig(backends=tuple(backends), ui=UIConfig(refresh_seconds=2.0))
 
 
 def worker(base: Path) -> None:
@@ -112,6 +163,8 @@ def run_demo(theme: str | None = None) -> int:
     previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
     try:
         base = build_sandbox(root)
+        build_kv_sessions("web")
+        build_json_sessions(root / "agents")
         proc = subprocess.Popen(
             [sys.executable, "-m", "tui.demo", "worker", str(base)],
             stdin=subprocess.DEVNULL,
@@ -119,7 +172,7 @@ def run_demo(theme: str | None = None) -> int:
             stderr=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
         )
-        app = SesstuiApp(demo_config(base), theme=theme)
+        app = SesstuiApp(demo_config(base, "web", root / "agents"), theme=theme)
         app.run()
         return app.return_code or 0
     finally:

@@ -251,6 +251,7 @@ class DashboardScreen(Screen[None]):
         detail.related = self._related_names(sel)
         detail.sized = sel.backend in self.table.sized_backends
         if detail.session is None or detail.session.ref != sel.ref:
+            detail.record = ""
             detail.show(sel)
             self.load_sources(sel)
         elif detail.session != sel:
@@ -268,15 +269,25 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sources", exit_on_error=False)
     def load_sources(self, session: Session) -> None:
+        backend = self.app.inventory.backend(session.backend)
         try:
-            sources = self.app.inventory.backend(session.backend).logs(session.id)
+            sources = backend.logs(session.id)
         except Exception:  # noqa: BLE001 - the panel just lists no logs
             sources = []
-        self.app.call_from_thread(self._show_sources, session, sources)
+        # record-backed sessions (JSON files) can show the record itself
+        record_text = getattr(backend, "record_text", None)
+        record = ""
+        if callable(record_text):
+            try:
+                record = str(record_text(session.id))
+            except Exception as exc:  # noqa: BLE001 - shown in place of the record
+                record = f"(cannot read the record: {describe_error(exc)})"
+        self.app.call_from_thread(self._show_sources, session, sources, record)
 
-    def _show_sources(self, session: Session, sources: list) -> None:  # type: ignore[type-arg]
+    def _show_sources(self, session: Session, sources: list, record: str = "") -> None:  # type: ignore[type-arg]
         detail = self.query_one(DetailPanel)
         if detail.session is not None and detail.session.ref == session.ref:
+            detail.record = record
             detail.show(detail.session, sources)
 
     def _start_tail(self, session: Session) -> None:

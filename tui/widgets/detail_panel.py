@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -30,6 +31,7 @@ class DetailPanel(VerticalScroll):
         self.sources: Sequence[LogSource] = ()
         self.related: list[str] = []
         self.sized = True  # does the session's backend measure sizes?
+        self.record = ""  # the session's record (pretty JSON) when its backend has one
 
     def compose(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - textual's ComposeResult
         yield self._body
@@ -43,7 +45,14 @@ class DetailPanel(VerticalScroll):
         self.session = None
         self._body.update(Text(text, style="dim"))
 
-    def _render_body(self) -> Table | Text:
+    def _render_body(self) -> Table | Text | Group:
+        grid = self._render_fields()
+        if self.record and self.session is not None:
+            # the whole record, scrollable with the panel (focus it with tab)
+            return Group(grid, Text(""), Text("record", style="bold"), Text(self.record))
+        return grid
+
+    def _render_fields(self) -> Table | Text:
         s = self.session
         if s is None:
             return Text("No session selected.", style="dim")
