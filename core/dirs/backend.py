@@ -8,7 +8,6 @@ session); sizes and last activity inside each session come from
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
 from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, parse_name, pid_alive
-from core.dirs.safety import check_base, mount_points_under, remove_tree
+from core.dirs.safety import check_base, mount_points_under, open_base, remove_tree
 from core.errors import ActionFailed, BackendUnavailable, SessionNotFound, UnsafeOperation
 from core.locks import exclusive_lock
 from core.model import (
@@ -84,31 +83,7 @@ class DirsBackend(BaseBackend):
         self._health = BackendHealth(self.name, self.kind, status, reason, endpoint=str(self.base))
 
     def _open_base(self) -> None:
-        if self.config.create_base and not os.path.lexists(self.base):
-            try:
-                self.base.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise BackendUnavailable(
-                    f"cannot create base directory {self.base}: {e.strerror}"
-                ) from e
-        try:
-            st = self.base.stat()
-        except FileNotFoundError:
-            raise BackendUnavailable(
-                f"base directory {self.base} does not exist; create it, "
-                f"or set create_base: true for backend '{self.name}'"
-            ) from None
-        except PermissionError as e:
-            raise BackendUnavailable(
-                f"cannot reach base directory {self.base}: permission denied on a parent folder; "
-                "check the folders' modes or run as their owner"
-            ) from e
-        except OSError as e:
-            raise BackendUnavailable(
-                f"cannot reach base directory {self.base}: {e.strerror}"
-            ) from e
-        if not stat.S_ISDIR(st.st_mode):
-            raise BackendUnavailable(f"base {self.base} is not a directory; fix `base` in config")
+        open_base(self.base, create=self.config.create_base, backend=self.name)
 
     def list_sessions(self) -> list[Session]:
         self._open_base()

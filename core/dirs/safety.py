@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from core.errors import ActionFailed, UnsafeOperation
+from core.errors import ActionFailed, BackendUnavailable, UnsafeOperation
 
 
 def check_base(base: Path) -> os.stat_result:
@@ -109,3 +109,30 @@ def _remove_entry_dir(parent_fd: int, name: str, dev: int, shown: Path) -> None:
     finally:
         os.close(fd)
     os.rmdir(name, dir_fd=parent_fd)
+
+
+def open_base(base: Path, *, create: bool, backend: str) -> os.stat_result:
+    """Make sure a backend's base folder is there (creating it when ``create``),
+    or raise BackendUnavailable saying why and what to do; returns its stat."""
+    if create and not os.path.lexists(base):
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BackendUnavailable(f"cannot create base directory {base}: {e.strerror}") from e
+    try:
+        st = base.stat()
+    except FileNotFoundError:
+        raise BackendUnavailable(
+            f"base directory {base} does not exist; create it, "
+            f"or set create_base: true for backend '{backend}'"
+        ) from None
+    except PermissionError as e:
+        raise BackendUnavailable(
+            f"cannot reach base directory {base}: permission denied on a parent folder; "
+            "check the folders' modes or run as their owner"
+        ) from e
+    except OSError as e:
+        raise BackendUnavailable(f"cannot reach base directory {base}: {e.strerror}") from e
+    if not stat.S_ISDIR(st.st_mode):
+        raise BackendUnavailable(f"base {base} is not a directory; fix `base` in config")
+    return st

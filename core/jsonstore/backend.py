@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.backend import BaseBackend, LineStream
-from core.dirs.safety import check_base
+from core.dirs.safety import check_base, open_base
 from core.errors import BackendUnavailable, LockBusy, SessionNotFound, UnsafeOperation
 from core.jsonstore.store import (
     LOCK_DIR,
@@ -136,26 +136,7 @@ class JsonBackend(BaseBackend):
         return self._health
 
     def _open_base(self) -> None:
-        if self.config.create_base and not os.path.lexists(self.base):
-            try:
-                self.base.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise BackendUnavailable(
-                    f"cannot create base directory {self.base}: {e.strerror}"
-                ) from e
-        try:
-            st = self.base.stat()
-        except FileNotFoundError:
-            raise BackendUnavailable(
-                f"base directory {self.base} does not exist; create it, "
-                f"or set create_base: true for backend '{self.name}'"
-            ) from None
-        except OSError as e:
-            raise BackendUnavailable(
-                f"cannot reach base directory {self.base}: {e.strerror}"
-            ) from e
-        if not stat.S_ISDIR(st.st_mode):
-            raise BackendUnavailable(f"base {self.base} is not a directory; fix `base` in config")
+        open_base(self.base, create=self.config.create_base, backend=self.name)
 
     def _record_files(self) -> Iterator[tuple[str, str | None, str]]:
         """(session id, workspace, path) for every record-named regular file."""
