@@ -128,7 +128,8 @@ def _redis_rows() -> list[Row]:
             name="kv: list_sessions first listing vs KEYS+PTTL",
             measured=median(cold),
             baseline=median(raw),
-            budget=3.0,
+            # the design's budget; measured about 2.4x: known over (see the notes)
+            budget=1.5,
             note=f"{shape}; parses every record (JSON + Session objects)",
         ),
     ]
