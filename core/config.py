@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import yaml
 
@@ -679,6 +680,14 @@ class _Section:
 # ---------------------------------------------------------------------------
 
 
+class _CommonFields(TypedDict):
+    name: str
+    kind: str
+    origin: Origin
+    protected: bool
+    timeout: float
+
+
 @dataclass(frozen=True, slots=True)
 class _Common:
     """The keys every backend has, already validated."""
@@ -688,6 +697,16 @@ class _Common:
     origin: Origin
     protected: bool
     timeout: float
+
+    def fields(self) -> _CommonFields:
+        """The common keyword arguments of every ``*BackendConfig``."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "origin": self.origin,
+            "protected": self.protected,
+            "timeout": self.timeout,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -744,11 +763,7 @@ def _parse_dirs(sec: _Section, common: _Common) -> BackendConfig:
             "max_age_days", max_age_days, "10", minimum=0, unlimited=True
         )
     return DirsBackendConfig(
-        name=common.name,
-        kind=common.kind,
-        origin=common.origin,
-        protected=common.protected,
-        timeout=common.timeout,
+        **common.fields(),
         base=base,
         prefix=prefix,
         timestamp_format=timestamp_format,
@@ -792,11 +807,7 @@ def _parse_tmux(sec: _Section, common: _Common) -> BackendConfig:
             )
     log_dir_node = sec.get("log_dir")
     return TmuxBackendConfig(
-        name=common.name,
-        kind=common.kind,
-        origin=common.origin,
-        protected=common.protected,
-        timeout=common.timeout,
+        **common.fields(),
         socket_name=socket_name,
         socket_path=None if path_node is None else ctx.path(path_node, "/tmp/work.sock"),
         tmux=sec.text("tmux", d.tmux, "/usr/bin/tmux", allow_empty=False),
@@ -831,11 +842,7 @@ def _parse_docker(sec: _Section, common: _Common) -> BackendConfig:
         )
     tls_node, cert_node = sec.get("tls_verify"), sec.get("cert_path")
     return DockerBackendConfig(
-        name=common.name,
-        kind=common.kind,
-        origin=common.origin,
-        protected=common.protected,
-        timeout=common.timeout,
+        **common.fields(),
         base_url=None
         if url_node is None
         else ctx.text(url_node, "unix:///run/docker.sock", allow_empty=False),
@@ -896,11 +903,7 @@ def _parse_kv(sec: _Section, common: _Common) -> BackendConfig:
             )
     sandbox_node = sec.get("sandbox")
     return KvBackendConfig(
-        name=common.name,
-        kind=common.kind,
-        origin=common.origin,
-        protected=common.protected,
-        timeout=common.timeout,
+        **common.fields(),
         provider=provider,
         url=url or None,
         sandbox=None
@@ -937,11 +940,7 @@ def _parse_json(sec: _Section, common: _Common) -> BackendConfig:
     d = _JSON_DEFAULTS
     base = ctx.path(sec.need("base", "the folder of the JSON session files"), "~/agent-sessions")
     return JsonBackendConfig(
-        name=common.name,
-        kind=common.kind,
-        origin=common.origin,
-        protected=common.protected,
-        timeout=common.timeout,
+        **common.fields(),
         base=base,
         create_base=sec.flag("create_base", d.create_base),
         prune_after_days=sec.number(
