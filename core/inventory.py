@@ -245,12 +245,15 @@ class Inventory:
 
     # -- actions --------------------------------------------------------------
 
+    def measurable(self, sessions: Iterable[Session]) -> list[Session]:
+        """The sessions whose backends measure sizes."""
+        return [s for s in sessions if Capability.SIZES in self.backend(s.backend).capabilities]
+
     def measure(self, sessions: Iterable[Session]) -> Iterator[tuple[SessionRef, SizeInfo]]:
-        """Sizes, as each is measured, grouped per backend."""
+        """Sizes, as each is measured, grouped per backend (others are skipped)."""
         per_backend: dict[str, list[str]] = {}
-        for s in sessions:
-            if Capability.SIZES in self.backend(s.backend).capabilities:
-                per_backend.setdefault(s.backend, []).append(s.id)
+        for s in self.measurable(sessions):
+            per_backend.setdefault(s.backend, []).append(s.id)
         for name, ids in per_backend.items():
             for sid, size in self.backend(name).measure(ids):
                 yield SessionRef(name, sid), size

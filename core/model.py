@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -98,6 +98,16 @@ class Session:
     @property
     def backend(self) -> str:
         return self.ref.backend
+
+    def with_size(self, size: SizeInfo) -> Session:
+        """This session with a measured size; the newest change inside it
+        moves ``last_active`` forward (never back)."""
+        last = self.last_active
+        if size.newest_mtime is not None:
+            newest = datetime.fromtimestamp(size.newest_mtime).astimezone()
+            if last is None or newest > last:
+                last = newest
+        return replace(self, size=size, last_active=last)
 
     @property
     def id(self) -> str:

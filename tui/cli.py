@@ -11,13 +11,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TextIO
 
 from core.errors import ActionFailed, SesstuiError, UsageError
 from core.inventory import Inventory, Snapshot
-from core.model import HealthStatus, PrunePlan, PruneResult, Session, SessionRef, SizeInfo
+from core.model import HealthStatus, PrunePlan, PruneResult, Session, SessionRef
 from core.settings import AppConfig
 from tui.formatting import age_text, bytes_text, iso, session_json, size_text
 
@@ -194,7 +193,7 @@ def _cmd_ls(args: argparse.Namespace, inv: Inventory) -> int:
     sessions = list(snap.sessions)
     if not args.no_sizes:
         sizes = dict(inv.measure(sessions))
-        sessions = [s if s.ref not in sizes else _with_size(s, sizes[s.ref]) for s in sessions]
+        sessions = [s.with_size(sizes[s.ref]) if s.ref in sizes else s for s in sessions]
     if args.json:
         out = {
             "sessions": [session_json(s) for s in sessions],
@@ -215,14 +214,6 @@ def _cmd_ls(args: argparse.Namespace, inv: Inventory) -> int:
     else:
         _print_table(sessions, sys.stdout)
     return _health_exit(snap)
-
-
-def _with_size(s: Session, size: SizeInfo) -> Session:
-    last = s.last_active
-    if size.newest_mtime is not None:
-        newest = datetime.fromtimestamp(size.newest_mtime).astimezone()
-        last = newest if last is None or newest > last else last
-    return replace(s, size=size, last_active=last)
 
 
 def _health_exit(snap: Snapshot) -> int:

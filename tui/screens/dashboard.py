@@ -163,11 +163,7 @@ class DashboardScreen(Screen[None]):
         if worker.is_cancelled:
             return
         self.app.call_from_thread(self._apply_snapshot, snap)
-        measurable = [
-            s
-            for s in snap.sessions
-            if Capability.SIZES in self.app.inventory.backend(s.backend).capabilities
-        ]
+        measurable = self.app.inventory.measurable(snap.sessions)
         batch: list[tuple[SessionRef, SizeInfo]] = []
         done = 0
         last_post = time.monotonic()

@@ -239,12 +239,7 @@ class SessionsTable(DataTable[Text]):
             s = self.sessions.get(key)
             if s is None:
                 continue
-            last = s.last_active
-            if size.newest_mtime is not None:
-                newest = datetime.fromtimestamp(size.newest_mtime).astimezone()
-                if last is None or newest > last:
-                    last = newest
-            s = replace(s, size=size, last_active=last)
+            s = s.with_size(size)
             self.sessions[key] = s
             changed.append(s)
         self._apply(only=changed)
