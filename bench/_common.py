@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -64,3 +64,43 @@ def format_rows(rows: Sequence[Row]) -> str:
             f"(budget {row.budget}) {verdict}" + (f"  [{row.note}]" if row.note else "")
         )
     return "\n".join(lines)
+
+
+def listing_rows(
+    label: str,
+    *,
+    ours: Sequence[float],
+    raw: Sequence[float],
+    budget: float,
+    per_refresh: float,
+    calls: str,
+    counted: str,
+    runs: int,
+    shape: str,
+) -> list[Row]:
+    """The two rows of a backend whose refresh must cost one call: the listing
+    against the raw call (medians), and the calls made per refresh (budget 1)."""
+    return [
+        Row(
+            name=f"{label}: list_sessions vs {calls}",
+            measured=median(ours),
+            baseline=median(raw),
+            budget=budget,
+            note=f"median of {runs} interleaved runs; {shape}",
+        ),
+        Row(
+            name=f"{label} {counted} per refresh",
+            measured=per_refresh,
+            baseline=1,
+            budget=1.0,
+            unit="",
+            note=f"{runs} refreshes; {shape}",
+        ),
+    ]
+
+
+def main(run: Callable[[], list[Row]]) -> None:
+    """Run one bench standalone: print its rows, exit 1 when one is over budget."""
+    rows = run()
+    print(format_rows(rows))
+    raise SystemExit(0 if all(r.ok for r in rows) else 1)

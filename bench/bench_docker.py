@@ -22,7 +22,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench`, `core`, `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, format_rows, median
+from bench._common import Row, listing_rows, main
 
 CONTAINERS = 50
 RUNS = 31
@@ -73,26 +73,18 @@ def run() -> list[Row]:
     finally:
         close_engine(engine)
     shape = f"{CONTAINERS} labelled containers"
-    return [
-        Row(
-            name="docker: list_sessions vs raw containers(all=True)",
-            measured=median(ours),
-            baseline=median(raw),
-            budget=1.2,
-            note=f"median of {RUNS} interleaved runs; {shape}",
-        ),
-        Row(
-            name="docker API requests per refresh",
-            measured=per_refresh,
-            baseline=1,
-            budget=1.0,
-            unit="",
-            note=f"{RUNS} refreshes; {shape}",
-        ),
-    ]
+    return listing_rows(
+        "docker",
+        ours=ours,
+        raw=raw,
+        budget=1.2,
+        per_refresh=per_refresh,
+        calls="raw containers(all=True)",
+        counted="API requests",
+        runs=RUNS,
+        shape=shape,
+    )
 
 
 if __name__ == "__main__":
-    rows = run()
-    print(format_rows(rows))
-    raise SystemExit(0 if all(r.ok for r in rows) else 1)
+    main(run)

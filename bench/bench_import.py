@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, median
+from bench._common import Row, main, median
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +31,4 @@ def run(n: int = 21) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from bench._common import format_rows
-
-    print(format_rows(run()))
+    main(run)

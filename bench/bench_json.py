@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, format_rows
+from bench._common import Row, main
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.store import FileSessionStore, SessionRecord
 from core.settings import JsonBackendConfig
@@ -125,4 +125,4 @@ def run(rounds: int = 3) -> list[Row]:
 
 
 if __name__ == "__main__":
-    print(format_rows(run()))
+    main(run)

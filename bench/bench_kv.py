@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 if __package__ in (None, ""):  # run as a script: make `bench`, `core`, `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, format_rows, median
+from bench._common import Row, main, median
 
 if TYPE_CHECKING:
     import redis
@@ -177,6 +177,4 @@ def run() -> list[Row]:
 
 
 if __name__ == "__main__":
-    rows = run()
-    print(format_rows(rows))
-    raise SystemExit(0 if all(r.ok for r in rows) else 1)
+    main(run)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, median
+from bench._common import Row, main, median
 from core.dirs.backend import DirsBackend
 from core.dirs.naming import make_name
 from core.model import PrunePolicy
@@ -71,6 +71,4 @@ def run(rounds: int = 3) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from bench._common import format_rows
-
-    print(format_rows(run()))
+    main(run)

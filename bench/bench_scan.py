@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, median
+from bench._common import Row, main, median
 from core.dirs.scan import DirScanner
 
 DIRS = 200
@@ -108,6 +108,4 @@ def run() -> list[Row]:
 
 
 if __name__ == "__main__":
-    from bench._common import format_rows
-
-    print(format_rows(run()))
+    main(run)

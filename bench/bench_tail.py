@@ -22,7 +22,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` and `core` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, format_rows, median, percentile
+from bench._common import Row, main, median, percentile
 
 BLOCK_BYTES = 1024 * 1024
 READ_RUNS = 200
@@ -189,4 +189,4 @@ def run() -> list[Row]:
 
 
 if __name__ == "__main__":
-    print(format_rows(run()))
+    main(run)

@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` and `core` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, format_rows, median
+from bench._common import Row, listing_rows, main
 
 SESSIONS = 30
 WINDOWS = 3
@@ -90,26 +90,18 @@ def run() -> list[Row]:
     finally:
         _kill(tmux, socket)
     shape = f"{SESSIONS} sessions x {WINDOWS} windows"
-    return [
-        Row(
-            name="tmux: list_sessions vs raw list-panes -a",
-            measured=median(ours),
-            baseline=median(raw),
-            budget=1.5,
-            note=f"median of {RUNS} interleaved runs; {shape}",
-        ),
-        Row(
-            name="tmux spawns per refresh",
-            measured=per_refresh,
-            baseline=1,
-            budget=1.0,
-            unit="",
-            note=f"{RUNS} refreshes; {shape}",
-        ),
-    ]
+    return listing_rows(
+        "tmux",
+        ours=ours,
+        raw=raw,
+        budget=1.5,
+        per_refresh=per_refresh,
+        calls="raw list-panes -a",
+        counted="spawns",
+        runs=RUNS,
+        shape=shape,
+    )
 
 
 if __name__ == "__main__":
-    rows = run()
-    print(format_rows(rows))
-    raise SystemExit(0 if all(r.ok for r in rows) else 1)
+    main(run)
