@@ -28,17 +28,25 @@ def test_non_editable_install_has_cli_and_themes(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True, cwd=tmp_path,
     )  # fmt: skip
     assert "One console for every session" in out.stdout
-    # run from a folder without the source tree: everything comes from site-packages
+    # run from a folder without the source tree: everything comes from
+    # site-packages, and every module of the source tree is there
+    modules = sorted(
+        ".".join(f.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for top in ("core", "tui")
+        for f in (ROOT / top).rglob("*.py")
+    )
     code = (
-        "import tui, core, sesstui_themes, pathlib;"
+        "import importlib, pathlib, sys, tui, sesstui_themes;"
         "from tui.themes import bundled_themes;"
         "names = sorted(t.name for t in bundled_themes());"
         "assert 'site-packages' in tui.__file__, tui.__file__;"
         "assert (pathlib.Path(tui.__file__).parent / 'app.tcss').is_file();"
-        "import core.tmux.backend, core.dirs.backend, core.docker.backend;"
+        "[importlib.import_module(m) for m in sys.argv[1:]];"
         "print(' '.join(names))"
     )
     out = subprocess.run(
-        [str(py), "-I", "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
-    )
-    assert out.stdout.split() == ["sesstui-16", "sesstui-dark", "sesstui-light"]
+        [str(py), "-I", "-c", code, *modules],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    bundled = sorted(f.stem for f in (ROOT / "themes").glob("*.yml"))
+    assert out.stdout.split() == bundled
