@@ -1210,7 +1210,21 @@ def _parse_sessions(
     return {name: _parse_session(name, child, ctx, backends) for name, child in sec.entries.items()}
 
 
-_UI_KEYS = ("theme", "refresh_seconds", "log_lines", "keymap")
+_UI_KEYS = ("theme", "refresh_seconds", "log_lines", "keymap", "grow_notice")
+
+
+def _size(sec: _Section, key: str, default: int, example: str) -> int:
+    """A byte count written as ``100M``, ``1.5G`` or a plain number."""
+    from core.errors import UsageError
+    from core.history import parse_size
+
+    node = sec.get(key)
+    if node is None:
+        return default
+    try:
+        return parse_size(sec.ctx.scalar_text(node, example))
+    except UsageError as e:
+        raise sec.ctx.error(e.message, node) from None
 
 
 def _parse_ui(node: _Node, ctx: _Context) -> UIConfig:
@@ -1224,17 +1238,59 @@ def _parse_ui(node: _Node, ctx: _Context) -> UIConfig:
             "refresh_seconds", d.refresh_seconds, "2", minimum=0, exclusive=True
         ),
         log_lines=sec.integer("log_lines", d.log_lines, "200", minimum=1),
-        keymap={}
-        if keymap_node is None
-        else ctx.string_map(keymap_node, "action ids to keys", "{sessions.prune: P}"),
+        grow_notice=_size(sec, "grow_notice", d.grow_notice, "100M"),
+        keymap={} if keymap_node is None else _parse_keymap(keymap_node, ctx),
     )
+
+
+def _parse_keymap(node: _Node, ctx: _Context) -> dict[str, str]:
+    """``ui.keymap``: known ids, real key names, no two ids sharing a key in one
+    scope (``core.keys``); keys come back in Textual's spelling (``/`` -> slash)."""
+    from core.keys import normalize_keys, validate_keymap
+
+    keymap = ctx.string_map(node, "action ids to keys", "{sessions.prune: P}")
+    problems = validate_keymap(keymap)
+    if problems:
+        first = problems[0]
+        assert isinstance(node.value, dict)  # noqa: S101 -- string_map checked it
+        entry: _Node = node.value[first.id]
+        raise ctx.error(first.message, entry, at_key=first.kind == "unknown-id")
+    return {ident: normalize_keys(key) for ident, key in keymap.items()}
 
 
 # ---------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------
 
-_TOP_KEYS = ("backends", "sessions", "ui")
+_TOP_KEYS = ("backends", "sessions", "ui", "views")
+
+
+def _parse_views(node: _Node, ctx: _Context) -> dict[str, str]:
+    """``views``: name -> filter query (``core.query``), each parsed here so a
+    mistake names its line and column now rather than when the view is used."""
+    from core.query import QueryError, parse_query
+
+    example = '"backend:runs age>7d"'
+    sec = _Section(node, ctx, "view names to filter queries", f"{{stale: {example}}}")
+    views: dict[str, str] = {}
+    for name, child in sec.entries.items():
+        if not _NAME_RE.fullmatch(name):
+            raise ctx.error(
+                f"'{name}' cannot be a view name; use letters, digits, '_', '.' and '-'",
+                child,
+                at_key=True,
+            )
+        text = "" if child.value is None else ctx.scalar_text(child, example)
+        try:
+            parse_query(text)
+        except QueryError as e:
+            raise ctx.error(
+                f"bad query at column {e.position + 1}: {e.message}\n"
+                f"{e.caret_line(indent='    ', with_message=False)}",
+                child,
+            ) from None
+        views[name] = text
+    return views
 
 
 def _expand_tree(node: _Node, ctx: _Context) -> None:
@@ -1293,11 +1349,13 @@ def _load_file(path: Path, env: Mapping[str, str]) -> AppConfig:
     )
     sessions_node = top.get("sessions")
     ui_node = top.get("ui")
+    views_node = top.get("views")
     return AppConfig(
         backends=backends,
         sessions={} if sessions_node is None else _parse_sessions(sessions_node, ctx, backends),
         ui=UIConfig() if ui_node is None else _parse_ui(ui_node, ctx),
         source=source,
+        views={} if views_node is None else _parse_views(views_node, ctx),
     )
 
 
@@ -1385,7 +1443,9 @@ def config_to_dict(cfg: AppConfig, *, redact: bool = True) -> dict[str, object]:
             "refresh_seconds": ui.refresh_seconds,
             "log_lines": ui.log_lines,
             "keymap": dict(ui.keymap),
+            "grow_notice": ui.grow_notice,
         },
+        "views": dict(cfg.views),
     }
     if not redact:
         return data

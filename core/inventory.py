@@ -7,12 +7,14 @@ of :meth:`Inventory.refresh` and never holds up the others.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from core.backend import Backend, LineStream
 from core.errors import (
@@ -33,6 +35,9 @@ from core.model import (
     SizeInfo,
 )
 from core.settings import AppConfig, SessionSpec
+
+if TYPE_CHECKING:
+    from core.journal import Journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,29 @@ def _endpoint(backend: Backend) -> str:
         return ""
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """Filled in by an action for its journal entry."""
+
+    result: str = "ok"
+    detail: str = ""
+
+
+def _prune_outcome(results: Sequence[PruneResult]) -> _Outcome:
+    from core.history import format_size
+
+    removed = sum(len(r.removed) for r in results)
+    freed = sum(r.freed_bytes for r in results)
+    failures = [f"{e.entry.backend}:{e.entry.id}: {e.error}" for r in results for e in r.failed]
+    failures += [f"{r.backend}: {r.error}" for r in results if r.error]
+    detail = f"removed {removed}, freed {format_size(freed)}"
+    if failures:
+        detail += f"; {len(failures)} failed: " + "; ".join(failures)
+    if not failures:
+        return _Outcome("ok", detail)
+    return _Outcome("partial" if removed else "failed", detail)
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for a health chip."""
     if isinstance(exc, SesstuiError):
@@ -110,9 +138,13 @@ class Inventory:
         timeouts: dict[str, float] | None = None,
         config: AppConfig | None = None,
         protected: Iterable[str] = (),
+        journal: Journal | None = None,
+        source: str = "api",
     ) -> None:
         """``protected`` names backends whose destructive actions need a typed
-        confirmation (the front ends enforce it; see :meth:`needs_typed_confirm`)."""
+        confirmation (the front ends enforce it; see :meth:`needs_typed_confirm`).
+        ``journal`` records every action (start, stop, extend, prune, delete,
+        attach) as done from ``source`` ("cli", "tui" or "api")."""
         names = [b.name for b in backends]
         if len(set(names)) != len(names):
             raise UsageError(f"backend names must be unique, got {names}")
@@ -120,19 +152,77 @@ class Inventory:
         self.timeouts = timeouts or {}
         self.config = config
         self.protected = frozenset(protected)
+        self.journal = journal
+        self.source = source
         self._inflight: dict[str, _Listing] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: AppConfig) -> Inventory:
+    def from_config(
+        cls, config: AppConfig, *, source: str = "api", journal: Journal | bool | None = True
+    ) -> Inventory:
+        """Backends built from ``config``.  ``journal=True`` records actions in
+        the default journal (the state dir's ``journal.jsonl``); pass a
+        :class:`~core.journal.Journal` for another, or False/None for none."""
         from core.registry import build_backends
 
+        chosen: Journal | None
+        if journal is True:
+            from core.journal import Journal
+
+            chosen = Journal.default()
+        else:
+            chosen = journal or None
         return cls(
             build_backends(config),
             timeouts={b.name: b.timeout for b in config.backends},
             config=config,
             protected=[b.name for b in config.backends if b.protected],
+            journal=chosen,
+            source=source,
         )
+
+    # -- journal --------------------------------------------------------------
+
+    def command_line(self, *args: str) -> str:
+        """The ``sesstui`` command line for ``args``, with ``--config FILE``
+        when the configuration came from a file."""
+        from core.journal import cli_command
+
+        return cli_command(*args, config=self.config.source if self.config else None)
+
+    def _record(
+        self, action: str, target: str | Sequence[str], outcome: _Outcome, args: Sequence[str]
+    ) -> None:
+        if self.journal is None:
+            return
+        self.journal.record(
+            action,
+            target,
+            outcome.result,
+            detail=outcome.detail,
+            source=self.source,
+            command=self.command_line(*args),
+        )
+
+    @contextlib.contextmanager
+    def _journaled(
+        self, action: str, target: str | Sequence[str], args: Sequence[str]
+    ) -> Iterator[_Outcome]:
+        """Record the action when the block ends: its outcome, or the error
+        (then re-raised) as a failure."""
+        outcome = _Outcome()
+        try:
+            yield outcome
+        except Exception as exc:
+            self._record(action, target, _Outcome("failed", describe_error(exc)), args)
+            raise
+        self._record(action, target, outcome, args)
+
+    def record_attach(self, ref: SessionRef, *, result: str = "ok", detail: str = "") -> None:
+        """Journal an attach; the front ends run the argv themselves (exec or
+        a suspended app), so they report it here."""
+        self._record("attach", str(ref), _Outcome(result, detail), ["attach", str(ref)])
 
     # -- lookup ---------------------------------------------------------------
 
@@ -305,8 +395,11 @@ class Inventory:
 
     def start(self, name: str) -> Session:
         """Start the named spec on its backend."""
-        spec = self.spec(name)
-        return self.backend(spec.backend).start(spec)
+        with self._journaled("start", name, ["start", name]) as outcome:
+            spec = self.spec(name)
+            session = self.backend(spec.backend).start(spec)
+            outcome.detail = f"started {session.ref}"
+        return session
 
     def stop_timeout(self, ref: SessionRef) -> float:
         """The spec's stop_timeout when the session comes from a spec, else 10 s."""
@@ -315,11 +408,25 @@ class Inventory:
 
     def stop(self, ref: SessionRef, *, graceful: bool = True, timeout: float | None = None) -> None:
         wait = self.stop_timeout(ref) if timeout is None else timeout
-        self.backend(ref.backend).stop(ref.id, graceful=graceful, timeout=wait)
+        if graceful:
+            action, args = "stop", ["stop", str(ref), "--timeout", f"{wait:g}"]
+        else:
+            action, args = "kill", ["stop", str(ref), "--force"]
+        with self._journaled(action, str(ref), args):
+            self.backend(ref.backend).stop(ref.id, graceful=graceful, timeout=wait)
 
     def extend(self, ref: SessionRef, ttl: timedelta) -> None:
         """Give a TTL session ``ttl`` from now; zero or less expires it now."""
-        self.backend(ref.backend).extend(ref.id, ttl)
+        from core.journal import ttl_text
+
+        if ttl.total_seconds() <= 0:
+            action, args = "expire", ["expire", str(ref), "--yes"]
+        else:
+            action, args = "extend", ["extend", str(ref), "--ttl", ttl_text(ttl)]
+        with self._journaled(action, str(ref), args) as outcome:
+            self.backend(ref.backend).extend(ref.id, ttl)
+            if action == "extend":
+                outcome.detail = f"expires in {ttl_text(ttl)}"
 
     def attach_argv(self, ref: SessionRef) -> list[str]:
         return self.backend(ref.backend).attach_argv(ref.id)
@@ -328,17 +435,40 @@ class Inventory:
         """True when any plan removes something from a protected backend."""
         return any(p.entries and p.backend in self.protected for p in plans)
 
-    def execute(self, plans: Iterable[PrunePlan], *, force: bool = False) -> list[PruneResult]:
+    def execute(
+        self, plans: Iterable[PrunePlan], *, force: bool = False, action: str = "prune"
+    ) -> list[PruneResult]:
         """Carry out confirmed plans; per-entry and per-backend errors are in
-        the results, and one backend's failure never stops the others."""
+        the results, and one backend's failure never stops the others.
+
+        ``action`` ("prune" or "delete") is what the journal records, with the
+        matching command line."""
+        if action not in ("prune", "delete"):
+            raise UsageError(f"execute: action must be 'prune' or 'delete', not {action!r}")
+        todo = [p for p in plans if p.entries]
+        if not todo:
+            return []
+        refs = [str(SessionRef(e.backend, e.id)) for p in todo for e in p.entries]
+        if action == "delete":
+            args = ["delete", *refs]
+        else:
+            args = ["prune"]
+            for name in dict.fromkeys(p.backend for p in todo):
+                args += ["--backend", name]
+        args.append("--yes")
+        if force:
+            args.append("--force")
+        if self.needs_typed_confirm(todo):
+            args += ["--confirm-count", str(len(refs))]
         results: list[PruneResult] = []
-        for p in plans:
-            if not p.entries:
-                continue
-            try:
-                results.append(self.backend(p.backend).prune(p, force=force))
-            except (SesstuiError, OSError) as exc:
-                results.append(PruneResult(p.backend, (), error=_reason(exc)))
+        with self._journaled(action, refs, args) as outcome:
+            for p in todo:
+                try:
+                    results.append(self.backend(p.backend).prune(p, force=force))
+                except (SesstuiError, OSError) as exc:
+                    results.append(PruneResult(p.backend, (), error=_reason(exc)))
+            done = _prune_outcome(results)
+            outcome.result, outcome.detail = done.result, done.detail
         return results
 
     def close(self) -> None:

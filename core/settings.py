@@ -128,6 +128,8 @@ class UIConfig:
     refresh_seconds: float = 2.0
     log_lines: int = 200
     keymap: Mapping[str, str] = field(default_factory=dict)
+    # "since last open": a session that grew by this many bytes is named
+    grow_notice: int = 100 * 1024**2
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,8 @@ class AppConfig:
     sessions: Mapping[str, SessionSpec] = field(default_factory=dict)
     ui: UIConfig = field(default_factory=UIConfig)
     source: Path | None = None  # None = embedded default
+    # saved views: name -> filter query (core.query), checked when loaded
+    views: Mapping[str, str] = field(default_factory=dict)
 
     def backend(self, name: str) -> BackendConfig | None:
         for b in self.backends:

@@ -118,3 +118,28 @@ def _idle_tmux_fixture(isolated_home: Path) -> Iterator[TmuxServer]:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture(name="socket_name")
+def _socket_name_fixture() -> Iterator[str]:
+    """A fresh ``-L`` socket name; its server (if one was started) is killed after."""
+    need_tmux()
+    name = f"sesstui-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
+
+
+def tmux_on(socket: str, *args: str) -> str:
+    """Run a tmux command on the ``-L socket`` server; its output."""
+    return subprocess.run(
+        ["tmux", "-L", socket, *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def sessions_on(socket: str) -> set[str]:
+    """The session names on the ``-L socket`` server (none when it is down)."""
+    out = subprocess.run(
+        ["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return set(out.stdout.split())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,7 +17,9 @@ from typing import TextIO
 
 from core.errors import ActionFailed, SesstuiError, UsageError
 from core.inventory import Inventory, Snapshot
+from core.journal import ACTIONS, Journal
 from core.model import HealthStatus, PrunePlan, PruneResult, Session, SessionRef
+from core.query import Query, QueryError, combine, parse_query
 from core.settings import AppConfig
 from tui.formatting import age_text, bytes_text, iso, session_json, size_text
 
@@ -58,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", action="append", metavar="NAME", help="only this backend (repeatable)"
     )
     ls.add_argument("--no-sizes", action="store_true", help="skip measuring sizes (faster)")
+    ls.add_argument(
+        "--filter",
+        metavar="QUERY",
+        help="only sessions matching QUERY, e.g. 'state:idle age>7d size>1G' (see README)",
+    )
+    ls.add_argument(
+        "--view", metavar="NAME", help="only sessions matching a saved view (config `views:`)"
+    )
 
     logs = add("logs", "print a session's log (last lines, optionally follow)")
     logs.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
@@ -108,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("ref", metavar="REF", help="backend:id, or a bare session id")
     exp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
+    orph = add("orphans", "report what is left behind: unused session dirs, empty workspaces, ...")
+    orph.add_argument("--json", action="store_true", help="machine-readable report")
+    orph.add_argument(
+        "--backend", action="append", metavar="NAME", help="only this backend's orphans"
+    )
+    orph.add_argument("--check", action="store_true", help="exit 1 when any orphan is found")
+
+    jr = add("journal", "show the actions taken (start, stop, prune ...) and their CLI commands")
+    jr.add_argument(
+        "-n",
+        "--lines",
+        type=int,
+        default=50,
+        metavar="N",
+        help="the newest N entries (default 50, 0 = all)",
+    )
+    jr.add_argument("--json", action="store_true", help="JSON lines, one entry per line")
+    jr.add_argument(
+        "--action", choices=ACTIONS, metavar="ACTION", help=f"only this: {', '.join(ACTIONS)}"
+    )
+    jr.add_argument("--since", metavar="DURATION", help="only the last DURATION, e.g. 2h, 1d")
+
     add("demo", "open the dashboard on a throwaway sandbox of live sessions")
 
     cfg = add("config", "check, show or locate the configuration")
@@ -124,10 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tui.demo import run_demo
 
             return run_demo(theme=args.theme)
+        if args.command == "journal":
+            return _cmd_journal(args)  # needs no config: a broken one must not hide it
         config = _load(args)
         if args.command == "config":
             return _cmd_config(args, config)
-        inventory = Inventory.from_config(config)
+        inventory = Inventory.from_config(
+            config, source="cli", journal=Journal.default(on_warning=_journal_warning)
+        )
         try:
             handler = {
                 "ls": _cmd_ls,
@@ -139,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "attach": _cmd_attach,
                 "extend": _cmd_extend,
                 "expire": _cmd_expire,
+                "orphans": _cmd_orphans,
             }[args.command]
             return handler(args, inventory)
         finally:
@@ -188,12 +226,47 @@ def _cmd_config(args: argparse.Namespace, config: AppConfig) -> int:
 # -- ls -----------------------------------------------------------------------
 
 
+def _ls_query(args: argparse.Namespace, config: AppConfig | None) -> Query | None:
+    """The ``--view`` and ``--filter`` queries as one, or None without either."""
+    if args.view is None and args.filter is None:
+        return None
+    queries = []
+    if args.view is not None:
+        views = config.views if config is not None else {}
+        if args.view not in views:
+            known = ", ".join(views) or "none (add them under `views:` in the config)"
+            raise UsageError(f"unknown view '{args.view}'; views: {known}")
+        queries.append(parse_query(views[args.view]))
+    if args.filter is not None:
+        queries.append(parse_query(args.filter))
+    query = combine(*queries)
+    if args.no_sizes and query.uses("size"):
+        raise UsageError(
+            "the query compares sizes, which --no-sizes skips measuring; drop --no-sizes "
+            "or the size term"
+        )
+    return query
+
+
 def _cmd_ls(args: argparse.Namespace, inv: Inventory) -> int:
+    try:
+        query = _ls_query(args, inv.config)
+    except QueryError as e:
+        print(f"sesstui: bad query: {e.message}", file=sys.stderr)
+        print(e.caret_line(indent="  ", with_message=False), file=sys.stderr)
+        return EXIT_USAGE
     snap = inv.refresh(args.backend)
     sessions = list(snap.sessions)
+    now = datetime.now().astimezone()
+    if query is not None:
+        # measuring is the slow part: measure only what the other terms keep
+        # (activity too waits: a measured size can move last_active forward)
+        sessions = query.without("size", "active", "idle").filter(sessions, now)
     if not args.no_sizes:
         sizes = dict(inv.measure(sessions))
         sessions = [s.with_size(sizes[s.ref]) if s.ref in sizes else s for s in sessions]
+    if query is not None:
+        sessions = query.filter(sessions, now)
     if args.json:
         out = {
             "sessions": [session_json(s) for s in sessions],
@@ -333,6 +406,10 @@ def _cmd_expire(args: argparse.Namespace, inv: Inventory) -> int:
 def _cmd_attach(args: argparse.Namespace, inv: Inventory) -> int:
     session = inv.find(args.ref)
     argv = inv.attach_argv(session.ref)
+    if shutil.which(argv[0]) is None:
+        inv.record_attach(session.ref, result="failed", detail=f"{argv[0]} not found")
+        raise ActionFailed(f"cannot run {argv[0]}: not found; is it installed and on PATH?")
+    inv.record_attach(session.ref)  # now: exec replaces this process
     inv.close()
     try:
         # replace this process: the terminal (local or over SSH) is the session's now
@@ -342,6 +419,104 @@ def _cmd_attach(args: argparse.Namespace, inv: Inventory) -> int:
             f"cannot run {argv[0]}: {e.strerror}; is it installed and on PATH?"
         ) from e
     return EXIT_OK  # pragma: no cover - execvp does not return
+
+
+# -- orphans ------------------------------------------------------------------
+
+
+def _cmd_orphans(args: argparse.Namespace, inv: Inventory) -> int:
+    """Exit 0, or 3 when a backend could not be checked; with --check, 1 when
+    any orphan is found (that wins over 3)."""
+    from core.orphans import load_orphans
+
+    config = inv.config
+    if config is None:  # pragma: no cover - main() builds the inventory from config
+        raise UsageError("orphans needs a configuration")
+    report = load_orphans(inv, config, backends=args.backend)
+    if args.json:
+        _dump_json(
+            {
+                "orphans": [
+                    {
+                        "category": o.category,
+                        "backend": o.backend,
+                        "ref": str(o.ref) if o.ref is not None else None,
+                        "name": o.name,
+                        "path": o.path,
+                        "reason": o.reason,
+                        "bytes": o.bytes,
+                        "actionable": o.actionable,
+                    }
+                    for o in report
+                ],
+                "counts": report.counts(),
+                "total_bytes": report.total_bytes,
+                "skipped": list(report.skipped),
+            }
+        )
+    else:
+        rows = [("CATEGORY", "WHAT", "SIZE", "REASON")]
+        rows += [
+            (o.category, o.label, "-" if o.bytes is None else bytes_text(o.bytes), o.reason)
+            for o in report
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for r in rows if len(rows) > 1 else []:
+            sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)))
+            sys.stdout.write(f"  {r[3]}\n")
+        counts = ", ".join(f"{n} {c}" for c, n in report.counts().items() if n)
+        if len(report):
+            print(f"{len(report)} orphans ({counts}), {bytes_text(report.total_bytes)}")
+        else:
+            print("no orphans")
+    for note in report.skipped:
+        print(f"sesstui: skipped {note}", file=sys.stderr)
+    if args.check and len(report):
+        return EXIT_FAILED
+    return EXIT_UNAVAILABLE if report.skipped else EXIT_OK
+
+
+# -- journal ------------------------------------------------------------------
+
+
+def _journal_warning(message: str) -> None:
+    print(f"sesstui: warning: {message}", file=sys.stderr)
+
+
+def _cmd_journal(args: argparse.Namespace) -> int:
+    from core.durations import parse_duration
+
+    if args.lines < 0:
+        raise UsageError("-n must be 0 or more (0 shows every entry)")
+    since = None
+    if args.since is not None:
+        since = datetime.now().astimezone() - parse_duration(args.since)
+    read = Journal.default().read(args.lines or None, since=since, action=args.action)
+    for problem in read.problems:
+        print(f"sesstui: warning: {problem}", file=sys.stderr)
+    if args.json:
+        for e in read.entries:
+            sys.stdout.write(json.dumps(e.to_json(), ensure_ascii=False) + "\n")
+        return EXIT_OK
+    rows = [("TIME", "SOURCE", "ACTION", "TARGET", "RESULT", "COMMAND")]
+    rows += [
+        (
+            e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            e.source,
+            e.action,
+            e.target_text(),
+            e.result,
+            e.command,
+        )
+        for e in read.entries
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows if read.entries else []:
+        sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)))
+        sys.stdout.write(f"  {r[-1]}\n")
+    if not read.entries:
+        sys.stdout.write("(no journal entries)\n")
+    return EXIT_OK
 
 
 # -- prune / delete -----------------------------------------------------------
@@ -401,7 +576,7 @@ def _cmd_prune(args: argparse.Namespace, inv: Inventory) -> int:
         if not confirmed:
             print("cancelled; nothing removed")
             return EXIT_OK
-    results = inv.execute(plans, force=args.force)
+    results = inv.execute(plans, force=args.force, action=args.command)
     if args.json:
         _dump_json(_plan_doc(plans, results))
     else:

@@ -8,7 +8,10 @@ so a few things come from what it carries rather than from an inspect:
   ``dead`` / ``removing`` are STOPPED;
 * when it started or exited is not in the list response; the engine's status
   text ("Up 3 minutes", "Exited (0) 2 hours ago") is shown as the info and
-  kept in the metadata, and ``created`` is the container's creation time.
+  kept in the metadata, and ``created`` is the container's creation time;
+* mounts come from the row's ``Mounts`` as ``metadata["mounts"]``, one mount
+  per line (see :func:`mounts_text`), so the relations can find a container
+  that mounts a session directory without an inspect.
 """
 
 from __future__ import annotations
@@ -61,6 +64,67 @@ def ports_summary(ports: object) -> str:
     return ", ".join(out)
 
 
+MOUNTS_KEY = "mounts"
+_ARROW = " -> "
+
+
+def _escape(path: str) -> str:
+    # one mount per line: a newline inside a path must not start another
+    return path.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _unescape(text: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append("\n" if nxt == "n" else nxt)
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def mounts_text(mounts: object) -> str:
+    """The list response's ``Mounts`` as ``source -> destination`` lines.
+
+    Commas, colons and spaces in paths stay as they are; a backslash or a
+    newline inside a path is written ``\\\\`` / ``\\n`` so each line stays one
+    mount (:func:`parse_mounts` reads them back).  Mounts without a source
+    (e.g. tmpfs) are left out.
+    """
+    if not isinstance(mounts, list):
+        return ""
+    lines: list[str] = []
+    for m in mounts:
+        if not isinstance(m, dict):
+            continue
+        source, dest = m.get("Source"), m.get("Destination")
+        if not isinstance(source, str) or not source:
+            continue
+        line = f"{_escape(source)}{_ARROW}{_escape(dest if isinstance(dest, str) else '')}"
+        if line not in lines:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def parse_mounts(text: str) -> list[tuple[str, str]]:
+    """``metadata["mounts"]`` back to (host source, container destination) pairs.
+
+    The destination is cut at the *last* arrow: a container path is chosen by
+    whoever wrote the spec, while the host path may be anything.
+    """
+    out: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        source, sep, dest = line.rpartition(_ARROW)
+        if sep and source:
+            out.append((_unescape(source), _unescape(dest)))
+    return out
+
+
 def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
     """The table row for one container of the list response."""
     name = container_name(row)
@@ -90,6 +154,9 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
             metadata["session"] = str(labels[SESSION_LABEL])
         if MANAGED_LABEL in labels:
             metadata["managed"] = str(labels[MANAGED_LABEL])
+    mounts = mounts_text(row.get("Mounts"))
+    if mounts:
+        metadata[MOUNTS_KEY] = mounts
     host_config = row.get("HostConfig")
     if isinstance(host_config, dict) and host_config.get("NetworkMode"):
         metadata["network"] = str(host_config["NetworkMode"])

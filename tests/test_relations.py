@@ -1,0 +1,210 @@
+"""Related sessions across kinds, found from real backends' listings.
+
+tmux panes on private servers, containers on the private dockerd, KV records
+in the memory provider and JSON records in real files; every session goes
+through its backend's ``list_sessions()`` before :mod:`core.relations` sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.dirs.backend import DirsBackend
+from core.docker.backend import DockerBackend
+from core.docker.listing import mounts_text, parse_mounts
+from core.jsonstore.backend import JsonBackend
+from core.jsonstore.manager import SessionManager as JsonManager
+from core.jsonstore.store import FileSessionStore
+from core.kv.backend import KvBackend
+from core.kv.manager import SessionManager as KvManager
+from core.kv.providers import MemoryProvider
+from core.model import Session, SessionRef
+from core.relations import Relation, related, related_with_reasons
+from core.settings import JsonBackendConfig, KvBackendConfig
+from tests.docker_fixtures import (  # noqa: F401 - fixtures
+    DockerEngine,
+    _docker_engine_fixture,
+)
+from tests.helpers import dirs_config, make_session, unique
+from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
+
+
+def dirs_sessions(base: Path, name: str = "runs") -> list[Session]:
+    return DirsBackend(dirs_config(base, name=name)).list_sessions()
+
+
+def whys(rels: dict[SessionRef, list[Relation]], ref: SessionRef) -> dict[SessionRef, str]:
+    return {r.ref: r.why for r in rels.get(ref, [])}
+
+
+def kv_backend_with(records: list[dict[str, Any]]) -> KvBackend:
+    """A memory KV backend of its own, holding one session per metadata dict."""
+    name = f"kv-{unique()}"
+    manager = KvManager("app", provider=MemoryProvider(MemoryProvider.shared_store(name)))
+
+    async def fill() -> None:
+        for meta in records:
+            await manager.allocate_session(user_id="ann", custom_metadata=meta)
+
+    asyncio.run(fill())
+    return KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"))
+
+
+# ------------------------------------------------------------------- tmux
+
+
+@pytest.mark.tmux
+def test_tmux_pane_cwd_inside_a_session_dir(tmux_server: TmuxServer, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    sdir = make_session(runs)
+    other = make_session(runs)
+    tmux_server.run("new-session", "-d", "-s", "job", "-c", str(sdir / "logs"), "sleep 600")
+    tmux_server.run("new-session", "-d", "-s", "elsewhere", "-c", str(tmp_path), "sleep 600")
+    sessions = [*dirs_sessions(runs), *tmux_server.backend("tm").list_sessions()]
+    rels = related_with_reasons(sessions)
+    job, away = SessionRef("tm", "job"), SessionRef("tm", "elsewhere")
+    d = SessionRef("runs", sdir.name)
+    assert whys(rels, job) == {d: "cwd in"}
+    assert whys(rels, d) == {job: "cwd here"}
+    assert away not in rels and SessionRef("runs", other.name) not in rels
+    # the old signature: the same pairs, refs only
+    assert related(sessions) == {job: [d], d: [job]}
+
+
+@pytest.mark.tmux
+def test_a_base_reached_through_a_symlink_still_matches(
+    tmux_server: TmuxServer, tmp_path: Path
+) -> None:
+    real = tmp_path / "real-runs"
+    sdir = make_session(real)
+    link = tmp_path / "runs-link"
+    link.symlink_to(real)
+    # the pane works in the directory as reached through the link; tmux
+    # reports the resolved path, the dirs backend the configured (linked) one
+    tmux_server.run("new-session", "-d", "-s", "job", "-c", str(link / sdir.name), "sleep 600")
+    sessions = [*dirs_sessions(link), *tmux_server.backend("tm").list_sessions()]
+    tm = next(s for s in sessions if s.kind == "tmux")
+    assert tm.metadata["cwd"] == str(sdir)
+    assert related(sessions)[SessionRef("tm", "job")] == [SessionRef("runs", sdir.name)]
+
+
+# ---------------------------------------------------------------- docker
+
+
+@pytest.mark.docker
+def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path: Path) -> None:
+    # a comma, a colon and a space in the host path: the mounts format keeps them
+    runs = tmp_path / "runs, v2: a"
+    sdir = make_session(runs)
+    unrelated = tmp_path / "cache"
+    unrelated.mkdir()
+    from docker.types import Mount
+
+    api = docker_engine.client.api
+    name = f"t-{unique()}"
+    api.create_container(
+        docker_engine.image,
+        ["sleep", "60"],
+        name=name,
+        labels={"sesstui.test": "1", "sesstui.session": name},
+        host_config=api.create_host_config(
+            network_mode="none",
+            # the Mounts API: a colon in the source is fine there (binds split at it)
+            mounts=[
+                Mount("/data", str(sdir / "logs"), type="bind"),
+                Mount("/cache", str(unrelated), type="bind", read_only=True),
+            ],
+        ),
+    )
+    dk = DockerBackend(docker_engine.config("dk"))
+    try:
+        before = dk.requests
+        containers = dk.list_sessions()
+        assert dk.requests - before == 1  # mounts come with the one list request
+    finally:
+        dk.close()
+    mine = next(s for s in containers if s.id == name)
+    assert sorted(parse_mounts(mine.metadata["mounts"])) == sorted(
+        [(str(sdir / "logs"), "/data"), (str(unrelated), "/cache")]
+    )
+    rels = related_with_reasons([*dirs_sessions(runs), *containers])
+    d, c = SessionRef("runs", sdir.name), SessionRef("dk", name)
+    assert whys(rels, c) == {d: "mounts"}
+    assert whys(rels, d) == {c: "mounted by"}
+
+    # records naming the container: by name (JSON) and by short id (KV)
+    cid = mine.metadata["container_id"]
+    store = tmp_path / "agents"
+    record = JsonManager(FileSessionStore(store)).start_session(
+        agent_id="a", metadata={"container": name}
+    )
+    js = JsonBackend(JsonBackendConfig(name="agents", kind="json", base=store)).list_sessions()
+    kv = kv_backend_with([{"sandbox": cid[:12]}, {"sandbox": cid[:11]}])
+    kvs = kv.list_sessions()
+    rels = related_with_reasons([*containers, *js, *kvs])
+    j = SessionRef("agents", record.session_id)
+    assert whys(rels, j) == {c: "meta.container names"}
+    named = [s for s in kvs if s.metadata["meta.sandbox"] == cid[:12]]
+    assert whys(rels, named[0].ref) == {c: "meta.sandbox names"}
+    assert whys(rels, c) == {j: "named by meta.container", named[0].ref: "named by meta.sandbox"}
+    prefix_only = next(s for s in kvs if s.metadata["meta.sandbox"] == cid[:11])
+    assert prefix_only.ref not in rels  # only the full id or the 12-character short id
+
+
+def test_mounts_text_round_trips_odd_paths() -> None:
+    rows = [
+        {"Source": "/srv/a,b:c d", "Destination": "/data"},
+        {"Source": "/srv/new\nline\\x", "Destination": "/x -> y"},
+        {"Type": "tmpfs", "Destination": "/tmp"},  # no source: left out
+        "garbage",
+    ]
+    text = mounts_text(rows)
+    assert len(text.splitlines()) == 2
+    assert parse_mounts(text)[0] == ("/srv/a,b:c d", "/data")
+    # the newline and backslash come back; the arrow in the destination is
+    # the documented ambiguity (the last arrow splits)
+    assert parse_mounts(text)[1] == ("/srv/new\nline\\x -> /x", "y")
+    assert mounts_text(None) == ""
+
+
+# ------------------------------------------------------------ KV and JSON
+
+
+def test_kv_and_json_metadata_naming_a_session_dir(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    sdir = make_session(runs)
+    other = make_session(runs)
+    kv = kv_backend_with(
+        [
+            {"workdir": str(sdir / "work" / "deep"), "note": "no path"},
+            {"log": f"{other}/logs/../logs/app.log"},  # normalised before the lookup
+            {"workdir": f"{runs}/not-a-session/x", "count": 3},
+        ]
+    )
+    store = tmp_path / "agents"
+    manager = JsonManager(FileSessionStore(store))
+    rec = manager.start_session(workspace_id="ws", metadata={"session_dir": str(sdir)})
+    manager.start_session(metadata={"session_dir": str(runs)})  # the base, not a session
+    js = JsonBackend(JsonBackendConfig(name="agents", kind="json", base=store)).list_sessions()
+    kvs = kv.list_sessions()
+    rels = related_with_reasons([*dirs_sessions(runs), *kvs, *js])
+    d, o = SessionRef("runs", sdir.name), SessionRef("runs", other.name)
+    by_meta = {s.metadata.get("meta.workdir") or s.metadata.get("meta.log"): s.ref for s in kvs}
+    k_work = by_meta[str(sdir / "work" / "deep")]
+    k_log = by_meta[f"{other}/logs/../logs/app.log"]
+    j = SessionRef("agents", f"ws/{rec.session_id}")
+    assert whys(rels, k_work) == {d: "meta.workdir names"}
+    assert whys(rels, k_log) == {o: "meta.log names"}
+    assert whys(rels, j) == {d: "meta.session_dir names"}
+    assert whys(rels, d) == {k_work: "named by meta.workdir", j: "named by meta.session_dir"}
+    assert set(rels) == {d, o, k_work, k_log, j}
+
+
+def test_no_session_dirs_and_no_containers_means_no_relations(tmp_path: Path) -> None:
+    kv = kv_backend_with([{"workdir": str(tmp_path)}])
+    assert related_with_reasons(kv.list_sessions()) == {}
+    assert related([]) == {}
