@@ -72,23 +72,44 @@ def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Pa
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     done = tmp_path / "exit-code"
-    env = f"TMPDIR={tmpdir} PYTHONPATH={ROOT} TERM=xterm-256color"
+    # no Docker engine (so the count is the same everywhere); the user's state
+    # dir must stay untouched: the demo keeps its own inside the sandbox
+    users_state = tmp_path / "state"
+    env = (
+        f"TMPDIR={tmpdir} PYTHONPATH={ROOT} TERM=xterm-256color "
+        f"DOCKER_HOST=unix://{tmp_path}/no-docker.sock XDG_STATE_HOME={users_state}"
+    )
     terminal.start(f"cd {ROOT} && env {env} {sys.executable} -m tui.cli demo; echo $? > {done}")
-    # 12 sandbox dirs + the live one, 6 in-memory KV sessions, 3 JSON records
-    terminal.wait_for("Sessions 22")
-    assert len(_demo_dirs(tmpdir)) == 1
+    # 12 sandbox dirs + the live one, 6 in-memory KV sessions, 3 JSON records,
+    # 2 tmux sessions on the demo's private server
+    terminal.wait_for("Sessions 24")
+    (sandbox,) = _demo_dirs(tmpdir)
+    tmux_socket = sandbox / "tmux.sock"
+    assert tmux_socket.is_socket()
     # the live session is the newest: select it (top row) and see its log grow
     terminal.keys("g")
     assert "following" in terminal.wait_for("demo.wor")
     terminal.keys("z")  # full-width log: whole lines at 80 columns
     terminal.wait_for("processed batch 3")
     terminal.keys("z")
-    # filter: only the live session's process is running
+    terminal.wait_for("Details")  # back from the zoom: the table has the focus again
+    # filter: the live session's process and the two tmux sessions are running
     terminal.keys("/", "r", "u", "n", "n", "i", "n", "g")
-    screen = terminal.wait_for("Sessions 1/22")
-    assert "active" in screen and "idle" not in screen.split("Details")[0]
+    screen = terminal.wait_for("Sessions 3/24")
+    table = screen.split("Details")[0]
+    assert "active" in table and "build" in table and "idle" not in table
     terminal.keys("Escape")
-    terminal.wait_for("Sessions 22")
+    terminal.wait_for("Sessions 24")
+    # search the log, typed in one burst behind "/": every key lands in the
+    # search box ("d" is never the dashboard's delete)
+    terminal.keys("g", "l")
+    terminal.wait_for("Search")  # the log pane has the focus: its keys in the footer
+    terminal.keys("/", "d", "e", "m", "o", "Enter")
+    screen = terminal.wait_for("match ")
+    assert "plan" not in screen
+    terminal.keys("Escape")  # clears the search
+    # a key right behind ESC would read as alt+key: give the terminal a beat
+    time.sleep(0.5)
     terminal.keys("q")
     deadline = time.monotonic() + 20
     while not done.exists() and time.monotonic() < deadline:
@@ -99,6 +120,12 @@ def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Pa
         ["pgrep", "-f", f"tui.demo worker {tmpdir}"], capture_output=True, check=False
     )
     assert workers.stdout == b""
+    # the demo's tmux server is gone with its socket; no Docker, so no containers
+    server = subprocess.run(
+        [terminal.tmux, "-S", str(tmux_socket), "list-sessions"], capture_output=True, check=False
+    )
+    assert server.returncode != 0 and not tmux_socket.exists()
+    assert not users_state.exists()
 
 
 @pytest.fixture

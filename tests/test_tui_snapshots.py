@@ -7,6 +7,7 @@ Behaviour is tested in test_tui_pilot.py against real directories.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 from textual.pilot import Pilot
@@ -28,10 +29,14 @@ def make_app(
     docker: bool = False,
     stores: bool = False,
     theme: str = "sesstui-dark",
+    protected: tuple[str, ...] = (),
+    keymap: dict[str, str] | None = None,
 ) -> SesstuiApp:
     config = sample_config()
+    if keymap:
+        config = replace(config, ui=replace(config.ui, keymap=keymap))
     backends = sample_backends(down=down, tmux=tmux, docker=docker, stores=stores)
-    inv = Inventory(backends, config=config)
+    inv = Inventory(backends, config=config, protected=protected)
     return SesstuiApp(config, inventory=inv, clock=frozen_clock, live=False, theme=theme)
 
 
@@ -89,7 +94,7 @@ def test_filter(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(), terminal_size=size, run_before=before(*keys))
 
 
-@pytest.mark.parametrize("theme", ["sesstui-light", "sesstui-16"])
+@pytest.mark.parametrize("theme", ["sesstui-light", "sesstui-16", "sesstui-dusk"])
 def test_dashboard_themes(snap_compare: SnapCompare, theme: str) -> None:
     assert snap_compare(make_app(theme=theme), terminal_size=(80, 24), run_before=before())
 
@@ -129,3 +134,47 @@ def test_dashboard_with_kv_and_json_rows(snap_compare: SnapCompare, size: tuple[
 def test_extend_dialog(snap_compare: SnapCompare) -> None:
     keys = ("G", "up", "up", "up", "e", "2", "h")
     assert snap_compare(make_app(stores=True), terminal_size=(80, 24), run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_dashboard_all_kinds(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app = make_app(tmux=True, docker=True, stores=True)
+    assert snap_compare(app, terminal_size=size, run_before=before())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_query_error(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    keys = ("slash", *"age>1d", "space", *"sise>1")
+    assert snap_compare(make_app(), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_sorted_by_size_and_selected(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    keys = ("greater_than_sign", "greater_than_sign", "space", "space")
+    assert snap_compare(make_app(), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_bulk_stop_confirm(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # select the tmux sessions "bot" and the one under it, then stop both
+    keys = ("G", "up", "up", "up", "up", "space", "space", "x")
+    assert snap_compare(make_app(tmux=True), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_typed_confirm_protected(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # a prune of a protected backend: the count must be typed first
+    app = make_app(protected=("runs",))
+    assert snap_compare(app, terminal_size=size, run_before=before("p", "shift+tab", "3"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_log_search(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    keys = ("l", "slash", *"warn", "enter")
+    assert snap_compare(make_app(), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_help_with_remapped_keys(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app = make_app(keymap={"sessions.prune": "P", "sessions.delete": "D,delete"})
+    assert snap_compare(app, terminal_size=size, run_before=before("question_mark"))

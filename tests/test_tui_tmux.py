@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from core.settings import AppConfig, SessionSpec, TmuxBackendConfig, UIConfig
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
-from tests.tmux_fixtures import need_tmux
+from tests.tmux_fixtures import _socket_name_fixture, sessions_on, tmux_on  # noqa: F401 - fixture
 from tui.app import SesstuiApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.start import StartScreen
@@ -22,25 +19,11 @@ pytestmark = pytest.mark.tmux
 
 
 @pytest.fixture
-def socket() -> Iterator[str]:
-    need_tmux()
-    name = f"sesstui-pilot-{uuid.uuid4().hex[:8]}"
-    yield name
-    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
+def socket(socket_name: str) -> str:
+    return socket_name
 
 
-def tmux(socket: str, *args: str) -> str:
-    return subprocess.run(
-        ["tmux", "-L", socket, *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
-def sessions_on(socket: str) -> set[str]:
-    out = subprocess.run(
-        ["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return set(out.stdout.split())
+tmux = tmux_on
 
 
 def app_with(socket: str, runs: Path, **specs: SessionSpec) -> SesstuiApp:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from core.errors import ConfigError
+from core.history import History
 from core.inventory import Inventory
 from core.settings import AppConfig
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.error import ErrorScreen
-from tui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, bundled_themes, user_themes
+from tui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, ThemePicker, load_themes
+from tui.widgets.sessions_table import COLUMNS
 
 
 def _now() -> datetime:
@@ -37,21 +40,32 @@ class SesstuiApp(App[int]):
         clock: Callable[[], datetime] = _now,
         live: bool = True,
         user_theme_dir: Path | None = None,
+        startup_notices: Sequence[str] = (),
+        history: History | None = None,
     ) -> None:
         """``clock`` and ``live=False`` (no interval refresh) make snapshots
-        deterministic; everything else comes from ``config``."""
+        deterministic; everything else comes from ``config``.  User themes
+        come from ``user_theme_dir`` (default ``<config dir>/themes``);
+        ``startup_notices`` are shown as notifications once the app is up
+        (the demo says there what it had to leave out).  ``history`` keeps
+        the inventory between runs for the since-last-open notice (default:
+        the state dir's, when ``live``)."""
         super().__init__()
         self.config = config
-        self.inventory = inventory or Inventory.from_config(config)
-        self.clock = clock
-        self.live = live
-        for t in [*bundled_themes(), *user_themes(user_theme_dir)]:
+        # themes first: a broken user theme stops here, before any backend opens
+        self.themes = load_themes(user_theme_dir)
+        for t in self.themes.themes:
             self.register_theme(t)
         wanted = theme or config.ui.theme or DEFAULT_THEME
         if wanted not in self.available_themes:
-            known = ", ".join(sorted(n for n in self.available_themes if n.startswith("sesstui")))
-            raise ConfigError(f"unknown theme '{wanted}'; bundled: {known}", key="ui.theme")
+            known = ", ".join(self.themes.names)
+            raise ConfigError(f"unknown theme '{wanted}'; known: {known}", key="ui.theme")
         self.theme = wanted
+        self.startup_notices = tuple(startup_notices)
+        self.inventory = inventory or Inventory.from_config(config, source="tui")
+        self.clock = clock
+        self.live = live
+        self.history = history if history is not None or not live else History.default()
         if config.ui.keymap:
             self.set_keymap(dict(config.ui.keymap))
 
@@ -60,6 +74,13 @@ class SesstuiApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(DashboardScreen())
+        for notice in self.startup_notices:
+            self.notify(notice, severity="warning", timeout=12)
+
+    def search_themes(self) -> None:
+        """The palette's "Theme" command: sesstui's and the user's themes
+        only (not all of Textual's), previewed as the cursor moves."""
+        self.push_screen(ThemePicker(self.themes, self.theme))
 
     def on_unmount(self) -> None:
         self.inventory.close()
@@ -86,3 +107,42 @@ class SesstuiApp(App[int]):
                 "Zoom log", "Show the log pane full screen, and back", screen.action_zoom_log
             )
             yield SystemCommand("Help", "Show the keys in force", screen.action_help)
+            yield SystemCommand(
+                "Select all shown", "Select every row shown (again: none)", screen.action_select_all
+            )
+            yield SystemCommand(
+                "Stop selected", "Stop the selected sessions (confirm)", screen.action_stop
+            )
+            yield SystemCommand(
+                "Merged log", "Tail the selected sessions in one stream", screen.action_merge_logs
+            )
+            yield SystemCommand(
+                "Group by backend", "Group the rows by backend, on/off", screen.action_group
+            )
+            yield SystemCommand(
+                "Invert sort", "Reverse the order of the sort column", screen.action_sort_reverse
+            )
+            for column, label in COLUMNS:
+                yield SystemCommand(
+                    f"Sort by {label.lower()}",
+                    f"Order the rows by the {label} column",
+                    partial(screen.table.set_sort, column),
+                )
+            yield SystemCommand(
+                "Jump to related", "Move to a session related to this one", screen.action_related
+            )
+            yield SystemCommand(
+                "Copy session ref",
+                "Copy backend:id to the clipboard (OSC 52)",
+                screen.action_copy_id,
+            )
+            yield SystemCommand(
+                "Orphans", "Sessions and folders nothing uses any more", screen.action_orphans
+            )
+            yield SystemCommand(
+                "Journal", "Every action taken, with its CLI command", screen.action_journal
+            )
+            for name, query in self.config.views.items():
+                yield SystemCommand(
+                    f"View: {name}", f"Filter with {query}", partial(screen.show_view, name)
+                )

@@ -1,9 +1,19 @@
 """``sesstui demo``: a throwaway sandbox of real sessions, then the dashboard.
 
-The sandbox holds session directories made with the producer API: some old
+The sandbox holds session directories made with the producer API (some old
 enough for the retention policy to prune, and one whose creating process is
-alive and keeps logging, so its log grows while you watch.  Everything is
-removed on exit, Ctrl+C included.
+alive and keeps logging, so its log grows while you watch), in-memory KV
+sessions whose TTLs tick, JSON agent sessions, two tmux sessions on a private
+server (when tmux is installed) and two containers (when a Docker engine is
+reachable and already has a busybox or alpine image: the demo never pulls).
+
+Nothing touches the user's own things: tmux runs on a socket inside the
+sandbox (``tmux -S``), containers carry a ``sesstui.demo`` label with this
+sandbox's token and only those are removed, and the app's state directory
+(``XDG_STATE_HOME``) points into the sandbox.  Everything is removed on exit:
+quit, Ctrl+C, SIGHUP/SIGTERM or an error.  What the demo had to leave out
+(no tmux, no engine, no image) is printed before the dashboard starts and
+shown in it as a notification.
 """
 
 from __future__ import annotations
@@ -11,28 +21,64 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.dirs.naming import make_name
 from core.dirs.producer import LogConfig, SessionDir, SessionHandler
+from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
 from core.model import PrunePolicy
 from core.settings import (
     AppConfig,
     BackendConfig,
     DirsBackendConfig,
+    DockerBackendConfig,
     JsonBackendConfig,
     KvBackendConfig,
+    TmuxBackendConfig,
     UIConfig,
 )
 
+if TYPE_CHECKING:
+    from tui.app import SesstuiApp
+
 _JOBS = ("ingest", "train", "render", "export", "backfill", "reindex")
+
+DEMO_LABEL = "sesstui.demo"  # value: the sandbox's token; cleanup removes exactly these
+TMUX_SESSIONS = ("build", "shell")
+DOCKER_TIMEOUT = 3.0  # seconds for the reachability check and each demo request
+# a unix socket path must fit in sun_path (108 bytes on Linux, 104 on macOS)
+_MAX_SOCKET_PATH = 100
+# images the demo may use when present: tiny, with a POSIX sh
+_DEMO_IMAGE = re.compile(r"(^|[/-])(busybox|alpine)(:|$)")
+
+# a build that prints a line a second, so `follow` has something to show
+_BUILD_SCRIPT = r"""
+n=0
+while :; do
+  n=$((n+1))
+  echo "$(date +%H:%M:%S) build: step $n, compiled $((n * 7 % 40 + 3)) files"
+  [ $((n % 12)) -eq 0 ] && echo "$(date +%H:%M:%S) build: warning: 2 deprecations"
+  sleep 1
+done
+"""
+# the demo containers: a web server's access log and a queue worker
+_CONTAINERS = (
+    ("web", 'echo "GET /api/items/$n 200 $((n % 9 + 2))ms"', 1),
+    ("worker", 'echo "job $n: done, $((n * 13 % 97)) rows"', 2),
+)
 
 
 def build_sandbox(root: Path, *, count: int = 12, seed: int = 7) -> Path:
@@ -106,7 +152,16 @@ def build_json_sessions(base: Path) -> None:
             manager.end_session(rec.session_id)
 
 
-def demo_config(base: Path, kv_store: str = "demo-kv", agents: Path | None = None) -> AppConfig:
+def demo_config(
+    base: Path,
+    kv_store: str = "demo-kv",
+    agents: Path | None = None,
+    *,
+    tmux: TmuxBackendConfig | None = None,
+    docker: DockerBackendConfig | None = None,
+) -> AppConfig:
+    """The demo's configuration: its dirs, KV and JSON backends, plus tmux and
+    docker when the sandbox has them."""
     backends: list[BackendConfig] = [
         DirsBackendConfig(
             name="runs",
@@ -118,7 +173,387 @@ def demo_config(base: Path, kv_store: str = "demo-kv", agents: Path | None = Non
     ]
     if agents is not None:
         backends.append(JsonBackendConfig(name="agents", kind="json", base=agents))
+    if tmux is not None:
+        backends.append(tmux)
+    if docker is not None:
+        backends.append(docker)
     return AppConfig(backends=tuple(backends), ui=UIConfig(refresh_seconds=2.0))
+
+
+def _tmux_env() -> dict[str, str]:
+    # inside the user's tmux, TMUX would point new clients at that server
+    return {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+
+
+@dataclass
+class DemoTmux:
+    """A private tmux server on a socket file (``tmux -S``)."""
+
+    tmux: str
+    socket: Path
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [self.tmux, "-S", str(self.socket), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_tmux_env(),
+            stdin=subprocess.DEVNULL,
+        )
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"tmux {args[0]} failed: {proc.stderr.strip()}")
+        return proc
+
+    def start(self, build_dir: Path, shell_dir: Path) -> None:
+        """``build`` prints a line a second with its pane inside ``build_dir``
+        (a session directory, so the two are related); ``shell`` waits idle."""
+        # -f /dev/null: the user's tmux.conf has no say in the demo's server
+        self.run("-f", "/dev/null", "new-session", "-d", "-s", "build", "-c", str(build_dir),
+                 "--", "sh", "-c", _BUILD_SCRIPT)  # fmt: skip
+        self.run("new-session", "-d", "-s", "shell", "-c", str(shell_dir))
+
+    def config(self, log_dir: Path) -> TmuxBackendConfig:
+        return TmuxBackendConfig(
+            name="tmux", kind="tmux", socket_path=self.socket, tmux=self.tmux, log_dir=log_dir
+        )
+
+    def kill(self) -> None:
+        self.run("kill-server", check=False)
+        self.socket.unlink(missing_ok=True)
+
+
+@dataclass
+class DemoDocker:
+    """The demo's containers on one engine, found again by their demo label."""
+
+    client: Any  # docker.DockerClient (the SDK is untyped)
+    base_url: str | None  # None = the environment's engine
+    token: str
+    image: str | None = None
+    names: list[str] = field(default_factory=list)
+
+    def start(self, image: str) -> None:
+        self.image = image
+        for name, line, every in _CONTAINERS:
+            full = f"demo-{name}-{self.token[:6]}"
+            script = f"trap 'exit 0' TERM; n=0; while :; do n=$((n+1)); {line}; sleep {every}; done"
+            # create + start: unlike run(), create never pulls a missing image
+            container = self.client.containers.create(
+                image,
+                ["sh", "-c", script],
+                name=full,
+                network_mode="none",  # needs no bridge; the demo talks to nothing
+                labels={SESSION_LABEL: full, MANAGED_LABEL: "true", DEMO_LABEL: self.token},
+            )
+            self.names.append(full)
+            container.start()
+
+    def config(self) -> DockerBackendConfig:
+        return DockerBackendConfig(
+            name="docker", kind="docker", base_url=self.base_url, timeout=DOCKER_TIMEOUT + 2
+        )
+
+    def containers(self) -> list[Any]:
+        """Every container carrying this sandbox's demo label."""
+        found: list[Any] = self.client.containers.list(
+            all=True, filters={"label": f"{DEMO_LABEL}={self.token}"}
+        )
+        return found
+
+    def remove_containers(self) -> None:
+        for c in self.containers():
+            with suppress(Exception):  # gone already, or being removed
+                c.remove(force=True)
+
+    def remove(self) -> None:
+        """Remove the demo's containers and close the client."""
+        try:
+            self.remove_containers()
+        finally:
+            self.client.close()
+
+
+def pick_image(tags: list[str]) -> str | None:
+    """A busybox (preferred) or alpine image among local ``tags``, or None."""
+    usable = sorted(t for t in tags if _DEMO_IMAGE.search(t))
+    busybox = [t for t in usable if "busybox" in t]
+    preferred = busybox or usable
+    return preferred[0] if preferred else None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:160]
+
+
+def _unreachable(where: str, error: BaseException) -> str:
+    """Why the engine at ``where`` did not answer, in a few words."""
+    socket = where.removeprefix("unix://") if where.startswith("unix://") else None
+    if socket is not None and not Path(socket).exists():
+        return f"no socket {socket}"
+    text = _first_line(error).removeprefix("Error while fetching server API version: ")
+    return text[:100]
+
+
+def open_docker(base_url: str | None, token: str) -> tuple[DemoDocker | None, str | None]:
+    """The demo's engine and, when it cannot be used, why (a notice)."""
+    from core.docker.endpoint import from_environment
+
+    where = base_url or from_environment(os.environ).display
+    try:
+        import docker
+    except ImportError:
+        return None, "Docker: the docker Python package is not installed; no containers."
+    try:
+        if base_url is None:
+            client = docker.from_env(timeout=DOCKER_TIMEOUT)
+        else:
+            client = docker.DockerClient(base_url=base_url, timeout=DOCKER_TIMEOUT)
+        client.ping()
+    except Exception as e:  # noqa: BLE001 - any failure means "not reachable"
+        return None, (
+            f"Docker: no engine reachable at {where} ({_unreachable(where, e)}); no demo "
+            "containers. Start Docker or set DOCKER_HOST to see them."
+        )
+    return DemoDocker(client, base_url, token), None
+
+
+@dataclass
+class Sandbox:
+    """Everything ``sesstui demo`` made; :meth:`close` removes all of it."""
+
+    root: Path
+    token: str
+    kv_store: str = "web"
+    tmux: DemoTmux | None = None
+    docker: DemoDocker | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    notices: list[str] = field(default_factory=list)
+    extra_dirs: list[Path] = field(default_factory=list)
+
+    @property
+    def runs(self) -> Path:
+        """The session directories (the dirs backend's base)."""
+        return self.root / "runs"
+
+    @property
+    def agents(self) -> Path:
+        """The JSON agent sessions."""
+        return self.root / "agents"
+
+    @property
+    def state_home(self) -> Path:
+        """The app's ``XDG_STATE_HOME`` while the demo runs."""
+        return self.root / "state"
+
+    def env(self) -> dict[str, str]:
+        """Environment for the app: its state files (journal, last inventory)
+        go into the sandbox, never into the user's state directory."""
+        return {"XDG_STATE_HOME": str(self.state_home)}
+
+    def config(self) -> AppConfig:
+        return demo_config(
+            self.runs,
+            self.kv_store,
+            self.agents,
+            tmux=self.tmux.config(self.root / "tmux-logs") if self.tmux else None,
+            docker=self.docker.config() if self.docker else None,
+        )
+
+    def close(self) -> None:
+        """Stop the worker, kill the tmux server, remove the containers, the
+        KV records and every directory.  Safe to call twice; each step runs
+        even when an earlier one failed."""
+        steps = (self._stop_worker, self._kill_tmux, self._remove_containers, self._remove_files)
+        errors: list[BaseException] = []
+        for step in steps:
+            try:
+                step()
+            except Exception as e:  # noqa: BLE001 - the rest must still run
+                errors.append(e)
+        if errors:
+            print(f"sesstui demo: cleanup: {_first_line(errors[0])}", file=sys.stderr)
+
+    def _stop_worker(self) -> None:
+        proc, self.worker = self.worker, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def _kill_tmux(self) -> None:
+        tmux, self.tmux = self.tmux, None
+        if tmux is not None:
+            tmux.kill()
+
+    def _remove_containers(self) -> None:
+        docker, self.docker = self.docker, None
+        if docker is not None:
+            docker.remove()
+
+    def _remove_files(self) -> None:
+        from core.kv.providers import MemoryProvider
+
+        MemoryProvider.shared_store(self.kv_store).clear()
+        for d in (*self.extra_dirs, self.root):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _socket_path(root: Path, sandbox: Sandbox) -> Path:
+    path = root / "tmux.sock"
+    if len(os.fsencode(path)) <= _MAX_SOCKET_PATH:
+        return path
+    # a deep TMPDIR: a short directory of its own, removed with the sandbox
+    short = Path(tempfile.mkdtemp(prefix="sesstui-demo-tmux-", dir="/tmp"))
+    sandbox.extra_dirs.append(short)
+    return short / "tmux.sock"
+
+
+def build(
+    *,
+    parent: Path | None = None,
+    tmux: str | None = "tmux",
+    docker: bool = True,
+    docker_url: str | None = None,
+    live_worker: bool = True,
+    kv_store: str = "web",
+) -> Sandbox:
+    """Make the whole sandbox in a new directory under ``parent`` (default
+    the temp dir).  ``tmux`` is the binary (on PATH unless a path; None: no
+    tmux sessions); ``docker_url`` names the engine (None: the environment's,
+    as ``docker`` does); ``docker=False`` leaves containers out.
+
+    Whatever fails half-way is cleaned up before the error propagates.
+    """
+    root = Path(tempfile.mkdtemp(prefix="sesstui-demo-", dir=parent)).resolve()
+    sandbox = Sandbox(root=root, token=uuid.uuid4().hex[:12], kv_store=kv_store)
+    try:
+        build_sandbox(root)
+        build_kv_sessions(kv_store)
+        build_json_sessions(sandbox.agents)
+        sandbox.state_home.mkdir()
+        if tmux is not None:
+            _add_tmux(sandbox, tmux)
+        if docker:
+            _add_docker(sandbox, docker_url)
+        if live_worker:
+            sandbox.worker = subprocess.Popen(
+                [sys.executable, "-m", "tui.demo", "worker", str(sandbox.runs)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+            )
+    except BaseException:
+        sandbox.close()
+        raise
+    return sandbox
+
+
+def _add_tmux(sandbox: Sandbox, binary: str) -> None:
+    found = shutil.which(binary)
+    if found is None:
+        sandbox.notices.append(
+            f"tmux: {binary!r} is not installed; the demo shows no tmux sessions "
+            "(install tmux to see them)."
+        )
+        return
+    server = DemoTmux(found, _socket_path(sandbox.root, sandbox))
+    # the newest session directory: its row and the build's are related
+    newest = max(sandbox.runs.iterdir(), key=lambda p: p.name)
+    try:
+        server.start(build_dir=newest, shell_dir=sandbox.root)
+    except (OSError, RuntimeError) as e:
+        server.kill()
+        sandbox.notices.append(
+            f"tmux: could not start the demo's tmux server ({_first_line(e)}); "
+            "the demo shows no tmux sessions."
+        )
+        return
+    sandbox.tmux = server
+
+
+def _add_docker(sandbox: Sandbox, base_url: str | None) -> None:
+    engine, problem = open_docker(base_url, sandbox.token)
+    if engine is None:
+        sandbox.notices.append(problem or "Docker: unavailable")
+        return
+    sandbox.docker = engine
+    try:
+        tags = [t for image in engine.client.images.list() for t in image.tags]
+    except Exception as e:  # noqa: BLE001 - the engine went away after the ping
+        sandbox.notices.append(f"Docker: cannot list the engine's images ({_first_line(e)}).")
+        return
+    image = pick_image(tags)
+    if image is None:
+        sandbox.notices.append(
+            "Docker: no busybox or alpine image on the engine and the demo never pulls; "
+            "`docker pull busybox` to see demo containers."
+        )
+        return
+    try:
+        engine.start(image)
+    except Exception as e:  # noqa: BLE001 - the demo goes on without containers
+        engine.remove_containers()
+        engine.names.clear()
+        sandbox.notices.append(
+            f"Docker: could not start the demo containers from {image} ({_first_line(e)})."
+        )
+
+
+@contextmanager
+def environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``overrides`` set, restored afterwards."""
+    before = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def demo_app(sandbox: Sandbox, theme: str | None = None) -> SesstuiApp:
+    """The dashboard on ``sandbox``, telling what the demo left out.  Build
+    it inside ``environment(sandbox.env())``."""
+    from tui.app import SesstuiApp
+
+    return SesstuiApp(sandbox.config(), theme=theme, startup_notices=sandbox.notices)
+
+
+def run_demo(theme: str | None = None, *, docker_url: str | None = None) -> int:
+    """Build the sandbox, open the dashboard on it, and clean up afterwards
+    (quit, Ctrl+C, SIGHUP, SIGTERM or an error).  ``docker_url`` names the
+    engine for the demo containers (default: the environment's)."""
+
+    def hang_up(signum: int, frame: object) -> None:
+        # a closed terminal or SSH connection: leave through the cleanup below
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    sandbox: Sandbox | None = None
+    try:
+        sandbox = build(docker_url=docker_url)
+        for notice in sandbox.notices:
+            print(f"sesstui demo: {notice}", file=sys.stderr)
+        # set before the app builds its inventory, which may open state files
+        with environment(sandbox.env()):
+            app = demo_app(sandbox, theme)
+            app.run()
+        return app.return_code or 0
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def worker(base: Path) -> None:
@@ -149,45 +584,6 @@ def worker(base: Path) -> None:
             time.sleep(0.7)
 
 
-def run_demo(theme: str | None = None) -> int:
-    """Build the sandbox, open the dashboard on it, and clean up afterwards."""
-    from tui.app import SesstuiApp
-
-    root = Path(tempfile.mkdtemp(prefix="sesstui-demo-"))
-    proc: subprocess.Popen[bytes] | None = None
-
-    def hang_up(signum: int, frame: object) -> None:
-        # a closed terminal or SSH connection: leave through the cleanup below
-        raise SystemExit(128 + signum)
-
-    previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
-    try:
-        base = build_sandbox(root)
-        build_kv_sessions("web")
-        build_json_sessions(root / "agents")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tui.demo", "worker", str(base)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
-        )
-        app = SesstuiApp(demo_config(base, "web", root / "agents"), theme=theme)
-        app.run()
-        return app.return_code or 0
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-if __name__ == "__main__":  # the live worker entry point used by run_demo
+if __name__ == "__main__":  # the live worker entry point used by build()
     if len(sys.argv) == 3 and sys.argv[1] == "worker":
         worker(Path(sys.argv[2]))

@@ -14,7 +14,13 @@ def theme_style(app: App[object], variable: str, *, bold: bool = False) -> Style
     which Rich cannot parse directly; an unknown or unparsable value gives no
     colour rather than an error.
     """
-    value = app.theme_variables.get(variable)
+    values = app.theme_variables
+    value = values.get(variable)
+    # a default such as "state-idle": "$foreground-muted" names another variable
+    seen = {variable}
+    while value and value.startswith("$") and value[1:] not in seen:
+        seen.add(value[1:])
+        value = values.get(value[1:])
     if not value:
         return Style(bold=bold or None)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -21,6 +22,7 @@ from textual.worker import get_current_worker
 from core.backend import LineStream
 from core.durations import duration_text
 from core.errors import ActionFailed
+from core.history import answered, since_last_open
 from core.inventory import Snapshot, describe_error
 from core.model import (
     Capability,
@@ -31,8 +33,9 @@ from core.model import (
     SessionRef,
     SizeInfo,
 )
-from core.relations import related
+from core.relations import Relation, related_with_reasons
 from tui.formatting import bytes_text
+from tui.screens.bulk import BulkScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.extend import ExtendScreen
@@ -53,16 +56,24 @@ class DashboardScreen(Screen[None]):
 
     | Key | Action |
     | :- | :- |
-    | / | Filter the table |
+    | / | Filter the table with a query (``state:idle age>7d``) |
     | r | Refresh now |
     | f | Follow the selected session's log on/off |
     | z | Show the log full screen, and back |
+    | l | Focus the log pane (search, filter, copy a line) |
+    | m | Merged log of the selected sessions |
     | a | Attach to the selected session (the app suspends until you detach) |
     | s | Start a configured session that is not running |
-    | x | Stop the selected session (confirm: interrupt then kill, or kill now) |
+    | x | Stop the selected sessions (confirm: interrupt then kill, or kill now) |
     | e | Extend the selected TTL session, or expire it now |
-    | p | Prune: show the plan, then confirm |
-    | d | Delete the selected session (confirm) |
+    | p | Prune: show the plan, then confirm (within the selection or filter) |
+    | d | Delete the selected sessions (confirm) |
+    | space / A | Select a row / all rows shown |
+    | < > / I | Sort by the previous / next column / invert |
+    | b | Group by backend on/off |
+    | R | Jump to a related session |
+    | y | Copy the session's ref to the clipboard |
+    | O / J | Orphans / journal |
     | ? | Help |
     | q | Quit |
     """
@@ -73,12 +84,24 @@ class DashboardScreen(Screen[None]):
         # the log pane's title shows these two, so the footer fits 80 columns
         Binding("f", "toggle_follow", "Follow", show=False, id="logs.follow"),
         Binding("z", "zoom_log", "Zoom log", show=False, id="logs.zoom"),
+        Binding("l", "focus_log", "Log", show=False, id="logs.focus"),
+        Binding("m", "merge_logs", "Merged log", show=False, id="logs.merge"),
         Binding("a", "attach", "Attach", id="sessions.attach"),
         Binding("s", "start", "Start", id="sessions.start"),
         Binding("x", "stop", "Stop", id="sessions.stop"),
         Binding("e", "extend", "TTL", id="sessions.extend"),
         Binding("p", "prune", "Prune", id="sessions.prune"),
         Binding("d", "delete", "Delete", id="sessions.delete"),
+        Binding("space", "select", "Select", show=False, id="sessions.select"),
+        Binding("A", "select_all", "Select all", show=False, id="sessions.select_all"),
+        Binding("greater_than_sign", "sort(1)", "Sort →", show=False, id="sessions.sort_next"),
+        Binding("less_than_sign", "sort(-1)", "Sort ←", show=False, id="sessions.sort_prev"),
+        Binding("I", "sort_reverse", "Invert sort", show=False, id="sessions.sort_reverse"),
+        Binding("b", "group", "Group", show=False, id="sessions.group"),
+        Binding("R", "related", "Related", show=False, id="sessions.related"),
+        Binding("y", "copy_id", "Copy id", show=False, id="sessions.copy"),
+        Binding("O", "orphans", "Orphans", show=False, id="app.orphans"),
+        Binding("J", "journal", "Journal", show=False, id="app.journal"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "app.quit", "Quit", id="app.quit"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="sessions.clear_filter"),
@@ -92,8 +115,12 @@ class DashboardScreen(Screen[None]):
         self._tail_ref: SessionRef | None = None
         self.follow = True
         self._refreshing = False
+        self._compared = False  # since-last-open runs once, after the first listing
         self.snapshot: Snapshot | None = None
         self.relations: dict[SessionRef, list[SessionRef]] = {}
+        self.related_info: dict[SessionRef, list[Relation]] = {}
+        # how many related-jumps were made from each session (to cycle)
+        self._related_turn: dict[SessionRef, int] = {}
 
     # -- layout ---------------------------------------------------------------
 
@@ -107,7 +134,11 @@ class DashboardScreen(Screen[None]):
             with Horizontal(id="bottom"):
                 yield DetailPanel(clock=clock, id="detail")
                 yield LogPane(max_lines=self.app.config.ui.log_lines * 20, id="log")
-        yield Input(placeholder="filter: words to match (esc clears)", id="filter")
+        yield Static("", id="filter-error", markup=False)
+        yield Input(
+            placeholder="filter: words, or a query: state:idle age>7d size>1G (esc clears)",
+            id="filter",
+        )
         yield Footer(compact=True)
 
     @property
@@ -165,6 +196,7 @@ class DashboardScreen(Screen[None]):
         self.app.call_from_thread(self._apply_snapshot, snap)
         measurable = self.app.inventory.measurable(snap.sessions)
         batch: list[tuple[SessionRef, SizeInfo]] = []
+        sizes: dict[SessionRef, SizeInfo] = {}
         done = 0
         last_post = time.monotonic()
         try:
@@ -172,6 +204,7 @@ class DashboardScreen(Screen[None]):
                 if worker.is_cancelled:
                     return
                 batch.append((ref, size))
+                sizes[ref] = size
                 done += 1
                 if time.monotonic() - last_post > 0.1:
                     self.app.call_from_thread(self._apply_sizes, batch, done, len(measurable))
@@ -187,13 +220,32 @@ class DashboardScreen(Screen[None]):
         # count ends here, whatever it reached
         self.app.call_from_thread(self._apply_sizes, batch, len(measurable), len(measurable))
         self.app.call_from_thread(self._refresh_done)
+        if not self._compared:
+            self._compared = True
+            self._since_last_open(snap, sizes)
+
+    def _since_last_open(self, snap: Snapshot, sizes: dict[SessionRef, SizeInfo]) -> None:
+        """Once per run, after the first full listing: what appeared, went or
+        grew since the previous run (thread side; the notice goes to the UI)."""
+        history = self.app.history
+        if history is None:
+            return
+        sessions = [s.with_size(sizes[s.ref]) if s.ref in sizes else s for s in snap.sessions]
+        changes = since_last_open(
+            history, sessions, answered(snap.health), grow_bytes=self.app.config.ui.grow_notice
+        )
+        if changes:
+            self.app.call_from_thread(
+                self.notify, changes.summary(), title="Since last open", timeout=15
+            )
 
     def _refresh_done(self) -> None:
         self._refreshing = False
 
     def _apply_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
-        self.relations = related(snap.sessions)
+        self.related_info = related_with_reasons(snap.sessions)
+        self.relations = {ref: [r.ref for r in rels] for ref, rels in self.related_info.items()}
         self.query_one(HealthBar).set_health(snap.health, self.app.clock())
         self.table.sync(snap.sessions)
         self._update_title()
@@ -215,6 +267,11 @@ class DashboardScreen(Screen[None]):
         shown, total = len(t.shown), len(t.sessions)
         count = f"{shown}/{total}" if t.filter_text else f"{total}"
         title = f"Sessions {count} · {bytes_text(t.total_bytes())}"
+        marked = t.marked_sessions
+        if marked:
+            title += f" · {len(marked)} selected"
+            if any(m.size is not None for m in marked):  # tmux and containers have no size
+                title += f" ({bytes_text(t.total_bytes(marked))})"
         if t.filter_text:
             title += f" · filter: {t.filter_text}"
         t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
@@ -258,9 +315,10 @@ class DashboardScreen(Screen[None]):
     def _related_names(self, session: Session) -> list[str]:
         shown = self.table.sessions
         out = []
-        for ref in self.relations.get(session.ref, []):
+        for rel in self.related_info.get(session.ref, []):
+            ref = rel.ref
             other = shown.get(f"{ref.backend}:{ref.id}")
-            out.append(f"{ref.backend}:{other.name if other else ref.id}")
+            out.append(f"{ref.backend}:{other.name if other else ref.id} ({rel.why})")
         return out
 
     @work(thread=True, exclusive=True, group="sources", exit_on_error=False)
@@ -382,6 +440,7 @@ class DashboardScreen(Screen[None]):
             self.table.focus()
         else:
             self.maximize(self.log_pane, container=False)
+            self.log_pane.focus()  # full lines: search, filter and copy work here
 
     # -- filter -----------------------------------------------------------------
 
@@ -400,9 +459,31 @@ class DashboardScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value.strip())
+        self.apply_filter(event.value)
+
+    def apply_filter(self, text: str) -> None:
+        """Filter with a query; a bad one is shown with a caret under the
+        mistake while the last good query stays in force."""
+        error = self.table.set_filter(text.strip())
+        box = self.query_one("#filter-error", Static)
+        if error is not None:
+            # the caret lines up with the text in the box (border + padding)
+            offset = len(text) - len(text.lstrip())
+            # no-break spaces: the caret's indent must survive rendering
+            caret = "\u00a0" * (error.position + offset) + "^" * error.length
+            box.update(Content(f"{caret} {error.message}"))
+        box.display = error is not None
+        self.query_one("#filter", Input).set_class(error is not None, "-invalid")
         self._update_title()
         self._selection_changed()
+
+    def show_view(self, name: str) -> None:
+        """Apply a saved view (a named query from config) through the filter box."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.app.config.views[name]
+        self.table.focus()
+        self.notify(f"View {name}: {box.value}", timeout=3)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
@@ -412,11 +493,132 @@ class DashboardScreen(Screen[None]):
         self.table.focus()
 
     def action_clear_filter(self) -> None:
+        """Escape: clear the filter first, then the selection."""
         box = self.query_one("#filter", Input)
         if box.value or box.display:
             box.value = ""
             box.display = False
+            self.query_one("#filter-error", Static).display = False
             self.table.focus()
+        elif self.table.marked:
+            self.table.clear_marks()
+            self._update_title()
+            self.refresh_bindings()
+
+    # -- selection, order and grouping -------------------------------------------
+
+    def targets(self) -> list[Session]:
+        """What a bulk action acts on: the selected (marked) sessions, or else
+        the row under the cursor."""
+        marked = self.table.marked_sessions
+        if marked:
+            return marked
+        sel = self.table.selected
+        return [sel] if sel is not None else []
+
+    def action_select(self) -> None:
+        sel = self.table.selected
+        if sel is None or self.log_pane.has_focus_within:
+            return  # space in the log pane selects no row behind it
+        self.table.toggle_mark(sel)
+        self.table.action_cursor_down()
+        self._update_title()
+        self.refresh_bindings()
+
+    def action_select_all(self) -> None:
+        n = self.table.mark_all_shown()
+        self._update_title()
+        self.refresh_bindings()
+        self.notify(f"{n} selected" if n else "Selection cleared", timeout=2)
+
+    def action_sort(self, step: int) -> None:
+        column = self.table.cycle_sort(step)
+        direction = "descending" if self.table.sort_reverse else "ascending"
+        self.notify(f"Sorted by {column}, {direction}", timeout=2)
+
+    def action_sort_reverse(self) -> None:
+        self.table.toggle_reverse()
+
+    def action_group(self) -> None:
+        self.table.set_grouped(not self.table.grouped)
+        self.notify("Grouped by backend" if self.table.grouped else "Not grouped", timeout=2)
+
+    def action_copy_id(self) -> None:
+        sel = self.table.selected
+        if sel is None:
+            return
+        text = str(sel.ref)
+        # OSC 52: the terminal (also over SSH, also in tmux with set-clipboard on)
+        # puts it on the clipboard of the machine in front of the user
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {text} to the clipboard (OSC 52)", timeout=3)
+
+    def action_related(self) -> None:
+        """Jump to the next session related to the selected one."""
+        sel = self.table.selected
+        if sel is None:
+            return
+        related_refs = self.relations.get(sel.ref, [])
+        if not related_refs:
+            self.notify(f"{sel.name}: no related sessions", timeout=2)
+            return
+        # a row with several related sessions: each jump from it goes to the next
+        turn = self._related_turn.get(sel.ref, 0)
+        self._related_turn[sel.ref] = turn + 1
+        target = related_refs[turn % len(related_refs)]
+        key = f"{target.backend}:{target.id}"
+        if key not in self.table.sessions:
+            self.notify(f"{target} is not listed now", severity="warning", timeout=3)
+            return
+        if key not in self.table.shown:
+            self.action_clear_filter()  # the filter hides it: show everything
+        self.table.move_cursor(row=self.table.get_row_index(key), animate=False)
+        self.table.focus()
+
+    def action_focus_log(self) -> None:
+        self.log_pane.focus()
+
+    # -- other screens ---------------------------------------------------------
+
+    def action_journal(self) -> None:
+        from core.journal import Journal
+        from tui.screens.journal import JournalScreen
+
+        journal = self.app.inventory.journal or Journal.default()
+        self.app.push_screen(JournalScreen(journal, self.app.clock))
+
+    def action_orphans(self) -> None:
+        from tui.screens.orphans import OrphansScreen
+
+        self.app.push_screen(OrphansScreen())
+
+    def action_merge_logs(self) -> None:
+        """Tail the selected sessions (or the one under the cursor) in one
+        time-ordered stream."""
+        from tui.screens.merged_logs import MergedLogScreen
+
+        inv = self.app.inventory
+        targets = self.targets()
+        logged = [t for t in targets if Capability.LOGS in inv.backend(t.backend).capabilities]
+        if not logged:
+            self.notify("No selected session has logs", severity="warning", timeout=3)
+            return
+        self._stop_tail()  # one reader per log; the pane resumes on return
+        self._tail_ref = None
+        # the short name, unless two sources share it
+        names = [t.name for t in logged]
+        labels = {
+            t.ref: t.name if names.count(t.name) == 1 else f"{t.backend}:{t.name}" for t in logged
+        }
+
+        def back(_: None) -> None:
+            self.table.focus()
+
+        self.app.push_screen(MergedLogScreen([t.ref for t in logged], labels), back)
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted and self._tail_ref is None:
+            self._selection_changed()
 
     # -- prune / delete ---------------------------------------------------------
 
@@ -449,7 +651,13 @@ class DashboardScreen(Screen[None]):
             return True
         if not any(need in b.capabilities for b in backends):
             return False
-        sel = self.table.selected if self.query(SessionsTable) else None
+        if not self.query(SessionsTable):
+            return None
+        if action in ("delete", "stop") and self.table.marked:
+            inv = self.app.inventory
+            marked = self.table.marked_sessions
+            return any(need in inv.backend(m.backend).capabilities for m in marked) or None
+        sel = self.table.selected
         if sel is None:
             return None
         caps = self.app.inventory.backend(sel.backend).capabilities
@@ -480,15 +688,42 @@ class DashboardScreen(Screen[None]):
         self.app.call_from_thread(self._acted, f"Started {session.ref}")
 
     def action_stop(self) -> None:
-        sel = self.table.selected
-        if sel is None:
+        targets = self.targets()
+        if not targets:
             return
+        inv = self.app.inventory
+        can = [t for t in targets if Capability.STOP in inv.backend(t.backend).capabilities]
+        skipped = [(t, f"{t.kind} sessions cannot be stopped") for t in targets if t not in can]
+        typed = any(t.backend in inv.protected for t in can)
+        if len(targets) == 1 and can and not typed:
+            self._confirm_stop_one(can[0])
+            return
+        wait = max((inv.stop_timeout(t.ref) for t in can), default=10.0)
+
+        def chosen(how: str | None) -> None:
+            if how:
+                self.table.border_subtitle = f"stopping {len(can)}…"
+                self.stop_worker([t.ref for t in can], how == "stop", None)
+
+        self.app.push_screen(
+            BulkScreen(
+                "Stop",
+                can,
+                [("stop", f"Stop {len(can)}", "warning"), ("kill", "Kill now", "error")],
+                typed=typed,
+                note=f"Stop interrupts each (Ctrl+C) and waits up to {wait:g}s before it kills.",
+                skipped=skipped,
+            ),
+            chosen,
+        )
+
+    def _confirm_stop_one(self, sel: Session) -> None:
         wait = self.app.inventory.stop_timeout(sel.ref)
 
         def chosen(how: str | None) -> None:
             if how:
                 self.table.border_subtitle = f"stopping {sel.name}…"
-                self.stop_worker(sel.ref, how == "stop", wait)
+                self.stop_worker([sel.ref], how == "stop", wait)
 
         self.app.push_screen(
             ConfirmScreen(
@@ -501,13 +736,23 @@ class DashboardScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, group="act", exit_on_error=False)
-    def stop_worker(self, ref: SessionRef, graceful: bool, timeout: float) -> None:
-        try:
-            self.app.inventory.stop(ref, graceful=graceful, timeout=timeout)
-        except Exception as exc:  # noqa: BLE001 - shown in the error modal
-            self.app.call_from_thread(self._act_failed, exc)
-            return
-        self.app.call_from_thread(self._acted, f"Stopped {ref}")
+    def stop_worker(self, refs: list[SessionRef], graceful: bool, timeout: float | None) -> None:
+        """Stop each; one failure does not stop the others, and all are reported."""
+        failed: list[BaseException] = []
+        for ref in refs:
+            try:
+                self.app.inventory.stop(ref, graceful=graceful, timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - reported after the rest ran
+                failed.append(exc)
+        if len(refs) == 1 and failed:
+            self.app.call_from_thread(self._act_failed, failed[0])
+        elif failed:
+            why = "\n".join(describe_error(e) for e in failed[:8])
+            error = ActionFailed(f"{len(failed)} of {len(refs)} could not be stopped:\n{why}")
+            self.app.call_from_thread(self._act_failed, error)
+        else:
+            what = str(refs[0]) if len(refs) == 1 else f"{len(refs)} sessions"
+            self.app.call_from_thread(self._acted, f"Stopped {what}")
 
     def _acted(self, message: str) -> None:
         self.table.border_subtitle = ""
@@ -552,36 +797,49 @@ class DashboardScreen(Screen[None]):
             return
         self._stop_tail()
         self._tail_ref = None
+        inv = self.app.inventory
         try:
             with self.app.suspend():
                 subprocess.call(argv)
+            inv.record_attach(sel.ref)
         except FileNotFoundError:
-            self.app.show_error(
-                ActionFailed(f"cannot run {argv[0]}: not found; is it installed and on PATH?")
-            )
+            why = f"cannot run {argv[0]}: not found; is it installed and on PATH?"
+            inv.record_attach(sel.ref, result="failed", detail=why)
+            self.app.show_error(ActionFailed(why))
         except SuspendNotSupported:
-            self.app.show_error(
-                ActionFailed(f"this terminal cannot suspend the app; run: {shlex.join(argv)}")
-            )
+            why = f"this terminal cannot suspend the app; run: {shlex.join(argv)}"
+            inv.record_attach(sel.ref, result="failed", detail=why)
+            self.app.show_error(ActionFailed(why))
         self.action_refresh()
 
     def action_prune(self) -> None:
+        """Prune what the retention rules select — only among the selected
+        sessions when some are selected, or among the rows shown when a filter
+        is on (what you see is what you act on)."""
+        marked = self.table.marked_sessions
+        within: list[Session] | None = None
+        if marked:
+            within = marked
+        elif self.table.filter_text:
+            within = list(self.table.shown.values())
         self.table.border_subtitle = "planning prune…"
-        self.plan_worker(None)
+        self.plan_worker("Prune", within)
 
     def action_delete(self) -> None:
-        sel = self.table.selected
-        if sel is None:
-            return
-        self.plan_worker(sel.ref)
+        targets = self.targets()
+        if targets:
+            self.plan_worker("Delete", targets)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
-    def plan_worker(self, ref: SessionRef | None) -> None:
+    def plan_worker(self, verb: str, sessions: list[Session] | None) -> None:
+        inv = self.app.inventory
         try:
-            if ref is None:
-                plans, verb = self.app.inventory.plan_prune(), "Prune"
+            if verb == "Delete":
+                plans = inv.plan_delete([s.ref for s in sessions or []])
+            elif sessions is None:
+                plans = inv.plan_prune()
             else:
-                plans, verb = self.app.inventory.plan_delete([ref]), "Delete"
+                plans = _within(inv.plan_prune({s.backend for s in sessions}), sessions)
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self._plan_failed, exc)
             return
@@ -614,7 +872,7 @@ class DashboardScreen(Screen[None]):
     def execute_worker(self, plans: list[PrunePlan], verb: str) -> None:
         self._stop_tail_from_thread()
         try:
-            results = self.app.inventory.execute(plans)
+            results = self.app.inventory.execute(plans, action=verb.lower())
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self.app.show_error, exc)
             return
@@ -652,3 +910,16 @@ class DashboardScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._stop_tail()
+
+
+def _within(plans: list[PrunePlan], sessions: list[Session]) -> list[PrunePlan]:
+    """The plans cut down to the given sessions (a prune of a selection)."""
+    keep = {s.ref for s in sessions}
+    return [
+        replace(
+            p,
+            entries=tuple(e for e in p.entries if SessionRef(e.backend, e.id) in keep),
+            skipped=tuple(k for k in p.skipped if SessionRef(k.backend, k.id) in keep),
+        )
+        for p in plans
+    ]

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 # bindings with these id prefixes are the app's own actions: listed first
-OWN = ("sessions.", "logs.", "app.")
+OWN = ("sessions.", "logs.", "merged.", "app.")
 # generic widget keys that do nothing useful in a row-cursor table
 NOISE = {"cursor_left", "cursor_right", "page_left", "page_right", "select_cursor"}
 

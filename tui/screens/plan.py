@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Input, Label
 
 from core.model import PrunePlan
 from tui.formatting import bytes_text
+from tui.screens.bulk import typed_word
 
 
 class PlanScreen(ModalScreen[bool]):
@@ -40,7 +41,8 @@ class PlanScreen(ModalScreen[bool]):
         typed: bool = False,
     ) -> None:
         """``names`` maps ``backend:id`` to the short name the table shows;
-        ``typed`` (a protected backend) makes the user type the count first."""
+        ``typed`` (a protected backend) makes the user type the session's
+        name (one session) or the count (several) first."""
         super().__init__()
         self.typed = typed
         self.plans = list(plans)
@@ -50,6 +52,9 @@ class PlanScreen(ModalScreen[bool]):
         self.total = sum(p.total_bytes for p in self.plans)
         # containers and tmux sessions have no byte count: say nothing, not "0 B"
         self.measured = any(e.bytes is not None for p in self.plans for e in p.entries)
+        # a protected backend: type the session's name (one) or the count (several)
+        entries = [e for p in self.plans for e in p.entries]
+        self.expected = typed_word([self.names.get(f"{e.backend}:{e.id}", e.id) for e in entries])
 
     def compose(self) -> ComposeResult:
         kept = [s for p in self.plans for s in p.skipped]
@@ -73,10 +78,11 @@ class PlanScreen(ModalScreen[bool]):
             yield table
             with Horizontal(id="plan-buttons"):
                 if self.count and self.typed:
+                    what = "the session name" if self.count == 1 else "the count"
                     yield Input(
-                        placeholder=f"protected: type {self.count} to confirm",
+                        placeholder=f"protected: type {self.expected}",
+                        tooltip=f"a protected backend: type {what} to confirm",
                         id="plan-typed",
-                        restrict=r"[0-9]*",
                     )
                 yield Button("Cancel", id="cancel", variant="default")
                 if self.count:
@@ -113,7 +119,7 @@ class PlanScreen(ModalScreen[bool]):
 
     @on(Input.Changed, "#plan-typed")
     def _typed(self, event: Input.Changed) -> None:
-        self.query_one("#confirm", Button).disabled = event.value != str(self.count)
+        self.query_one("#confirm", Button).disabled = event.value.strip() != self.expected
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:

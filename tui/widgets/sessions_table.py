@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input
 
 from core.durations import duration_text
 from core.model import Session, SessionRef, SizeInfo
+from core.query import Query, QueryError, parse_query
 from tui.formatting import age_text, size_text
 from tui.theme_style import theme_style
 
@@ -42,25 +43,45 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+SORTABLE = tuple(key for key, _ in COLUMNS)
+MARK = "● "  # the prefix of a marked (multi-selected) row's name
+
+
 def ref_key(ref: SessionRef) -> str:
     return f"{ref.backend}:{ref.id}"
 
 
-def matches(session: Session, needle: str) -> bool:
-    """The ``/`` filter: case-insensitive substring over the visible fields."""
-    if not needle:
-        return True
-    hay = " ".join(
-        (
-            session.backend,
-            session.kind,
-            session.name,
-            session.state.value,
-            session.info,
-            session.path or "",
-        )
-    ).lower()
-    return all(part in hay for part in needle.lower().split())
+def _ts(when: datetime | None) -> float | None:
+    return when.timestamp() if when is not None else None
+
+
+def sort_value(s: Session, column: str, now: datetime) -> tuple[int, object]:
+    """How ``s`` sorts by ``column``: ``(0, value)``, or ``(1, 0)`` when the value
+    is unknown, so unknowns sort last in either direction of the column.
+
+    Each column's natural first row: youngest (age, active), largest (size),
+    soonest to expire (ttl); text columns alphabetically.
+    """
+    value: object | None
+    if column == "backend":
+        value = s.backend
+    elif column == "name":
+        value = s.name.lower()
+    elif column == "state":
+        value = s.state.value
+    elif column == "age":
+        created = _ts(s.created)
+        value = None if created is None else -created
+    elif column == "active":
+        last = _ts(s.last_active)
+        value = None if last is None else -last
+    elif column == "size":
+        value = None if s.size is None else -s.size.disk
+    elif column == "ttl":
+        value = None if s.expires is None else (s.expires - now).total_seconds()
+    else:
+        value = s.info.lower() or None
+    return (1, 0) if value is None else (0, value)
 
 
 class SessionsTable(DataTable[Text]):
@@ -90,7 +111,15 @@ class SessionsTable(DataTable[Text]):
         self.wide = False
         self.shown: dict[str, Session] = {}
         self.filter_text = ""
+        self.filter_query: Query = parse_query("")
         self.typeahead_target: Input | None = None
+        # multi-select: row keys marked with space / select-all
+        self.marked: set[str] = set()
+        # the order: by one column (reversible), grouped by backend or not
+        self.sort_column = "age"
+        self.sort_reverse = False
+        self.grouped = True
+        self._group_heads: dict[str, bool] = {}
 
     def on_key(self, event: events.Key) -> None:
         # Not a key dispatcher: the filter binding still runs through BINDINGS.
@@ -131,15 +160,27 @@ class SessionsTable(DataTable[Text]):
         self.clear(columns=True)
         self.shown = {}
         for key, label in self._visible_columns():
-            self.add_column(label, key=key)
+            self.add_column(self._label(key, label), key=key)
         self._fit_columns()
         if self.sessions:
             self._apply()
         if selected is not None and ref_key(selected.ref) in self.shown:
             self.move_cursor(row=self.get_row_index(ref_key(selected.ref)), animate=False)
 
+    def _label(self, key: str, label: str) -> str:
+        if key != self.sort_column:
+            return label
+        return label + ("▲" if self.sort_reverse else "▼")
+
+    def _relabel(self) -> None:
+        labels = dict(COLUMNS)
+        for key, col in self.columns.items():
+            col.label = Text(self._label(str(key.value), labels[str(key.value)]))
+        self._require_update_dimensions = True
+        self.refresh()
+
     def _fit_columns(self) -> None:
-        fixed = {"backend": 8, "state": 7, "age": 5, "active": 6, "size": 9}
+        fixed = {"backend": 8, "state": 7, "age": 5, "active": 7, "size": 9}
         if self.ttl_column:
             fixed["ttl"] = 6
         if not self.columns:
@@ -172,9 +213,16 @@ class SessionsTable(DataTable[Text]):
         colour = theme_style(self.app, f"state-{s.state.value}")
         created = s.created.timestamp() if s.created else 0.0
         last = s.last_active.timestamp() if s.last_active else 0.0
+        key = ref_key(s.ref)
+        marked = key in self.marked
+        head = not self.grouped or self._group_heads.get(key, True)
         return {
-            "backend": SortText(s.backend, s.backend),
-            "name": SortText(s.name, (self.backend_order.get(s.backend, 99), -created, s.name)),
+            "backend": SortText(s.backend, s.backend, style="" if head else "dim"),
+            "name": SortText(
+                MARK + s.name if marked else s.name,
+                key,
+                style=theme_style(self.app, "accent", bold=True) if marked else "",
+            ),
             "state": SortText(s.state.value, s.state.value, style=colour),
             "age": SortText(age_text(s.created, now), -created),
             "active": SortText(age_text(s.last_active, now), -last),
@@ -226,11 +274,21 @@ class SessionsTable(DataTable[Text]):
                 new = replace(new, size=old.size)  # noqa: PLW2901 - the merged record
             merged[key] = new
         self.sessions = merged
+        self.marked &= merged.keys()  # a session that is gone is no longer selected
         self._apply()
 
-    def set_filter(self, text: str) -> None:
+    def set_filter(self, text: str) -> QueryError | None:
+        """Filter the rows with a query (see core.query).  A query that does not
+        parse (half typed, or wrong) keeps the last good one in force and is
+        returned, so the caller can show where it went wrong."""
+        try:
+            query = parse_query(text)
+        except QueryError as exc:
+            return exc
         self.filter_text = text
+        self.filter_query = query
         self._apply()
+        return None
 
     def update_sizes(self, sizes: Iterable[tuple[SessionRef, SizeInfo]]) -> None:
         changed: list[Session] = []
@@ -251,8 +309,12 @@ class SessionsTable(DataTable[Text]):
     def _apply(self, only: Sequence[Session] | None = None) -> None:
         now = self.clock()
         selected = self.selected
-        want = {k: s for k, s in self.sessions.items() if matches(s, self.filter_text)}
-        added = False
+        query = self.filter_query
+        want = (
+            self.sessions
+            if query.is_empty
+            else {k: s for k, s in self.sessions.items() if query.matches(s, now)}
+        )
         if only is None:
             for key in [k for k in self.shown if k not in want]:
                 self.remove_row(key)
@@ -268,17 +330,136 @@ class SessionsTable(DataTable[Text]):
                 cells.pop(col)
             if prev is None:
                 self.add_row(*(cells[c] for c, _ in self._visible_columns()), key=key)
-                added = True
             elif prev != s or only is not None:
                 for col, cell in cells.items():
                     self.update_cell(key, col, cell)
             self.shown[key] = s
-        if added:
-            self.sort("name", key=lambda cell: cell.key)
+        # a new row, a measured size, a changed state: any of them may move rows
+        self._reorder()
         if selected is not None and ref_key(selected.ref) in self.shown:
             row = self.get_row_index(ref_key(selected.ref))
             if row != self.cursor_row:
                 self.move_cursor(row=row, animate=False)
 
-    def total_bytes(self) -> int:
-        return sum(s.size.disk for s in self.shown.values() if s.size is not None)
+    def total_bytes(self, sessions: Iterable[Session] | None = None) -> int:
+        """Disk bytes of ``sessions`` (default: the rows shown) that are measured."""
+        chosen = self.shown.values() if sessions is None else sessions
+        return sum(s.size.disk for s in chosen if s.size is not None)
+
+    # -- order ----------------------------------------------------------------
+
+    def ordered_keys(self) -> list[str]:
+        """The row keys in the order the table should show them."""
+        now = self.clock()
+        col = self.sort_column
+        values = {k: sort_value(s, col, now) for k, s in self.shown.items()}
+        # ties keep a stable order: newest first, then by key
+        base = sorted(self.shown, key=lambda k: (sort_value(self.shown[k], "age", now), k))
+        known = sorted((k for k in base if values[k][0] == 0), key=values.__getitem__)
+        if self.sort_reverse:
+            known.reverse()
+        keys = known + [k for k in base if values[k][0] != 0]  # unknowns last, always
+        if self.grouped:
+            order = self.backend_order
+            keys.sort(key=lambda k: order.get(self.shown[k].backend, len(order)))
+        return keys
+
+    def _reorder(self) -> None:
+        keys = self.ordered_keys()
+        if [str(r.key.value) for r in self.ordered_rows] != keys:
+            rank = {k: i for i, k in enumerate(keys)}
+            self.sort("name", key=lambda cell: rank[cell.key])
+        self._mark_group_heads(keys)
+
+    def _mark_group_heads(self, keys: Sequence[str]) -> None:
+        """When grouped, only the first row of each backend shows its name bright."""
+        heads: dict[str, bool] = {}
+        if not self.grouped:
+            self._group_heads = heads
+            return
+        previous = None
+        for k in keys:
+            backend = self.shown[k].backend
+            heads[k] = backend != previous
+            previous = backend
+        old, self._group_heads = self._group_heads, heads
+        if "backend" not in {str(c.value) for c in self.columns}:
+            return
+        for k, head in heads.items():
+            if old.get(k, True) != head:
+                s = self.shown[k]
+                style = "" if head or not self.grouped else "dim"
+                self.update_cell(k, "backend", SortText(s.backend, s.backend, style=style))
+
+    def set_sort(self, column: str, *, reverse: bool | None = None) -> None:
+        """Sort by ``column`` (a key of COLUMNS); ``reverse`` None keeps the direction."""
+        if column not in SORTABLE:
+            raise ValueError(f"cannot sort by {column!r}")
+        self.sort_column = column
+        if reverse is not None:
+            self.sort_reverse = reverse
+        self._relabel()
+        self._reorder()
+
+    def cycle_sort(self, step: int) -> str:
+        """Sort by the next (``step`` 1) or previous (-1) visible column."""
+        cols = [k for k, _ in self._visible_columns()]
+        at = cols.index(self.sort_column) if self.sort_column in cols else 0
+        self.set_sort(cols[(at + step) % len(cols)])
+        return self.sort_column
+
+    def toggle_reverse(self) -> None:
+        self.set_sort(self.sort_column, reverse=not self.sort_reverse)
+
+    def set_grouped(self, grouped: bool) -> None:
+        self.grouped = grouped
+        self._group_heads = {}
+        self._apply(only=list(self.shown.values()))  # backend cells change style
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; a second click inverts."""
+        event.stop()
+        column = str(event.column_key.value)
+        if column == self.sort_column:
+            self.toggle_reverse()
+        else:
+            self.set_sort(column, reverse=False)
+
+    # -- multi-select ----------------------------------------------------------
+
+    @property
+    def marked_sessions(self) -> list[Session]:
+        """The marked sessions, in table order (hidden ones included)."""
+        order = {k: i for i, k in enumerate(self.ordered_keys())}
+        keys = sorted(self.marked, key=lambda k: order.get(k, len(order)))
+        return [self.sessions[k] for k in keys if k in self.sessions]
+
+    def _restyle(self, keys: Iterable[str]) -> None:
+        changed = [self.shown[k] for k in keys if k in self.shown]
+        if changed:
+            self._apply(only=changed)
+
+    def toggle_mark(self, session: Session) -> bool:
+        """Mark or unmark one session; True when it is now marked."""
+        key = ref_key(session.ref)
+        if key in self.marked:
+            self.marked.discard(key)
+        else:
+            self.marked.add(key)
+        self._restyle([key])
+        return key in self.marked
+
+    def mark_all_shown(self) -> int:
+        """Mark every row shown; when all are marked already, unmark them.
+        Returns how many are marked afterwards."""
+        shown = set(self.shown)
+        if shown and shown <= self.marked:
+            self.marked -= shown
+        else:
+            self.marked |= shown
+        self._restyle(shown)
+        return len(self.marked)
+
+    def clear_marks(self) -> None:
+        keys, self.marked = self.marked, set()
+        self._restyle(keys)
