@@ -430,6 +430,8 @@ class SessionsTable(DataTable[Text]):
     @property
     def marked_sessions(self) -> list[Session]:
         """The marked sessions, in table order (hidden ones included)."""
+        if not self.marked:
+            return []
         order = {k: i for i, k in enumerate(self.ordered_keys())}
         keys = sorted(self.marked, key=lambda k: order.get(k, len(order)))
         return [self.sessions[k] for k in keys if k in self.sessions]
