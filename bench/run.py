@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import Row, format_value
 
-MODULES = ["import", "scan", "tail", "prune", "tmux", "docker", "kv", "json"]
+MODULES = ["import", "scan", "tail", "prune", "tmux", "docker", "kv", "json", "tui"]
 
 
 def main(argv: list[str]) -> int:

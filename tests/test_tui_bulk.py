@@ -211,3 +211,18 @@ async def test_bulk_stop_with_typed_count_and_related_jump(
         await pilot.click("#kill")
         await wait_until(pilot, lambda: sessions_on(socket) == {"three"}, "two stopped")
         await wait_until(pilot, lambda: set(t.shown) >= {"work:three"} and not t.marked, "rows")
+
+
+async def test_a_big_first_load_arrives_in_order_in_chunks(tmp_path: Path) -> None:
+    from tui.widgets.sessions_table import FIRST_SCREEN
+
+    n = FIRST_SCREEN * 2 + 50
+    made = [make_session(tmp_path, age=timedelta(minutes=i + 1)) for i in range(n)]
+    app = app_for(dirs_config(tmp_path, max_sessions=-1, max_age_days=None))
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = table(pilot)
+        await wait_until(pilot, lambda: len(t.sessions) == n, "the listing")
+        await wait_until(pilot, lambda: t.row_count == n and not t.loading_rows, "every row")
+        # newest first, every row once
+        assert row_ids(t) == [p.name for p in made]
+        assert len(set(row_ids(t))) == n

@@ -238,7 +238,7 @@ class OrphansScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="orphans-plan", exit_on_error=False)
     def execute_worker(self, plans: list[PrunePlan]) -> None:
         try:
-            results = self.app.inventory.execute(plans)
+            results = self.app.inventory.execute(plans, action="delete")
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self.app.show_error, exc)
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
+from textual.widgets.data_table import RowKey
 
 from core.durations import duration_text
 from core.model import Session, SessionRef, SizeInfo
@@ -30,6 +31,10 @@ class SortText(Text):
 
 FILTER_BINDING = "sessions.filter"
 WIDE = 100  # terminal columns from which the Info column is shown
+# a first load bigger than this shows these rows at once and adds the rest in
+# chunks after the screen is drawn (10k sessions: the first screen stays fast)
+FIRST_SCREEN = 200
+CHUNK = 2000
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("backend", "Backend"),
@@ -119,7 +124,10 @@ class SessionsTable(DataTable[Text]):
         self.sort_column = "age"
         self.sort_reverse = False
         self.grouped = True
-        self._group_heads: dict[str, bool] = {}
+        self._group_heads: dict[str, bool] = {}  # the first row of each backend
+        self._rendered_heads: dict[str, bool] = {}  # what each backend cell shows
+        self._styles: dict[tuple[str, str, bool], Style] = {}
+        self._pending: list[str] = []  # row keys of a big first load still to add
 
     def on_key(self, event: events.Key) -> None:
         # Not a key dispatcher: the filter binding still runs through BINDINGS.
@@ -209,19 +217,28 @@ class SessionsTable(DataTable[Text]):
             return None
         return self.shown.get(str(key.value))
 
+    def _style(self, variable: str, *, bold: bool = False) -> Style:
+        """A theme variable's style, cached per theme (10k rows, a few colours)."""
+        key = (self.app.theme, variable, bold)
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = theme_style(self.app, variable, bold=bold)
+        return style
+
     def _cells(self, s: Session, now: datetime) -> dict[str, Text]:
-        colour = theme_style(self.app, f"state-{s.state.value}")
+        colour = self._style(f"state-{s.state.value}")
         created = s.created.timestamp() if s.created else 0.0
         last = s.last_active.timestamp() if s.last_active else 0.0
         key = ref_key(s.ref)
         marked = key in self.marked
         head = not self.grouped or self._group_heads.get(key, True)
+        self._rendered_heads[key] = head
         return {
             "backend": SortText(s.backend, s.backend, style="" if head else "dim"),
             "name": SortText(
                 MARK + s.name if marked else s.name,
                 key,
-                style=theme_style(self.app, "accent", bold=True) if marked else "",
+                style=self._style("accent", bold=True) if marked else "",
             ),
             "state": SortText(s.state.value, s.state.value, style=colour),
             "age": SortText(age_text(s.created, now), -created),
@@ -240,7 +257,7 @@ class SessionsTable(DataTable[Text]):
             return SortText("-", float("inf"), style="dim")
         left = s.expires - now
         soon = left.total_seconds() < 60
-        style = theme_style(self.app, "state-expired") if soon else Style()
+        style = self._style("state-expired") if soon else Style()
         return SortText(duration_text(left), left.total_seconds(), style=style)
 
     def show_ttl_column(self, show: bool) -> None:
@@ -315,24 +332,35 @@ class SessionsTable(DataTable[Text]):
             if query.is_empty
             else {k: s for k, s in self.sessions.items() if query.matches(s, now)}
         )
+        columns = [c for c, _ in self._visible_columns()]
         if only is None:
             for key in [k for k in self.shown if k not in want]:
                 self.remove_row(key)
                 del self.shown[key]
-            targets: Iterable[Session] = want.values()
+                self._rendered_heads.pop(key, None)
+            order = self.ordered_keys(want)
+            # new rows are drawn right the first time: no second pass over 10k cells
+            self._group_heads = self._heads(order) if self.grouped else {}
+            if not self.shown and len(order) > FIRST_SCREEN:
+                # a big first load: the first screenful now, in order, the rest
+                # in chunks after the screen has been drawn
+                self._pending = order[FIRST_SCREEN:]
+                self._add_rows(order[:FIRST_SCREEN], columns, now)
+                self.call_after_refresh(self._add_pending)
+                return
+            targets: Iterable[Session] = (want[k] for k in order)
         else:
             targets = [s for s in only if ref_key(s.ref) in want]
         for s in targets:
             key = ref_key(s.ref)
-            cells = self._cells(s, now)
             prev = self.shown.get(key)
-            for col in [c for c in cells if c not in dict(self._visible_columns())]:
-                cells.pop(col)
             if prev is None:
-                self.add_row(*(cells[c] for c, _ in self._visible_columns()), key=key)
+                cells = self._cells(s, now)
+                self.add_row(*(cells[c] for c in columns), key=key)
             elif prev != s or only is not None:
-                for col, cell in cells.items():
-                    self.update_cell(key, col, cell)
+                cells = self._cells(s, now)
+                for col in columns:
+                    self.update_cell(key, col, cells[col])
             self.shown[key] = s
         # a new row, a measured size, a changed state: any of them may move rows
         self._reorder()
@@ -341,6 +369,37 @@ class SessionsTable(DataTable[Text]):
             if row != self.cursor_row:
                 self.move_cursor(row=row, animate=False)
 
+    def _add_rows(self, keys: Sequence[str], columns: Sequence[str], now: datetime) -> None:
+        """Append rows in the given order (they sort after the rows there)."""
+        for key in keys:
+            s = self.sessions[key]
+            cells = self._cells(s, now)
+            self.add_row(*(cells[c] for c in columns), key=key)
+            self.shown[key] = s
+
+    def _add_pending(self) -> None:
+        """The next chunk of a big first load, until all rows are in."""
+        chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+        query, now = self.filter_query, self.clock()
+        # a refresh or a filter in between may have added or dropped some
+        keys = [
+            k
+            for k in chunk
+            if k in self.sessions
+            and k not in self.shown
+            and (query.is_empty or query.matches(self.sessions[k], now))
+        ]
+        self._add_rows(keys, [c for c, _ in self._visible_columns()], now)
+        if self._pending:
+            self.call_after_refresh(self._add_pending)
+        else:
+            self._reorder()  # in case anything arrived out of order meanwhile
+
+    @property
+    def loading_rows(self) -> bool:
+        """True while a big first load is still adding rows."""
+        return bool(self._pending)
+
     def total_bytes(self, sessions: Iterable[Session] | None = None) -> int:
         """Disk bytes of ``sessions`` (default: the rows shown) that are measured."""
         chosen = self.shown.values() if sessions is None else sessions
@@ -348,20 +407,21 @@ class SessionsTable(DataTable[Text]):
 
     # -- order ----------------------------------------------------------------
 
-    def ordered_keys(self) -> list[str]:
-        """The row keys in the order the table should show them."""
+    def ordered_keys(self, rows: Mapping[str, Session] | None = None) -> list[str]:
+        """The row keys (default: of the rows shown) in the order the table shows them."""
+        shown = self.shown if rows is None else rows
         now = self.clock()
         col = self.sort_column
-        values = {k: sort_value(s, col, now) for k, s in self.shown.items()}
+        values = {k: sort_value(s, col, now) for k, s in shown.items()}
         # ties keep a stable order: newest first, then by key
-        base = sorted(self.shown, key=lambda k: (sort_value(self.shown[k], "age", now), k))
+        base = sorted(shown, key=lambda k: (sort_value(shown[k], "age", now), k))
         known = sorted((k for k in base if values[k][0] == 0), key=values.__getitem__)
         if self.sort_reverse:
             known.reverse()
         keys = known + [k for k in base if values[k][0] != 0]  # unknowns last, always
         if self.grouped:
             order = self.backend_order
-            keys.sort(key=lambda k: order.get(self.shown[k].backend, len(order)))
+            keys.sort(key=lambda k: order.get(shown[k].backend, len(order)))
         return keys
 
     def _reorder(self) -> None:
@@ -371,25 +431,36 @@ class SessionsTable(DataTable[Text]):
             self.sort("name", key=lambda cell: rank[cell.key])
         self._mark_group_heads(keys)
 
-    def _mark_group_heads(self, keys: Sequence[str]) -> None:
-        """When grouped, only the first row of each backend shows its name bright."""
+    def _heads(self, keys: Sequence[str]) -> dict[str, bool]:
+        """For rows in this order: is each the first of its backend?"""
         heads: dict[str, bool] = {}
-        if not self.grouped:
-            self._group_heads = heads
-            return
         previous = None
         for k in keys:
-            backend = self.shown[k].backend
+            backend = self.sessions[k].backend
             heads[k] = backend != previous
             previous = backend
-        old, self._group_heads = self._group_heads, heads
+        return heads
+
+    def _mark_group_heads(self, keys: Sequence[str]) -> None:
+        """When grouped, only the first row of each backend shows its name bright."""
+        self._group_heads = self._heads(keys) if self.grouped else {}
         if "backend" not in {str(c.value) for c in self.columns}:
             return
-        for k, head in heads.items():
-            if old.get(k, True) != head:
+        for k in keys:
+            head = not self.grouped or self._group_heads[k]
+            if self._rendered_heads.get(k) != head:
                 s = self.shown[k]
-                style = "" if head or not self.grouped else "dim"
-                self.update_cell(k, "backend", SortText(s.backend, s.backend, style=style))
+                self.update_cell(
+                    k, "backend", SortText(s.backend, s.backend, style="" if head else "dim")
+                )
+                self._rendered_heads[k] = head
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # Every column has a fixed width (see _fit_columns) and every row one
+        # line, so measuring each new cell (DataTable's way: 10k rows = 80k
+        # measures) would change nothing; only the virtual size is needed.
+        fixed = self.columns and not any(c.auto_width for c in self.columns.values())
+        super()._update_dimensions(() if fixed else new_rows)
 
     def set_sort(self, column: str, *, reverse: bool | None = None) -> None:
         """Sort by ``column`` (a key of COLUMNS); ``reverse`` None keeps the direction."""
@@ -413,8 +484,7 @@ class SessionsTable(DataTable[Text]):
 
     def set_grouped(self, grouped: bool) -> None:
         self.grouped = grouped
-        self._group_heads = {}
-        self._apply(only=list(self.shown.values()))  # backend cells change style
+        self._reorder()  # the order changes, and which backend cells are dim
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """A click on a header sorts by it; a second click inverts."""

@@ -1,0 +1,124 @@
+"""Benchmark for the dashboard's first screen.
+
+The time from starting the app (headless, 120x40) until the sessions table
+shows every row of a backend with 10,000 sessions, against the same app on an
+empty backend until it says "No sessions yet." (budget 3x).  The sessions come
+from a backend that hands out ready-made records, so this measures the
+dashboard (table rows, sort, filter, title), not a listing.
+
+Run standalone with ``python bench/bench_tui.py``; the bench runner imports
+:func:`run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` and `core` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import Row, main, median
+from core.backend import BaseBackend
+from core.inventory import Inventory
+from core.model import BackendHealth, Capability, HealthStatus, Session, SessionRef, State
+from core.settings import AppConfig, BackendConfig, UIConfig
+
+SESSIONS = 10_000
+RUNS = 3
+
+
+class _Ready(BaseBackend):
+    """A backend whose listing is a list it already holds."""
+
+    kind = "json"
+    capabilities = Capability.LIST
+
+    def __init__(self, name: str, sessions: list[Session]) -> None:
+        super().__init__(name)
+        self.sessions = sessions
+
+    def health(self) -> BackendHealth:
+        return BackendHealth(self.name, self.kind, HealthStatus.OK, sessions=len(self.sessions))
+
+    def list_sessions(self) -> list[Session]:
+        return list(self.sessions)
+
+
+def _sessions(n: int) -> list[Session]:
+    now = datetime.now().astimezone()
+    states = (State.ACTIVE, State.IDLE, State.ENDED)
+    return [
+        Session(
+            ref=SessionRef("bench", f"s{i:06d}"),
+            name=f"session-{i:06d}",
+            kind="json",
+            state=states[i % 3],
+            created=now - timedelta(minutes=i),
+            last_active=now - timedelta(seconds=i),
+            info=f"agent {i % 17} · {i % 40} turns",
+        )
+        for i in range(n)
+    ]
+
+
+async def _first_screen(sessions: list[Session]) -> tuple[float, float]:
+    """Seconds until the first screen (rows up to the bottom of the table and
+    the title with the full count), and until every row is in the table."""
+    from tui.app import SesstuiApp
+    from tui.screens.dashboard import DashboardScreen
+
+    config = AppConfig(backends=(BackendConfig("bench", "json"),), ui=UIConfig())
+    inventory = Inventory([_Ready("bench", sessions)], config=config)
+    started = time.perf_counter()
+    app = SesstuiApp(config, inventory=inventory, live=False)
+    first = 0.0
+    async with app.run_test(size=(120, 40)) as pilot:
+        while True:
+            screen = app.screen
+            if isinstance(screen, DashboardScreen) and screen.snapshot is not None:
+                table = screen.table
+                shown = table.row_count >= min(len(sessions), table.size.height)
+                if not first and shown and f"Sessions {len(sessions)}" in str(table.border_title):
+                    await pilot.pause(0)  # that frame is drawn
+                    first = time.perf_counter() - started
+                if first and table.row_count == len(sessions) and not table.loading_rows:
+                    return first, time.perf_counter() - started  # not the teardown
+            await pilot.pause(0.001)
+
+
+def run() -> list[Row]:
+    many = _sessions(SESSIONS)
+    ours: list[float] = []
+    complete: list[float] = []
+    empty: list[float] = []
+    asyncio.run(_first_screen([]))  # warm up imports and CSS parsing
+    for _ in range(RUNS):
+        empty.append(asyncio.run(_first_screen([]))[0])
+        first, whole = asyncio.run(_first_screen(many))
+        ours.append(first)
+        complete.append(whole)
+    return [
+        Row(
+            f"tui: first screen with {SESSIONS:,} sessions vs the empty app's",
+            median(ours),
+            median(empty),
+            3.0,
+            note=f"median of {RUNS}, headless 120x40",
+        ),
+        Row(
+            f"tui: all {SESSIONS:,} rows in the table vs the empty app's first screen",
+            median(complete),
+            median(empty),
+            math.inf,
+            note="informational: the rest load in chunks after the first screen",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    main(run)
