@@ -226,3 +226,24 @@ async def test_a_big_first_load_arrives_in_order_in_chunks(tmp_path: Path) -> No
         # newest first, every row once
         assert row_ids(t) == [p.name for p in made]
         assert len(set(row_ids(t))) == n
+
+
+async def test_ages_move_on_with_the_clock_without_new_data(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    make_session(tmp_path, age=timedelta(minutes=5))
+    offset = [timedelta(0)]
+
+    def clock() -> datetime:
+        return datetime.now().astimezone() + offset[0]
+
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=60))
+    app = SesstuiApp(cfg, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = table(pilot)
+        await wait_until(pilot, lambda: t.row_count == 1, "row")
+        assert str(t.get_cell(t.ordered_rows[0].key, "age")) == "5m"
+        offset[0] = timedelta(hours=3)
+        t.tick()
+        await pilot.pause(0.05)
+        assert str(t.get_cell(t.ordered_rows[0].key, "age")) == "3h"

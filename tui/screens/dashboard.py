@@ -171,10 +171,9 @@ class DashboardScreen(Screen[None]):
             self.set_interval(interval, self._on_interval)
 
     def _on_interval(self) -> None:
+        self.table.tick()  # ages move on even when no session changed
         if not self._refreshing:
             self.action_refresh()
-        else:
-            self.table.tick()
 
     # -- refresh (a thread worker; results come back by call_from_thread) -----
 

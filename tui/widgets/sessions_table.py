@@ -128,6 +128,7 @@ class SessionsTable(DataTable[Text]):
         self._rendered_heads: dict[str, bool] = {}  # what each backend cell shows
         self._styles: dict[tuple[str, str, bool], Style] = {}
         self._pending: list[str] = []  # row keys of a big first load still to add
+        self._ages: dict[str, tuple[str, str]] = {}  # the age texts each row shows
 
     def on_key(self, event: events.Key) -> None:
         # Not a key dispatcher: the filter binding still runs through BINDINGS.
@@ -230,6 +231,8 @@ class SessionsTable(DataTable[Text]):
         created = s.created.timestamp() if s.created else 0.0
         last = s.last_active.timestamp() if s.last_active else 0.0
         key = ref_key(s.ref)
+        ages = (age_text(s.created, now), age_text(s.last_active, now))
+        self._ages[key] = ages
         marked = key in self.marked
         head = not self.grouped or self._group_heads.get(key, True)
         self._rendered_heads[key] = head
@@ -241,8 +244,8 @@ class SessionsTable(DataTable[Text]):
                 style=self._style("accent", bold=True) if marked else "",
             ),
             "state": SortText(s.state.value, s.state.value, style=colour),
-            "age": SortText(age_text(s.created, now), -created),
-            "active": SortText(age_text(s.last_active, now), -last),
+            "age": SortText(ages[0], -created),
+            "active": SortText(ages[1], -last),
             "size": SortText(
                 size_text(s.size, pending="…" if s.backend in self.sized_backends else "-"),
                 s.size.disk if s.size else -1,
@@ -320,8 +323,17 @@ class SessionsTable(DataTable[Text]):
         self._apply(only=changed)
 
     def tick(self) -> None:
-        """Re-render the time-based cells (ages) without new data."""
-        self._apply(only=list(self.shown.values()))
+        """Bring the ages up to the clock: only the cells whose text changes
+        (most "3d" stay "3d"), so this is cheap with 10k rows."""
+        now = self.clock()
+        for key, s in self.shown.items():
+            ages = (age_text(s.created, now), age_text(s.last_active, now))
+            if self._ages.get(key) != ages:
+                self._ages[key] = ages
+                created = s.created.timestamp() if s.created else 0.0
+                last = s.last_active.timestamp() if s.last_active else 0.0
+                self.update_cell(key, "age", SortText(ages[0], -created))
+                self.update_cell(key, "active", SortText(ages[1], -last))
 
     def _apply(self, only: Sequence[Session] | None = None) -> None:
         now = self.clock()
@@ -338,6 +350,7 @@ class SessionsTable(DataTable[Text]):
                 self.remove_row(key)
                 del self.shown[key]
                 self._rendered_heads.pop(key, None)
+                self._ages.pop(key, None)
             order = self.ordered_keys(want)
             # new rows are drawn right the first time: no second pass over 10k cells
             self._group_heads = self._heads(order) if self.grouped else {}
