@@ -436,20 +436,28 @@ class Inventory:
         return any(p.entries and p.backend in self.protected for p in plans)
 
     def execute(
-        self, plans: Iterable[PrunePlan], *, force: bool = False, action: str = "prune"
+        self,
+        plans: Iterable[PrunePlan],
+        *,
+        force: bool = False,
+        action: str = "prune",
+        exact: bool = False,
     ) -> list[PruneResult]:
         """Carry out confirmed plans; per-entry and per-backend errors are in
         the results, and one backend's failure never stops the others.
 
         ``action`` ("prune" or "delete") is what the journal records, with the
-        matching command line."""
+        matching command line.  ``exact``: the plans were cut down to chosen
+        sessions (a prune of a selection), so the journal's command names
+        them (``sesstui delete A B``); re-running ``sesstui prune`` would
+        remove more than was confirmed."""
         if action not in ("prune", "delete"):
             raise UsageError(f"execute: action must be 'prune' or 'delete', not {action!r}")
         todo = [p for p in plans if p.entries]
         if not todo:
             return []
         refs = [str(SessionRef(e.backend, e.id)) for p in todo for e in p.entries]
-        if action == "delete":
+        if action == "delete" or exact:
             args = ["delete", *refs]
         else:
             args = ["prune"]

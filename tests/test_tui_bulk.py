@@ -247,3 +247,71 @@ async def test_ages_move_on_with_the_clock_without_new_data(tmp_path: Path) -> N
         t.tick()
         await pilot.pause(0.05)
         assert str(t.get_cell(t.ordered_rows[0].key, "age")) == "3h"
+
+
+async def test_a_prune_of_a_selection_is_journaled_as_exactly_those(tmp_path: Path) -> None:
+    old = [make_session(tmp_path, age=timedelta(days=d)) for d in (30, 31, 32)]
+    app = app_for(dirs_config(tmp_path, max_sessions=-1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sized(pilot, 3)
+        await pilot.press("space", "p")  # only the newest of the three
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: not old[0].exists(), "pruned")
+        assert old[1].exists() and old[2].exists()
+        journal = app.inventory.journal
+        assert journal is not None
+        (entry,) = journal.read().entries
+        # re-running the journaled command removes what was confirmed, no more
+        assert entry.action == "prune"
+        assert entry.command == f"sesstui delete runs:{old[0].name} --yes"
+
+
+async def test_selected_rows_hidden_by_the_filter_are_not_acted_on(tmp_path: Path) -> None:
+    a = make_session(tmp_path / "a", age=timedelta(days=1))
+    b = make_session(tmp_path / "b", age=timedelta(days=2))
+    app = app_for(dirs_config(tmp_path / "a", name="a"), dirs_config(tmp_path / "b", name="b"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = table(pilot)
+        await wait_until(pilot, lambda: len(t.shown) == 2, "rows")
+        await pilot.press("A")  # both selected
+        await pilot.press("slash", *"backend:b", "enter")
+        await wait_until(pilot, lambda: len(t.shown) == 1, "filtered")
+        assert "2 selected" in str(t.border_title) and "1 hidden" in str(t.border_title)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+        plan = app.screen
+        assert isinstance(plan, PlanScreen)
+        assert [e.id for p in plan.plans for e in p.entries] == [b.name]
+        await pilot.press("escape")
+        assert a.exists() and b.exists()
+
+
+async def test_a_row_that_grows_out_of_a_size_filter_leaves(tmp_path: Path) -> None:
+    s = make_session(tmp_path, files={"a": "x"})
+    app = app_for(dirs_config(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = await sized(pilot, 1)
+        await pilot.press("slash", *"size<100k", "enter")
+        await wait_until(pilot, lambda: len(t.shown) == 1, "shown while small")
+        (s / "big").write_bytes(b"x" * 500_000)
+        await wait_until(pilot, lambda: not t.shown, "gone once re-measured")
+        assert t.row_count == 0
+
+
+@pytest.mark.tmux
+async def test_related_jump_clears_a_filter_that_hides_the_target(
+    socket_name: str, tmp_path: Path
+) -> None:
+    run = make_session(tmp_path / "runs", age=timedelta(hours=1))
+    tmux_on(socket_name, "new-session", "-d", "-s", "job", "-c", str(run), "sleep 600")
+    work = TmuxBackendConfig(name="work", kind="tmux", socket_name=socket_name)
+    app = app_for(dirs_config(tmp_path / "runs"), work)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = table(pilot)
+        await wait_until(pilot, lambda: len(t.shown) == 2, "rows")
+        await pilot.press("slash", *"kind:dirs", "enter")
+        await wait_until(pilot, lambda: len(t.shown) == 1, "filtered")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: t.selected is not None and t.selected.name == "job", "jump")
+        assert not t.filter_text and len(t.shown) == 2

@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.model import Session
 from tui.formatting import bytes_text, size_text
@@ -81,7 +81,7 @@ class BulkScreen(ModalScreen[str | None]):
                 summary += f"  ({len(self.skipped)} left out, listed below)"
             yield Label(summary, id="plan-summary", markup=False)
             if self.note:
-                yield Label(self.note, id="bulk-note", markup=False)
+                yield Static(self.note, id="bulk-note", markup=False)
             yield DataTable(id="plan-table", cursor_type="row")
             with Horizontal(id="plan-buttons"):
                 if self.typed:

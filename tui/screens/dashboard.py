@@ -192,7 +192,8 @@ class DashboardScreen(Screen[None]):
             return
         if worker.is_cancelled:
             return
-        self.app.call_from_thread(self._apply_snapshot, snap)
+        relations = related_with_reasons(snap.sessions)  # file system calls: not on the UI
+        self.app.call_from_thread(self._apply_snapshot, snap, relations)
         measurable = self.app.inventory.measurable(snap.sessions)
         batch: list[tuple[SessionRef, SizeInfo]] = []
         sizes: dict[SessionRef, SizeInfo] = {}
@@ -241,9 +242,9 @@ class DashboardScreen(Screen[None]):
     def _refresh_done(self) -> None:
         self._refreshing = False
 
-    def _apply_snapshot(self, snap: Snapshot) -> None:
+    def _apply_snapshot(self, snap: Snapshot, relations: dict[SessionRef, list[Relation]]) -> None:
         self.snapshot = snap
-        self.related_info = related_with_reasons(snap.sessions)
+        self.related_info = relations
         self.relations = {ref: [r.ref for r in rels] for ref, rels in self.related_info.items()}
         self.query_one(HealthBar).set_health(snap.health, self.app.clock())
         self.table.sync(snap.sessions)
@@ -266,11 +267,14 @@ class DashboardScreen(Screen[None]):
         shown, total = len(t.shown), len(t.sessions)
         count = f"{shown}/{total}" if t.filter_text else f"{total}"
         title = f"Sessions {count} · {bytes_text(t.total_bytes())}"
-        marked = t.marked_sessions
+        marked = t.marked_unordered()
         if marked:
             title += f" · {len(marked)} selected"
             if any(m.size is not None for m in marked):  # tmux and containers have no size
                 title += f" ({bytes_text(t.total_bytes(marked))})"
+            hidden = sum(1 for m in marked if f"{m.backend}:{m.id}" not in t.shown)
+            if hidden:
+                title += f", {hidden} hidden"
         if t.filter_text:
             title += f" · filter: {t.filter_text}"
         t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
@@ -308,7 +312,9 @@ class DashboardScreen(Screen[None]):
             self.load_sources(sel)
         elif detail.session != sel:
             detail.show(sel, detail.sources)
-        if sel.ref != self._tail_ref:
+        if sel.ref != self._tail_ref and self.app.screen is self:
+            # behind another screen (the merged log reads these logs itself)
+            # the tail waits; on_screen_resume starts it again
             self._start_tail(sel)
 
     def _related_names(self, session: Session) -> list[str]:
@@ -495,25 +501,49 @@ class DashboardScreen(Screen[None]):
         """Escape: clear the filter first, then the selection."""
         box = self.query_one("#filter", Input)
         if box.value or box.display:
-            box.value = ""
-            box.display = False
-            self.query_one("#filter-error", Static).display = False
+            self._clear_filter_now()
             self.table.focus()
         elif self.table.marked:
             self.table.clear_marks()
             self._update_title()
             self.refresh_bindings()
 
+    def _clear_filter_now(self) -> None:
+        """Empty and hide the filter box, and show every row at once (not on
+        the box's Changed message, which comes later)."""
+        box = self.query_one("#filter", Input)
+        with box.prevent(Input.Changed):
+            box.value = ""
+        box.display = False
+        self.apply_filter("")
+
     # -- selection, order and grouping -------------------------------------------
 
     def targets(self) -> list[Session]:
         """What a bulk action acts on: the selected (marked) sessions, or else
         the row under the cursor."""
-        marked = self.table.marked_sessions
-        if marked:
+        marked = self.acting_marks()
+        if marked is not None:
             return marked
         sel = self.table.selected
         return [sel] if sel is not None else []
+
+    def acting_marks(self) -> list[Session] | None:
+        """The selected sessions an action takes (what you see is what you act
+        on: with a filter on, the selected rows it hides are left out), or
+        None when nothing is selected."""
+        if not self.table.marked:
+            return None
+        shown = self.table.shown
+        marked = self.table.marked_sessions
+        acting = [m for m in marked if f"{m.backend}:{m.id}" in shown]
+        if not acting:
+            self.notify(
+                f"The {len(marked)} selected are hidden by the filter; esc clears it",
+                severity="warning",
+                timeout=4,
+            )
+        return acting
 
     def action_select(self) -> None:
         sel = self.table.selected
@@ -569,8 +599,11 @@ class DashboardScreen(Screen[None]):
         if key not in self.table.sessions:
             self.notify(f"{target} is not listed now", severity="warning", timeout=3)
             return
-        if key not in self.table.shown:
-            self.action_clear_filter()  # the filter hides it: show everything
+        if key not in self.table.shown and self.table.filter_text:
+            self._clear_filter_now()  # the filter hides it: show everything
+        if key not in self.table.shown:  # e.g. a big first load still adding rows
+            self.notify(f"{target} is not in the table yet", severity="warning", timeout=3)
+            return
         self.table.move_cursor(row=self.table.get_row_index(key), animate=False)
         self.table.focus()
 
@@ -654,7 +687,7 @@ class DashboardScreen(Screen[None]):
             return None
         if action in ("delete", "stop") and self.table.marked:
             inv = self.app.inventory
-            marked = self.table.marked_sessions
+            marked = self.table.marked_unordered()
             return any(need in inv.backend(m.backend).capabilities for m in marked) or None
         sel = self.table.selected
         if sel is None:
@@ -710,7 +743,7 @@ class DashboardScreen(Screen[None]):
                 can,
                 [("stop", f"Stop {len(can)}", "warning"), ("kill", "Kill now", "error")],
                 typed=typed,
-                note=f"Stop interrupts each (Ctrl+C) and waits up to {wait:g}s before it kills.",
+                note=f"Each gets Ctrl+C, then up to {wait:g}s before a kill, one after another.",
                 skipped=skipped,
             ),
             chosen,
@@ -738,7 +771,12 @@ class DashboardScreen(Screen[None]):
     def stop_worker(self, refs: list[SessionRef], graceful: bool, timeout: float | None) -> None:
         """Stop each; one failure does not stop the others, and all are reported."""
         failed: list[BaseException] = []
-        for ref in refs:
+        worker = get_current_worker()
+        for n, ref in enumerate(refs, 1):
+            if worker.is_cancelled:
+                return
+            if len(refs) > 1:
+                self.app.call_from_thread(self._stop_progress, n, len(refs))
             try:
                 self.app.inventory.stop(ref, graceful=graceful, timeout=timeout)
             except Exception as exc:  # noqa: BLE001 - reported after the rest ran
@@ -752,6 +790,9 @@ class DashboardScreen(Screen[None]):
         else:
             what = str(refs[0]) if len(refs) == 1 else f"{len(refs)} sessions"
             self.app.call_from_thread(self._acted, f"Stopped {what}")
+
+    def _stop_progress(self, n: int, total: int) -> None:
+        self.table.border_subtitle = f"stopping {n}/{total}…"
 
     def _acted(self, message: str) -> None:
         self.table.border_subtitle = ""
@@ -799,8 +840,11 @@ class DashboardScreen(Screen[None]):
         inv = self.app.inventory
         try:
             with self.app.suspend():
-                subprocess.call(argv)
-            inv.record_attach(sel.ref)
+                code = subprocess.call(argv)
+            if code == 0:
+                inv.record_attach(sel.ref)
+            else:
+                inv.record_attach(sel.ref, result="failed", detail=f"exit code {code}")
         except FileNotFoundError:
             why = f"cannot run {argv[0]}: not found; is it installed and on PATH?"
             inv.record_attach(sel.ref, result="failed", detail=why)
@@ -815,11 +859,10 @@ class DashboardScreen(Screen[None]):
         """Prune what the retention rules select — only among the selected
         sessions when some are selected, or among the rows shown when a filter
         is on (what you see is what you act on)."""
-        marked = self.table.marked_sessions
-        within: list[Session] | None = None
-        if marked:
-            within = marked
-        elif self.table.filter_text:
+        within = self.acting_marks()
+        if within is not None and not within:
+            return  # all selected rows are hidden: said so
+        if within is None and self.table.filter_text:
             within = list(self.table.shown.values())
         self.table.border_subtitle = "planning prune…"
         self.plan_worker("Prune", within)
@@ -842,16 +885,18 @@ class DashboardScreen(Screen[None]):
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self._plan_failed, exc)
             return
-        self.app.call_from_thread(self._confirm, plans, verb)
+        # a prune cut down to chosen rows is journaled as exactly those rows
+        exact = verb == "Prune" and sessions is not None
+        self.app.call_from_thread(self._confirm, plans, verb, exact)
 
     def _plan_failed(self, exc: BaseException) -> None:
         self.table.border_subtitle = ""
         self.app.show_error(exc)
 
-    def _confirm(self, plans: list[PrunePlan], verb: str) -> None:
+    def _confirm(self, plans: list[PrunePlan], verb: str, exact: bool = False) -> None:
         def done(ok: bool | None) -> None:
             if ok:
-                self.execute_worker(plans, verb)
+                self.execute_worker(plans, verb, exact)
 
         if self.table.border_subtitle and "planning" in str(self.table.border_subtitle):
             self.table.border_subtitle = ""
@@ -868,10 +913,10 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(PlanScreen(plans, verb, names, typed=typed), done)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
-    def execute_worker(self, plans: list[PrunePlan], verb: str) -> None:
+    def execute_worker(self, plans: list[PrunePlan], verb: str, exact: bool = False) -> None:
         self._stop_tail_from_thread()
         try:
-            results = self.app.inventory.execute(plans, action=verb.lower())
+            results = self.app.inventory.execute(plans, action=verb.lower(), exact=exact)
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self.app.show_error, exc)
             return

@@ -347,10 +347,7 @@ class SessionsTable(DataTable[Text]):
         columns = [c for c, _ in self._visible_columns()]
         if only is None:
             for key in [k for k in self.shown if k not in want]:
-                self.remove_row(key)
-                del self.shown[key]
-                self._rendered_heads.pop(key, None)
-                self._ages.pop(key, None)
+                self._drop_row(key)
             order = self.ordered_keys(want)
             # new rows are drawn right the first time: no second pass over 10k cells
             self._group_heads = self._heads(order) if self.grouped else {}
@@ -363,6 +360,11 @@ class SessionsTable(DataTable[Text]):
                 return
             targets: Iterable[Session] = (want[k] for k in order)
         else:
+            # a measured size or a new age can move a row out of the filter
+            for s in only:
+                key = ref_key(s.ref)
+                if key not in want and key in self.shown:
+                    self._drop_row(key)
             targets = [s for s in only if ref_key(s.ref) in want]
         for s in targets:
             key = ref_key(s.ref)
@@ -381,6 +383,12 @@ class SessionsTable(DataTable[Text]):
             row = self.get_row_index(ref_key(selected.ref))
             if row != self.cursor_row:
                 self.move_cursor(row=row, animate=False)
+
+    def _drop_row(self, key: str) -> None:
+        self.remove_row(key)
+        del self.shown[key]
+        self._rendered_heads.pop(key, None)
+        self._ages.pop(key, None)
 
     def _add_rows(self, keys: Sequence[str], columns: Sequence[str], now: datetime) -> None:
         """Append rows in the given order (they sort after the rows there)."""
@@ -509,6 +517,10 @@ class SessionsTable(DataTable[Text]):
             self.set_sort(column, reverse=False)
 
     # -- multi-select ----------------------------------------------------------
+
+    def marked_unordered(self) -> list[Session]:
+        """The marked sessions, in no particular order (cheap: no sort)."""
+        return [self.sessions[k] for k in self.marked if k in self.sessions]
 
     @property
     def marked_sessions(self) -> list[Session]:
