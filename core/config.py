@@ -828,6 +828,11 @@ def _dump_tmux(cfg: BackendConfig) -> dict[str, object]:
     return out
 
 
+# the labels core.docker.specs puts on each container (not imported: this
+# module stays yaml + the standard library)
+_DOCKER_OWN_LABELS = ("sesstui.session", "sesstui.managed")
+
+
 def _parse_docker(sec: _Section, common: _Common) -> BackendConfig:
     ctx = sec.ctx
     d = _DOCKER_DEFAULTS
@@ -841,6 +846,19 @@ def _parse_docker(sec: _Section, common: _Common) -> BackendConfig:
             sec.need("scope", ""),
         )
     tls_node, cert_node = sec.get("tls_verify"), sec.get("cert_path")
+    labels_node = sec.get("match_labels")
+    match_labels: dict[str, str] = {}
+    if labels_node is not None:
+        match_labels = ctx.string_map(labels_node, "labels to values", "{team: data}")
+        assert isinstance(labels_node.value, dict)  # noqa: S101 -- string_map checked it
+        for key in _DOCKER_OWN_LABELS:
+            if key in match_labels:
+                raise ctx.error(
+                    f"match_labels cannot name {key}: sesstui sets it on each container it "
+                    "starts (scope: labeled filters on sesstui.session already)",
+                    labels_node.value[key],
+                    at_key=True,
+                )
     return DockerBackendConfig(
         **common.fields(),
         base_url=None
@@ -857,6 +875,7 @@ def _parse_docker(sec: _Section, common: _Common) -> BackendConfig:
         prune_after_days=sec.number(
             "prune_after_days", d.prune_after_days, "1", minimum=0, exclusive=False
         ),
+        match_labels=match_labels,
     )
 
 
@@ -875,6 +894,8 @@ def _dump_docker(cfg: BackendConfig) -> dict[str, object]:
     out.update(
         scope=cfg.scope, shell=cfg.shell, docker=cfg.docker, prune_after_days=cfg.prune_after_days
     )
+    if cfg.match_labels:
+        out["match_labels"] = dict(cfg.match_labels)
     return out
 
 
@@ -980,6 +1001,7 @@ _KINDS: dict[str, _KindSpec] = {
             "shell",
             "docker",
             "prune_after_days",
+            "match_labels",
         ),
         parse=_parse_docker,
         dump=_dump_docker,
@@ -1216,7 +1238,7 @@ _UI_KEYS = ("theme", "refresh_seconds", "log_lines", "keymap", "grow_notice")
 def _size(sec: _Section, key: str, default: int, example: str) -> int:
     """A byte count written as ``100M``, ``1.5G`` or a plain number."""
     from core.errors import UsageError
-    from core.history import parse_size
+    from core.sizes import parse_size
 
     node = sec.get(key)
     if node is None:

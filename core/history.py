@@ -5,23 +5,23 @@ The inventory a front end saw last is kept in the state dir
 the fresh listing with it, saves the fresh one, and returns the
 :class:`Changes` for a one- or two-line notice.
 
-Sessions of a backend that did not answer now are never reported as gone:
-their saved entries are carried over to the next save unchanged.
+Sessions of a backend that did not fully answer now (down, or DEGRADED: a
+partial listing such as tmux's "N panes could not be read") are never reported
+as gone: their saved entries are carried over to the next save unchanged.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from core.errors import UsageError
 from core.model import BackendHealth, HealthStatus, Session, SessionRef
 from core.paths import state_dir
+from core.sizes import format_size, parse_size
 
 FILE_NAME = "last-inventory.json"
 FORMAT_VERSION = 1
@@ -29,32 +29,20 @@ DEFAULT_GROW_BYTES = 100 * 1024**2  # ui.grow_notice
 # a summary line longer than this puts the growth on a second line
 _LINE = 96
 
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?", re.IGNORECASE)
-_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
-
-
-def parse_size(text: str) -> int:
-    """``"100M"`` -> 104857600.  Units K, M, G, T, P (optionally ``KiB``,
-    ``KB``...) are powers of 1024; a bare number means bytes.
-
-    Raises UsageError with an example for anything else.
-    """
-    m = _SIZE.fullmatch(text.strip())
-    if m is None:
-        raise UsageError(f"cannot read {text!r} as a size; write e.g. 500K, 100M, 1.5G or 2048")
-    return int(float(m.group(1)) * 1024 ** _POWER[m.group(2).lower()])
-
-
-def format_size(n: int) -> str:
-    """``104857600`` -> ``100 MiB``; ``1288490188`` -> ``1.2 GiB`` (no ``.0``)."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    text = f"{value:.1f}".removesuffix(".0") if unit != "B" else str(int(value))
-    return f"{text} {unit}"
-
+__all__ = [
+    "DEFAULT_GROW_BYTES",
+    "FILE_NAME",
+    "Changes",
+    "Growth",
+    "History",
+    "SavedInventory",
+    "SavedSession",
+    "answered",
+    "diff",
+    "format_size",  # from core.sizes, kept here for older imports
+    "parse_size",  # from core.sizes, kept here for older imports
+    "since_last_open",
+]
 
 # -- records --------------------------------------------------------------------
 
@@ -303,8 +291,13 @@ def diff(
 
 
 def answered(health: Iterable[BackendHealth]) -> frozenset[str]:
-    """The backends whose listing came back (ok or degraded): ``ok_backends``."""
-    return frozenset(h.backend for h in health if h.status is not HealthStatus.UNAVAILABLE)
+    """The backends whose listing came back complete (OK): ``ok_backends``.
+
+    A DEGRADED backend listed only part of its sessions (e.g. tmux panes that
+    could not be read), so it is left out like a down one: what it did not list
+    is not "gone", and its saved entries are carried over, not dropped.
+    """
+    return frozenset(h.backend for h in health if h.status is HealthStatus.OK)
 
 
 def since_last_open(

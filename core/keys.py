@@ -12,7 +12,14 @@ named keys (``escape``, ``enter``, ``space``, ``tab``, ``f5``, ``pageup``...),
 punctuation by name (``slash``, ``question_mark``, ``greater_than_sign``) or as the
 character itself (``/``, ``?``, ``>``), modifiers joined with ``+`` (``ctrl+x``,
 ``shift+tab``, ``alt+up``), and alternatives separated by commas (``r,f5``).
-``normalize_keys`` turns any accepted spelling into Textual's.
+``normalize_keys`` turns any accepted spelling into Textual's; ``shift+`` and one
+letter becomes the upper-case letter (``shift+a`` -> ``A``), because that is
+what a terminal sends for it (a binding on ``shift+a`` would never fire).
+
+Some keys are not free in a scope even though no id has them: the app's
+priority bindings (``ctrl+p``, ``ctrl+q``) everywhere, and the id-less bindings
+of the widget that has the focus there (``RESERVED``).  A remap onto one of
+them is a config error.
 
 Headless: the standard library only (no Textual import).
 """
@@ -28,6 +35,8 @@ from typing import NoReturn
 
 __all__ = [
     "KEYS",
+    "MAY_SHARE",
+    "RESERVED",
     "SCOPES",
     "SCOPE_GROUPS",
     "KeyNameError",
@@ -118,6 +127,8 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("logs", "logs.close", "escape", "Back"),
     ("merged", "merged.pause", "space", "Pause/resume"),
     ("merged", "merged.mute", "1,2,3,4,5,6,7,8,9", "Mute source N"),
+    ("merged", "merged.back", "escape,q", "Back"),
+    ("merged", "merged.help", "question_mark", "Help"),
     ("plan", "plan.cancel", "escape", "Cancel"),
     ("plan", "plan.no", "n", "Cancel"),
     ("bulk", "bulk.cancel", "escape", "Cancel"),
@@ -141,6 +152,64 @@ KEYS: dict[str, KeySpec] = {
     for scope, ident, default, description in _TABLE
 }
 """Every remappable binding by id, in the order the help screen lists them."""
+
+MAY_SHARE: frozenset[frozenset[str]] = frozenset(
+    {
+        # The log pane's close (escape) only closes an open search box or
+        # filter; with nothing open it lets the key through (LogPane.check_action)
+        # to the merged log screen's back, so the two share escape by design.
+        frozenset({"logs.close", "merged.back"}),
+    }
+)
+"""Pairs of ids, active together, that may share a key because one of them
+yields it to the other when it has nothing to do."""
+
+# The app's priority bindings: they win over every screen and widget.
+_APP_KEYS: dict[str, str] = {
+    "ctrl+p": "the command palette (the app's priority binding, in every screen)",
+    "ctrl+q": "the app's quit (its priority binding, in every screen)",
+}
+# LogPane's bindings without an id (on the log screen, and on the merged log
+# screen where the pane has the focus).
+_LOG_PANE_KEYS: dict[str, str] = {
+    "up": "the log pane's line up",
+    "down": "the log pane's line down",
+    "home": "the log pane's first line",
+    "end": "the log pane's last line",
+    "pageup": "the log pane's page up",
+    "pagedown": "the log pane's page down",
+    "left": "the log pane's scroll left",
+    "right": "the log pane's scroll right",
+}
+# The sessions table's (a Textual DataTable) own bindings, and the screen's
+# focus keys.
+_TABLE_KEYS: dict[str, str] = {
+    "up": "the table's cursor up",
+    "down": "the table's cursor down",
+    "left": "the table's cursor left",
+    "right": "the table's cursor right",
+    "home": "the table's first row",
+    "end": "the table's last row",
+    "pageup": "the table's page up",
+    "pagedown": "the table's page down",
+    "ctrl+home": "the table's top",
+    "ctrl+end": "the table's bottom",
+    "enter": "the table's select",
+    "tab": "moving the focus to the next widget",
+    "shift+tab": "moving the focus to the previous widget",
+}
+
+_FOCUSED_KEYS: dict[str, dict[str, str]] = {
+    "dashboard": _TABLE_KEYS,
+    "logs": _LOG_PANE_KEYS,
+    "merged": _LOG_PANE_KEYS,
+}
+
+RESERVED: dict[str, dict[str, str]] = {
+    scope: {**_APP_KEYS, **_FOCUSED_KEYS.get(scope, {})} for scope in SCOPES
+}
+"""Scope -> key -> what already has it there (a binding without an id, which
+``ui.keymap`` cannot move): no id of that scope may be remapped onto it."""
 
 # ---------------------------------------------------------------------------
 # Key names
@@ -199,7 +268,7 @@ def _suggest(word: str) -> str:
 
 def _one_key(key: str) -> str:
     if not key:
-        raise KeyNameError("an empty key; write e.g. P, ctrl+p, f5 or slash")
+        raise KeyNameError("an empty key; write e.g. P, ctrl+x, f5 or slash")
     if len(key) == 1:
         if key.isspace():
             return "space" if key == " " else _fail_key(key)
@@ -224,8 +293,10 @@ def _one_key(key: str) -> str:
     base = base.strip()
     if len(base) == 1:
         name = _one_key(base)
+        if seen == ["shift"] and len(name) == 1 and name.isalpha():
+            return name.upper()  # terminals send shift+a as "A": the same key
         if seen and len(name) == 1 and name.isalpha():
-            name = name.lower()  # Textual reports ctrl+a, shift+a in lower case
+            name = name.lower()  # Textual reports ctrl+a, alt+a in lower case
     else:
         low = base.lower()
         low = _FRIENDLY.get(low, _SHORTER.get(low, low))
@@ -240,14 +311,14 @@ def _one_key(key: str) -> str:
 
 
 def _fail_key(key: str) -> NoReturn:
-    raise KeyNameError(f"{key!r} is not a key a terminal can send; write e.g. P, ctrl+p or f5")
+    raise KeyNameError(f"{key!r} is not a key a terminal can send; write e.g. P, ctrl+x or f5")
 
 
 def normalize_keys(text: str) -> str:
     """A key spelling -> Textual's (``"?"`` -> ``question_mark``, ``"Ctrl+X"`` ->
     ``ctrl+x``, ``"r, F5"`` -> ``r,f5``).  Raises ``KeyNameError`` with a hint."""
     if not text.strip():
-        raise KeyNameError("an empty key; write e.g. P, ctrl+p, f5 or slash")
+        raise KeyNameError("an empty key; write e.g. P, ctrl+x, f5 or slash")
     # a lone "," is the comma key, not two empty alternatives
     parts = [text] if text.strip() == "," else text.split(",")
     out: list[str] = []
@@ -267,9 +338,10 @@ def normalize_keys(text: str) -> str:
 class KeyProblem:
     """What is wrong with the keymap entry ``id``.
 
-    ``kind``: ``"unknown-id"``, ``"bad-key"`` or ``"conflict"`` (then ``other``
-    is the id that already has ``key``).  ``message`` names no file: the
-    configuration loader adds file, line and ``ui.keymap.<id>``.
+    ``kind``: ``"unknown-id"``, ``"bad-key"``, ``"reserved"`` (``key`` is in
+    ``RESERVED`` for the id's scope) or ``"conflict"`` (then ``other`` is the id
+    that already has ``key``).  ``message`` names no file: the configuration
+    loader adds file, line and ``ui.keymap.<id>``.
     """
 
     id: str
@@ -283,18 +355,27 @@ def _group_of(scope: str) -> tuple[str, ...]:
     return next(g for g in SCOPE_GROUPS if scope in g)
 
 
+# scopes of one group -> the scope where all of them are active at once
+_TOGETHER: dict[frozenset[str], str] = {frozenset({"logs", "merged"}): "merged"}
+
+
 def _where(*ids: str) -> str:
-    scopes = {KEYS[i].scope for i in ids}
-    if scopes == {"dashboard"}:
-        return SCOPES["dashboard"]
-    return SCOPES["merged"] if "merged" in scopes else SCOPES["logs"]
+    """Where the ids are active together, for messages ("in the dashboard")."""
+    scopes = frozenset(KEYS[i].scope for i in ids)
+    if len(scopes) == 1:
+        return SCOPES[next(iter(scopes))]
+    together = _TOGETHER.get(scopes)
+    if together is not None:
+        return SCOPES[together]
+    return " and ".join(SCOPES[s] for s in SCOPES if s in scopes)
 
 
 def validate_keymap(keymap: Mapping[str, str]) -> list[KeyProblem]:
     """Every problem of ``keymap`` (id -> key), in the keymap's order.
 
-    Unknown ids (with close matches), keys that are not key names, and
-    conflicts: after remapping, two ids active at the same time share a key.
+    Unknown ids (with close matches), keys that are not key names, keys
+    ``RESERVED`` in the id's scope, and conflicts: after remapping, two ids
+    active at the same time share a key (unless the pair is in ``MAY_SHARE``).
     A swap (``sessions.prune: d`` with ``sessions.delete: p``) is fine.
     """
     import difflib
@@ -318,6 +399,11 @@ def validate_keymap(keymap: Mapping[str, str]) -> list[KeyProblem]:
             normal[ident] = normalize_keys(key)
         except KeyNameError as e:
             problems.append(KeyProblem(ident, "bad-key", str(e), key=key))
+            continue
+        taken = _reserved(ident, normal[ident])
+        if taken is not None:
+            problems.append(taken)
+            del normal[ident]  # judged: no conflict report on top
     effective = {i: normal.get(i, spec.default) for i, spec in KEYS.items()}
     order = {ident: n for n, ident in enumerate(keymap)}
     for group in SCOPE_GROUPS:
@@ -329,11 +415,30 @@ def validate_keymap(keymap: Mapping[str, str]) -> list[KeyProblem]:
             for key in effective[ident].split(","):
                 same = _SAME_KEY.get(key, key)
                 other = owner.setdefault(same, ident)
-                if other == ident:
+                if other == ident or frozenset({ident, other}) in MAY_SHARE:
                     continue
                 problems.append(_conflict(ident, other, key, other in normal))
     problems.sort(key=lambda p: order.get(p.id, len(order)))
     return problems
+
+
+def _reserved(ident: str, keys: str) -> KeyProblem | None:
+    """The problem when one of ``keys`` (normalized) is reserved in ``ident``'s scope."""
+    scope = KEYS[ident].scope
+    reserved = RESERVED[scope]
+    for key in keys.split(","):
+        same = _SAME_KEY.get(key, key)
+        what = reserved.get(same)
+        if what is not None:
+            alias = f" ({key!r} is {same} to a terminal)" if same != key else ""
+            return KeyProblem(
+                ident,
+                "reserved",
+                f"{key!r} is taken {SCOPES[scope]} by {what}, which cannot be remapped"
+                f"{alias}; choose another key",
+                key=key,
+            )
+    return None
 
 
 def _conflict(ident: str, other: str, key: str, other_remapped: bool) -> KeyProblem:

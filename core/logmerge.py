@@ -5,7 +5,8 @@ The *backlog* (the lines each log already had) is merged by the timestamp at
 the start of each line; after that, lines are delivered in the order they
 arrive, stamped with their arrival time.  Read it like a
 :class:`core.backend.LineStream`: call :meth:`MergedTail.read_available` from
-one worker thread, :meth:`MergedTail.close` from any thread.
+one worker thread, :meth:`MergedTail.close` from any thread (it waits a short
+while in all for the source threads, never longer).
 
 Timestamps understood at the start of a line (after an optional ``[``):
 
@@ -37,7 +38,7 @@ from core.backend import LineStream
 from core.inventory import describe_error
 from core.model import LogLine, SessionRef
 
-__all__ = ["MergedLine", "MergedTail", "Tailer", "parse_timestamp"]
+__all__ = ["CLOSE_WAIT", "MergedLine", "MergedTail", "Tailer", "parse_timestamp"]
 
 # How long the backlog may take to arrive: the merged backlog is delivered when
 # every source has sent its own, or after this long, whichever comes first.
@@ -48,7 +49,8 @@ _QUIET = 0.05
 _FIRST_READ = 0.3
 # Live reads wake at least this often to notice close().
 _READ_SLICE = 0.25
-_JOIN_WAIT = 2.0
+# close() waits this long in all for the source threads to end.
+CLOSE_WAIT = 0.5
 
 _ISO = re.compile(
     r"\[?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})"
@@ -205,23 +207,37 @@ class MergedTail:
         """How many source threads still run (0 soon after :meth:`close`)."""
         return sum(t.is_alive() for t in self._threads)
 
-    def close(self) -> None:
-        """Close every stream and wait (briefly) for the threads to end."""
+    def close(self, timeout: float = CLOSE_WAIT) -> None:
+        """Stop: reading returns ``[]`` at once, every stream is closed (which
+        wakes its reader), then wait up to ``timeout`` s *in all* for the source
+        threads to end (0: do not wait).
+
+        A thread stuck in the backend (say in ``tail()`` on a hung server) is
+        not waited for past the deadline: it is a daemon thread, and it closes
+        the stream it gets and ends as soon as the backend returns.  Closing a
+        stream may run a backend command (tmux ``pipe-pane``): a UI calls this
+        from a thread of its own.  Calling it again waits again.
+        """
         with self._cond:
-            if self._closed:
-                return
+            streams = [] if self._closed else list(self._streams.values())
             self._closed = True
-            streams = list(self._streams.values())
             self._cond.notify_all()
         for s in streams:
             try:
                 s.close()
             except Exception:  # noqa: BLE001, S110 - closing is best effort
                 pass
+        self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` s in all (None: for ever) for the source
+        threads to end; True if they all have (the calling one aside)."""
         me = threading.current_thread()
-        for t in self._threads:
-            if t is not me:
-                t.join(_JOIN_WAIT)
+        others = [t for t in self._threads if t is not me]
+        end = None if timeout is None else time.monotonic() + timeout
+        for t in others:
+            t.join(None if end is None else max(0.0, end - time.monotonic()))
+        return not any(t.is_alive() for t in others)
 
     def __enter__(self) -> MergedTail:
         return self

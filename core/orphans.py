@@ -17,9 +17,11 @@ configuration and reports, per category:
     ``backend`` = that engine) is no longer in the configuration.
 
 A backend that did not answer is skipped and said so in
-:attr:`OrphanReport.skipped`; when a tmux or docker backend is down, a
-directory may be used by one of its sessions, so directory orphans are then
-reported but not :attr:`Orphan.actionable`.  Only workspace folders are read
+:attr:`OrphanReport.skipped`; when a tmux or docker backend is down, or
+DEGRADED (a partial listing, e.g. tmux's "N panes could not be read"), a
+directory may be used by one of its sessions that was not listed, so directory
+orphans are then reported but not :attr:`Orphan.actionable` (the reason says
+which backend could not be checked).  Only workspace folders are read
 from disk here (one ``scandir`` per folder, an ``lstat`` per file of an
 orphaned one); everything else comes from the snapshot.
 """
@@ -76,7 +78,7 @@ class Orphan:
 
 @dataclass(frozen=True, slots=True)
 class OrphanReport:
-    """The orphans found, and the backends that could not be checked (why)."""
+    """The orphans found, and the backends that could not be (fully) checked (why)."""
 
     orphans: tuple[Orphan, ...]
     skipped: tuple[str, ...] = ()
@@ -108,6 +110,15 @@ def _down(snapshot: Snapshot) -> dict[str, str]:
     }
 
 
+def _partial(snapshot: Snapshot) -> dict[str, str]:
+    """Backend name -> why its listing is incomplete, for DEGRADED ones."""
+    return {
+        h.backend: h.reason or "partial listing"
+        for h in snapshot.health
+        if h.status is HealthStatus.DEGRADED
+    }
+
+
 def find_orphans(
     snapshot: Snapshot, config: AppConfig, *, backends: Iterable[str] | None = None
 ) -> OrphanReport:
@@ -133,14 +144,24 @@ def find_orphans(
             down.setdefault(name, "not listed")
     kinds = {b.name: b.kind for b in config.backends}
     users_down = sorted(n for n in down if kinds.get(n) in _USER_KINDS)
+    # a degraded tmux/docker backend listed only some of its sessions: one it
+    # could not read may use a directory, so it counts as down for that judgement
+    partial = _partial(snapshot)
+    users_partial = sorted(n for n in partial if kinds.get(n) in _USER_KINDS)
     skipped = [
         f"{name}: {down[name]}; not checked"
         for name in configured
         if name in down and (name in chosen or name in users_down)
     ]
+    dirs_chosen = any(kinds.get(n) == "dirs" for n in chosen if n not in down)
+    if dirs_chosen:
+        skipped += [
+            f"{name}: {partial[name]}; directories not fully checked against it"
+            for name in users_partial
+        ]
     ours = [s for s in snapshot.sessions if s.backend in chosen and s.backend not in down]
     orphans: list[Orphan] = []
-    orphans += _dir_orphans(ours, snapshot, users_down)
+    orphans += _dir_orphans(ours, snapshot, users_down, users_partial)
     for b in config.backends:
         if isinstance(b, JsonBackendConfig) and b.name in chosen and b.name not in down:
             found, problem = _workspace_orphans(b)
@@ -154,7 +175,9 @@ def find_orphans(
     return OrphanReport(tuple(orphans), tuple(skipped))
 
 
-def _dir_orphans(ours: list[Session], snapshot: Snapshot, users_down: list[str]) -> list[Orphan]:
+def _dir_orphans(
+    ours: list[Session], snapshot: Snapshot, users_down: list[str], users_partial: list[str]
+) -> list[Orphan]:
     dirs = [s for s in ours if s.kind == "dirs" and s.state is not State.ACTIVE]
     if not dirs:
         return []
@@ -172,6 +195,8 @@ def _dir_orphans(ours: list[Session], snapshot: Snapshot, users_down: list[str])
             reason += f"; named by {', '.join(named)}"
         if users_down:
             reason += f"; not checked against {', '.join(users_down)} (down)"
+        if users_partial:
+            reason += f"; not fully checked against {', '.join(users_partial)} (partial listing)"
         out.append(
             Orphan(
                 "dir",
@@ -179,7 +204,7 @@ def _dir_orphans(ours: list[Session], snapshot: Snapshot, users_down: list[str])
                 s.path,
                 reason,
                 s.size.disk if s.size is not None else None,
-                actionable=not users_down,
+                actionable=not users_down and not users_partial,
                 backend=s.backend,
                 name=s.name,
             )

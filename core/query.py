@@ -15,7 +15,8 @@ Terms are separated by whitespace and must all match:
 - ``field~regex`` -- a case-insensitive regular expression found anywhere in the field.
 - ``field>v``, ``<``, ``>=``, ``<=`` -- numbers: ``age``, ``active``/``idle``,
   ``ttl`` (durations such as ``7d``, ``2h``, ``1h30m``), ``size`` (``10``, ``10k``,
-  ``1.5M``, ``1G``, ``2GiB``; K/M/G/T are 1024-based like ``du -h``), ``pid``.
+  ``1.5M``, ``.5G``, ``2GiB``; K/M/G/T are 1024-based like ``du -h``, see
+  ``core.sizes``), ``pid``.
 - ``-term`` or ``!term`` negates a term; ``field!=v`` and ``field!~re`` too.
 - ``"..."`` or ``'...'`` quote a value (or a bare word) with spaces or commas.
 
@@ -37,6 +38,7 @@ from datetime import datetime
 from core.durations import parse_duration
 from core.errors import UsageError
 from core.model import Session, State
+from core.sizes import parse_size  # re-exported: core.query.parse_size is public
 
 __all__ = [
     "FIELDS",
@@ -130,24 +132,6 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">=": lambda a, b: a >= b,
     "<=": lambda a, b: a <= b,
 }
-
-_SIZE_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtp])(?:i?b)?|b)?", re.IGNORECASE)
-_SIZE_UNIT = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
-
-
-def parse_size(text: str) -> int:
-    """``"1.5M"`` -> 1572864.  Units k, m, g, t, p (optionally ``KB``/``KiB``),
-    all 1024-based as ``du -h`` shows them; a bare number is bytes.
-
-    Raises UsageError with an example for anything else.
-    """
-    m = _SIZE_RE.fullmatch(text.strip())
-    if m is None:
-        raise UsageError(
-            f"{text!r} is not a size; write e.g. 500, 10k, 1.5M, 1G or 2GiB "
-            f"(1024-based, like du -h)"
-        )
-    return int(float(m.group(1)) * _SIZE_UNIT[(m.group(2) or "").lower()])
 
 
 def _attached(s: Session) -> bool:

@@ -73,6 +73,10 @@ class DockerBackendConfig(BackendConfig):
     shell: str = "sh"  # what `attach` runs with docker exec -it
     docker: str = "docker"  # the CLI used for attach
     prune_after_days: float = 1.0  # exited labelled containers older than this are pruned
+    # only containers carrying every one of these labels with exactly this value
+    # (a server-side filter, whatever the scope); containers the backend starts
+    # get them too.  Empty = no such filter.  The demo narrows to its own token.
+    match_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import SessionNotFound
 from core.inventory import Inventory
-from core.model import State
+from core.model import SessionRef, State
 from core.paths import state_dir
 from core.relations import related
 from core.settings import DockerBackendConfig, TmuxBackendConfig
@@ -28,7 +29,7 @@ from tests.docker_fixtures import (  # noqa: F401 - fixtures
 from tests.helpers import wait_for
 from tests.pilot_helpers import wait_until
 from tests.tmux_fixtures import need_tmux
-from tui.demo import DEMO_LABEL, Sandbox, build, demo_app, environment, pick_image
+from tui.demo import DEMO_LABEL, DemoDocker, Sandbox, build, demo_app, environment, pick_image
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,6 +185,13 @@ def test_pick_image_prefers_busybox_and_never_guesses() -> None:
     assert pick_image([]) is None
 
 
+def test_the_demo_backend_shows_only_this_runs_containers() -> None:
+    # no engine needed: the config is what keeps the user's containers out
+    backend = DemoDocker(None, "unix:///x.sock", "tok123").config()
+    assert dict(backend.match_labels) == {DEMO_LABEL: "tok123"}
+    assert backend.scope == "labeled" and backend.base_url == "unix:///x.sock"
+
+
 def demo_containers(engine: DockerEngine) -> list[dict[str, object]]:
     found: list[dict[str, object]] = engine.client.api.containers(
         all=True, filters={"label": DEMO_LABEL}
@@ -195,12 +203,13 @@ def demo_containers(engine: DockerEngine) -> list[dict[str, object]]:
 def test_containers_on_the_engine_then_removed(
     sandboxes: list[Sandbox], tmp_path: Path, docker_engine: DockerEngine
 ) -> None:
-    # somebody else's sesstui container on the same engine must survive
+    # somebody else's sesstui container on the same engine (running, labelled
+    # as sesstui labels its own) must neither show in the demo nor be touched
     keep = f"t-keep-{uuid.uuid4().hex[:6]}"
     docker_engine.client.containers.create(
         docker_engine.image, ["sleep", "60"], name=keep, network_mode="none",
         labels={"sesstui.session": keep, "sesstui.managed": "true"},
-    )  # fmt: skip
+    ).start()  # fmt: skip
     sb = build(parent=tmp_path, tmux=None, docker_url=docker_engine.host, live_worker=False)
     sandboxes.append(sb)
     assert sb.notices == []
@@ -213,12 +222,19 @@ def test_containers_on_the_engine_then_removed(
 
     backend = sb.config().backend("docker")
     assert isinstance(backend, DockerBackendConfig) and backend.base_url == docker_engine.host
+    assert dict(backend.match_labels) == {DEMO_LABEL: sb.token}
     inv = Inventory.from_config(sb.config())
     try:
         listed = {s.name for s in inv.refresh().sessions if s.kind == "docker"}
+        # the user's container is out of the demo's reach
+        with pytest.raises(SessionNotFound, match=f"'{keep}' .*is outside"):
+            inv.stop(SessionRef("docker", keep), graceful=False)
+        with pytest.raises(SessionNotFound, match=f"'{keep}' .*is outside"):
+            inv.plan_delete([SessionRef("docker", keep)], force=True)
     finally:
         inv.close()
-    assert set(sb.docker.names) <= listed
+    assert listed == set(sb.docker.names)
+    assert docker_engine.client.api.inspect_container(keep)["State"]["Running"]
 
     sb.close()
     assert demo_containers(docker_engine) == []

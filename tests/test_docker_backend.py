@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from core.backend import LineStream
+from core.config import config_to_dict, load_config
 from core.docker.backend import DockerBackend, _parse_time
 from core.docker.endpoint import Endpoint, resolve
 from core.docker.specs import (
@@ -317,6 +318,47 @@ def test_bad_scope_is_a_config_error() -> None:
     )
     with pytest.raises(ConfigError, match=r"/etc/s.yml:4: .*scope 'some'"):
         DockerBackend(cfg)
+
+
+def test_match_labels_cannot_name_the_labels_sesstui_sets() -> None:
+    cfg = DockerBackendConfig(
+        name="d", kind="docker", base_url="unix:///x", match_labels={"sesstui.session": "a"},
+        origin=Origin("/etc/s.yml", 7, "backends[1]"),
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"/etc/s.yml:7: .*match_labels cannot name sesstui"):
+        DockerBackend(cfg)
+
+
+def test_match_labels_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text(
+        "backends:\n"
+        "  - name: dk\n"
+        "    kind: docker\n"
+        "    base_url: unix:///x.sock\n"
+        "    match_labels: {sesstui.demo: abc123, team: 7}\n"
+    )
+    cfg = load_config(path, env={})
+    dk = cfg.backend("dk")
+    assert isinstance(dk, DockerBackendConfig)
+    assert dict(dk.match_labels) == {"sesstui.demo": "abc123", "team": "7"}
+    backends = config_to_dict(cfg, redact=False)["backends"]
+    assert isinstance(backends, list) and len(backends) == 1
+    assert backends[0]["match_labels"] == {"sesstui.demo": "abc123", "team": "7"}
+    plain = DockerBackendConfig(name="p", kind="docker")
+    assert plain.match_labels == {}
+    path.write_text(
+        "backends:\n"
+        "  - name: dk\n"
+        "    kind: docker\n"
+        "    match_labels:\n"
+        "      sesstui.managed: 'true'\n"
+    )
+    with pytest.raises(ConfigError, match=r"c.yml:5: .*match_labels cannot name sesstui.managed"):
+        load_config(path, env={})
+    path.write_text("backends:\n  - {name: dk, kind: docker, match_labels: [a, b]}\n")
+    with pytest.raises(ConfigError, match="expected a mapping of labels to values"):
+        load_config(path, env={})
 
 
 # ------------------------------------------------------ against a real engine
@@ -681,3 +723,61 @@ def test_a_cli_context_names_the_engine(
         argv = backend.attach_argv(name)
         assert argv[1:3] == ["--context", "ci-engine"]
     backend.close()
+
+
+@pytest.mark.docker
+def test_match_labels_narrow_the_listing_and_every_action(
+    engine: DockerEngine, dk: DockerBackend
+) -> None:
+    token, other = unique(), unique()
+    mine, theirs, unmarked = f"t-{unique()}", f"t-{unique()}", f"t-{unique()}"
+    for name, extra in ((mine, {"sesstui.demo": token}), (theirs, {"sesstui.demo": other}),
+                        (unmarked, {})):  # fmt: skip
+        make_raw(engine, name, {"sesstui.session": name, **extra})
+        engine.client.api.start(name)
+    narrow = DockerBackend(engine.config("nar", match_labels={"sesstui.demo": token}))
+    try:
+        before = narrow.requests
+        listed = {s.id for s in narrow.list_sessions()}
+        assert narrow.requests - before == 1  # the filter is server-side: still one request
+        assert listed == {mine}
+        assert {mine, theirs, unmarked} <= {s.id for s in dk.list_sessions()}
+        assert narrow.get(mine).state is State.RUNNING
+
+        for outside in (theirs, unmarked):
+            with pytest.raises(SessionNotFound, match=f"'{outside}'.*sesstui.demo={token}"):
+                narrow.get(outside)
+            with pytest.raises(SessionNotFound, match=f"container '{outside}' .*is outside"):
+                narrow.stop(outside, graceful=False)
+            with pytest.raises(SessionNotFound, match=f"'{outside}' .*is outside"):
+                narrow.plan_delete([outside], force=True)
+            with pytest.raises(SessionNotFound, match=f"'{outside}' .*is outside"):
+                narrow.tail(outside)
+            with pytest.raises(SessionNotFound, match=f"'{outside}' .*is outside"):
+                narrow.start(shell(outside, engine.image, LOOP))
+            assert container(engine, outside)["State"]["Running"]
+
+        # a plan smuggled in from another backend is re-checked entry by entry
+        dk.stop(theirs, graceful=False)
+        dk.stop(mine, graceful=False)
+        wide = dk.plan_delete([theirs, mine])
+        result = narrow.prune(replace(wide, backend="nar"))
+        assert [e.id for e in result.removed] == [mine]
+        ((entry, why),) = [(f.entry.id, f.error) for f in result.failed]
+        assert entry == theirs and "is outside backend 'nar'" in (why or "")
+        assert container(engine, theirs)["Name"] == f"/{theirs}"
+
+        # prune plans only look at containers within the filter
+        aged = DockerBackend(
+            engine.config("nar2", prune_after_days=0, match_labels={"sesstui.demo": token})
+        )
+        started = aged.start(shell(f"t-{unique()}", engine.image, "exit 0"))
+        wait_for(lambda: aged.get(started.id).state is State.STOPPED, 10, "the exit")
+        planned = [e.id for e in aged.plan_prune().entries]
+        assert planned == [started.id]  # theirs is exited and labelled too, but outside
+        # what the backend starts carries the labels, so it stays within reach
+        labels = container(engine, started.id)["Config"]["Labels"]
+        assert labels["sesstui.demo"] == token and labels["sesstui.session"] == started.id
+        aged.close()
+    finally:
+        narrow.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from core.config import load_config
-from core.errors import ConfigError, UsageError
+from core.errors import ConfigError
 from core.history import (
     DEFAULT_GROW_BYTES,
     Changes,
@@ -19,46 +20,15 @@ from core.history import (
     answered,
     diff,
     format_size,
-    parse_size,
     since_last_open,
 )
 from core.inventory import Inventory
-from core.model import Session, SessionRef, State
+from core.model import BackendHealth, HealthStatus, Session, SessionRef, State
 from core.paths import state_dir
 from core.settings import AppConfig
 from tests.helpers import dirs_config, make_session
 
 MiB = 1024**2
-
-
-@pytest.mark.parametrize(
-    ("text", "n"),
-    [
-        ("100M", 100 * MiB),
-        ("100 MiB", 100 * MiB),
-        ("1.5G", 1536 * MiB),
-        ("512k", 512 * 1024),
-        ("2048", 2048),
-        ("1TB", 1024**4),
-        ("0", 0),
-    ],
-)
-def test_parse_size(text: str, n: int) -> None:
-    assert parse_size(text) == n
-
-
-@pytest.mark.parametrize("text", ["", "lots", "-5M", "10X", "1.2.3M"])
-def test_parse_size_refuses_with_an_example(text: str) -> None:
-    with pytest.raises(UsageError, match=r"e\.g\. 500K, 100M"):
-        parse_size(text)
-
-
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [(0, "0 B"), (1023, "1023 B"), (100 * MiB, "100 MiB"), (1288490188, "1.2 GiB")],
-)
-def test_format_size(n: int, text: str) -> None:
-    assert format_size(n) == text
 
 
 # -- a real inventory ---------------------------------------------------------------
@@ -150,6 +120,45 @@ def test_a_backend_that_is_down_hides_nothing_as_gone(tmp_path: Path) -> None:
     shutil.rmtree(job)
     back = since_last_open(history, *r.listing())
     assert back is not None and [s.ref for s in back.disappeared] == [ref(job, "jobs")]
+
+
+def test_answered_means_a_complete_listing() -> None:
+    health = [
+        BackendHealth("runs", "dirs", HealthStatus.OK),
+        BackendHealth("tm", "tmux", HealthStatus.DEGRADED, "2 panes could not be read"),
+        BackendHealth("dk", "docker", HealthStatus.UNAVAILABLE, "cannot connect"),
+    ]
+    assert answered(health) == {"runs"}
+
+
+def test_a_degraded_backend_hides_nothing_as_gone_and_keeps_its_entries(tmp_path: Path) -> None:
+    r = Runs(tmp_path)
+    seen = make_session(r.jobs)
+    unread = make_session(r.jobs)
+    history = History(tmp_path / "last.json")
+    since_last_open(history, *r.listing())
+    later = make_session(r.jobs)
+    # a partial listing: "jobs" answered, but one of its sessions could not be read
+    snap = r.inv.refresh()
+    health = [
+        replace(h, status=HealthStatus.DEGRADED, reason="1 session could not be read")
+        if h.backend == "jobs"
+        else h
+        for h in snap.health
+    ]
+    partial = [s for s in snap.sessions if s.ref != ref(unread, "jobs")]
+    assert {s.ref for s in snap.sessions} - {s.ref for s in partial} == {ref(unread, "jobs")}
+    ok = answered(health)
+    assert ok == {"runs"}
+    changes = since_last_open(history, partial, ok)
+    assert changes is not None and not changes  # nothing gone, nothing new on a partial listing
+    saved = history.load()
+    assert saved is not None and "jobs" in saved.backends
+    assert {ref(seen, "jobs"), ref(unread, "jobs")} <= set(saved.sessions)  # not dropped
+    # complete again: the unread one was never gone; the one made meanwhile is new
+    back = since_last_open(history, *r.listing())
+    assert back is not None and not back.disappeared
+    assert [s.ref for s in back.appeared] == [ref(later, "jobs")]
 
 
 def test_a_newly_configured_backend_is_not_all_new(tmp_path: Path) -> None:

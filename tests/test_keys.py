@@ -12,6 +12,8 @@ from core.config import load_config
 from core.errors import ConfigError
 from core.keys import (
     KEYS,
+    MAY_SHARE,
+    RESERVED,
     SCOPE_GROUPS,
     SCOPES,
     KeyNameError,
@@ -38,10 +40,15 @@ def load_error(path: Path) -> ConfigError:
 
 
 def test_table_ids_scopes_and_defaults() -> None:
-    assert len(KEYS) == 56  # every binding with an id in the TUI (checked below)
+    assert len(KEYS) == 58  # every binding with an id in the TUI (checked below)
     assert KEYS["sessions.prune"].default == "p" and KEYS["sessions.prune"].scope == "dashboard"
     assert KEYS["logs.filter"].default == "ampersand" and KEYS["logs.filter"].scope == "logs"
     assert KEYS["merged.mute"].keys == tuple("123456789")
+    assert (KEYS["merged.back"].default, KEYS["merged.back"].scope) == ("escape,q", "merged")
+    assert (KEYS["merged.help"].default, KEYS["merged.help"].description) == (
+        "question_mark",
+        "Help",
+    )
     assert {s.scope for s in KEYS.values()} == set(SCOPES)
     assert {scope for group in SCOPE_GROUPS for scope in group} == set(SCOPES)
     for ident, spec in KEYS.items():
@@ -52,9 +59,21 @@ def test_table_ids_scopes_and_defaults() -> None:
 
 def test_the_defaults_have_no_conflicts() -> None:
     assert validate_keymap({}) == []
+    shared: set[frozenset[str]] = set()
     for group in SCOPE_GROUPS:
-        keys = [k for s in KEYS.values() if s.scope in group for k in s.keys]
-        assert len(keys) == len(set(keys)), group
+        holders: dict[str, list[str]] = {}
+        for s in KEYS.values():
+            if s.scope in group:
+                for k in s.keys:
+                    holders.setdefault(k, []).append(s.id)
+        for key, ids in holders.items():
+            if len(ids) > 1:
+                assert len(ids) == 2 and frozenset(ids) in MAY_SHARE, (group, key, ids)
+                shared.add(frozenset(ids))
+    # the one pair that shares a key by design, and only by design
+    assert shared == set(MAY_SHARE) == {frozenset({"logs.close", "merged.back"})}
+    for ident, spec in KEYS.items():
+        assert not set(spec.keys) & set(RESERVED[spec.scope]), ident
 
 
 def test_effective_keys() -> None:
@@ -86,6 +105,14 @@ def test_effective_keys() -> None:
         ("Ctrl+X", "ctrl+x"),
         ("alt+ctrl+up", "ctrl+alt+up"),
         ("shift+tab", "shift+tab"),
+        # a terminal sends shift+letter as the upper-case letter
+        ("shift+a", "A"),
+        ("Shift+P", "P"),
+        ("shift+A", "A"),
+        ("ctrl+shift+A", "ctrl+shift+a"),
+        ("alt+A", "alt+a"),
+        ("shift+1", "shift+1"),
+        ("shift+p,P", "P"),
         ("ctrl++", "ctrl+plus"),
         ("ctrl+/", "ctrl+slash"),
         ("esc", "escape"),
@@ -156,14 +183,120 @@ def test_a_swap_is_valid_and_two_remaps_to_one_key_are_not() -> None:
         "sessions.prune": "d",
         "sessions.delete": "p",
     }
-    (problem,) = validate_keymap({"sessions.prune": "P", "sessions.delete": "shift+p,P"})
+    (problem,) = validate_keymap({"sessions.prune": "P", "sessions.delete": "f4,P"})
     assert (problem.id, problem.other, problem.key) == ("sessions.delete", "sessions.prune", "P")
     assert "also given to sessions.prune (ui.keymap.sessions.prune)" in problem.message
 
 
+def test_shift_and_a_letter_is_the_upper_case_letter() -> None:
+    # shift+a is what a terminal sends as "A": it collides with A's binding
+    (problem,) = validate_keymap({"sessions.prune": "shift+a"})
+    assert (problem.kind, problem.key, problem.other) == ("conflict", "A", "sessions.select_all")
+    (problem,) = validate_keymap({"sessions.prune": "P", "sessions.delete": "shift+p"})
+    assert (problem.id, problem.other, problem.key) == ("sessions.delete", "sessions.prune", "P")
+    assert check_keymap({"sessions.prune": "shift+p"}) == {"sessions.prune": "P"}
+
+
+def test_conflicts_name_the_screen_they_happen_on() -> None:
+    where = {
+        "plan.no": ("escape", "plan.cancel", "on the prune/delete plan"),
+        "journal.copy": ("r", "journal.reload", "on the journal screen"),
+        "orphans.delete": ("q", "orphans.back", "on the orphans screen"),
+        "confirm.no": ("escape", "confirm.cancel", "in confirm dialogs"),
+        "logs.next": ("c", "logs.context", "on the log screen"),
+        "logs.search": ("space", "merged.pause", "on the merged log screen"),
+    }
+    for ident, (key, other, screen) in where.items():
+        (problem,) = validate_keymap({ident: key})
+        assert (problem.kind, problem.other) == ("conflict", other), ident
+        assert f"{other}'s key {screen};" in problem.message, problem.message
+
+
+@pytest.mark.parametrize("key", ["ctrl+p", "ctrl+q", "Ctrl+P"])
+@pytest.mark.parametrize(
+    "ident", ["sessions.prune", "logs.search", "merged.pause", "plan.no", "help.close"]
+)
+def test_the_apps_priority_keys_are_reserved_everywhere(ident: str, key: str) -> None:
+    (problem,) = validate_keymap({ident: key})
+    assert (problem.id, problem.kind, problem.key) == (ident, "reserved", key.lower())
+    assert problem.other is None
+    assert "the app's" in problem.message and "priority binding" in problem.message
+    assert SCOPES[KEYS[ident].scope] in problem.message
+    assert problem.message.endswith("which cannot be remapped; choose another key")
+
+
+@pytest.mark.parametrize(
+    ("ident", "key", "what"),
+    [
+        ("sessions.prune", "up", "the table's cursor up"),
+        ("sessions.prune", "enter", "the table's select"),
+        ("sessions.refresh", "r,pagedown", "the table's page down"),
+        ("sessions.group", "tab", "moving the focus to the next widget"),
+        ("sessions.group", "shift+tab", "moving the focus to the previous widget"),
+        ("logs.search", "home", "the log pane's first line"),
+        ("logs.close", "left", "the log pane's scroll left"),
+        ("merged.pause", "down", "the log pane's line down"),
+        ("merged.back", "pageup", "the log pane's page up"),
+    ],
+)
+def test_keys_of_bindings_without_ids_are_reserved(ident: str, key: str, what: str) -> None:
+    (problem,) = validate_keymap({ident: key})
+    assert (problem.kind, problem.key) == ("reserved", key.rsplit(",", maxsplit=1)[-1])
+    assert what in problem.message and SCOPES[KEYS[ident].scope] in problem.message
+
+
+def test_reserved_keys_only_count_in_their_scope() -> None:
+    assert validate_keymap({"plan.no": "up", "journal.copy": "enter", "logs.copy": "tab"}) == []
+    # ctrl+i is tab to a terminal: reserved in the dashboard too
+    (problem,) = validate_keymap({"sessions.group": "ctrl+i"})
+    assert problem.kind == "reserved" and "'ctrl+i' is tab to a terminal" in problem.message
+
+
+def test_the_reserved_table_is_the_tuis_bindings_without_ids() -> None:
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.screen import Screen
+    from textual.widgets import DataTable
+
+    from tui.app import SesstuiApp
+    from tui.widgets.log_pane import LogPane
+
+    def keys(bindings: object, *, with_id: bool = False) -> set[str]:
+        out: set[str] = set()
+        for b in bindings:  # type: ignore[attr-defined]
+            if isinstance(b, Binding) and (with_id or not b.id):
+                out.update(k.strip() for k in b.key.split(","))
+        return out
+
+    app_keys = {SesstuiApp.COMMAND_PALETTE_BINDING} | {
+        b.key for b in App.BINDINGS if isinstance(b, Binding) and b.priority
+    }
+    assert app_keys == {"ctrl+p", "ctrl+q"}
+    for scope in SCOPES:
+        assert app_keys <= set(RESERVED[scope]), scope
+    assert set(RESERVED["logs"]) - app_keys == keys(LogPane.__dict__["BINDINGS"])
+    assert set(RESERVED["merged"]) == set(RESERVED["logs"])  # the pane has the focus there
+    focus = {"tab", "shift+tab"} & keys(Screen.BINDINGS)
+    assert set(RESERVED["dashboard"]) - app_keys == keys(DataTable.BINDINGS) | focus
+    for scope in set(SCOPES) - {"dashboard", "logs", "merged"}:
+        assert set(RESERVED[scope]) == app_keys, scope
+
+
+def test_the_log_panes_escape_may_yield_to_the_merged_screens_back() -> None:
+    # the defaults share escape on the merged log screen, on purpose
+    assert "escape" in KEYS["logs.close"].keys and "escape" in KEYS["merged.back"].keys
+    assert validate_keymap({"logs.close": "q"}) == []  # q is merged.back's too: allowed
+    # any other id on their key is a conflict as usual
+    (problem,) = validate_keymap({"merged.pause": "escape"})
+    assert problem.kind == "conflict" and problem.other == "logs.close"
+    (problem,) = validate_keymap({"logs.search": "q"})
+    assert problem.kind == "conflict" and problem.other == "merged.back"
+
+
 def test_keys_terminals_send_alike_conflict() -> None:
-    (problem,) = validate_keymap({"sessions.group": "ctrl+i", "sessions.related": "tab"})
-    assert problem.id == "sessions.related" and problem.other == "sessions.group"
+    (problem,) = validate_keymap({"journal.copy": "ctrl+i", "journal.reload": "tab"})
+    assert problem.id == "journal.reload" and problem.other == "journal.copy"
+    assert problem.kind == "conflict" and problem.key == "tab"
 
 
 def test_check_keymap_raises_with_the_id() -> None:
@@ -209,6 +342,21 @@ def test_config_conflict_names_the_offending_line_and_both_ids(tmp_path: Path) -
     err = load_error(path)
     assert (err.line, err.key) == (6, "ui.keymap.sessions.delete")
     assert "also given to sessions.prune" in str(err)
+
+
+def test_config_reserved_key_names_its_line_and_why(tmp_path: Path) -> None:
+    path = write(tmp_path, "    app.help: F1\n    sessions.filter: ctrl+p\n")
+    err = load_error(path)
+    assert (err.line, err.key) == (5, "ui.keymap.sessions.filter")
+    assert str(err).endswith(
+        "ui.keymap.sessions.filter: 'ctrl+p' is taken in the dashboard by the command "
+        "palette (the app's priority binding, in every screen), which cannot be remapped; "
+        "choose another key"
+    )
+    path = write(tmp_path, "    logs.search: down\n")
+    err = load_error(path)
+    assert (err.line, err.key) == (4, "ui.keymap.logs.search")
+    assert "'down' is taken on the log screen by the log pane's line down" in str(err)
 
 
 def test_config_swap_is_valid(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
 import time
@@ -203,6 +205,7 @@ def test_close_stops_every_thread_and_reading(runs: tuple[Inventory, Path]) -> N
     read_until(tail, 3)
     assert tail.alive == 3
     tail.close()
+    # closing the streams woke every reader within close()'s one short wait
     assert tail.alive == 0
     assert tail.closed
     assert threading.active_count() <= before
@@ -226,6 +229,41 @@ def test_a_slow_source_does_not_hold_the_others_back(runs: tuple[Inventory, Path
 
 
 # -- a tmux session on a private socket, merged with a dirs session ---------
+
+
+@pytest.mark.tmux
+def test_close_does_not_wait_for_a_source_stuck_in_its_backend(
+    tmux_server: TmuxServer, tmp_path: Path
+) -> None:
+    base = tmp_path / "runs"
+    d = make_session(base, files={"logs/app.log": "dirs backlog\n"})
+    tm = tmux_server.backend(log_dir=tmp_path / "pipes")
+    inv = Inventory([DirsBackend(dirs_config(base)), tm])
+    tm.start(SessionSpec(name="echo", backend="tm", command=("cat",)))
+    server = int(tmux_server.value("=echo:", "#{pid}"))
+    refs = [SessionRef("runs", d.name), SessionRef("tm", "echo")]
+    os.kill(server, signal.SIGSTOP)  # every tmux command now hangs: tail() is stuck
+    try:
+        tail = MergedTail(inv, refs, backlog_wait=0.5)
+        (line,) = read_until(tail, 1)
+        assert line.line.text == "dirs backlog"
+        assert tail.alive == 2  # the tmux source is still in inventory.tail()
+        tail.close()
+        # close() returned although the tmux source is still stuck in its
+        # backend: it waits against a deadline, never for a hung server
+        assert tail.closed and tail.alive == 1
+        assert not tail.join(0.2)
+    finally:
+        os.kill(server, signal.SIGCONT)
+    try:
+        # tail() returns, the thread closes the stream it got (stopping the
+        # pane's pipe) and ends: nothing is left behind
+        assert tail.join(10.0)
+        assert tail.alive == 0
+        assert tail.read_available(1.0) == []
+        assert tmux_server.value("=echo:", "#{pane_pipe}") == "0"
+    finally:
+        inv.close()
 
 
 @pytest.mark.tmux

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from core.errors import UsageError
-from core.inventory import Inventory
+from core.inventory import Inventory, Snapshot
 from core.jsonstore.manager import SessionManager as JsonManager
 from core.jsonstore.store import FileSessionStore
 from core.kv.manager import SessionManager as KvManager
 from core.kv.providers import MemoryProvider
-from core.model import SessionRef
+from core.model import BackendHealth, HealthStatus, SessionRef
 from core.orphans import CATEGORIES, Orphan, OrphanReport, find_orphans, load_orphans
 from core.settings import (
     AppConfig,
@@ -25,6 +25,7 @@ from core.settings import (
     JsonBackendConfig,
     KvBackendConfig,
     SessionSpec,
+    TmuxBackendConfig,
 )
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
@@ -132,6 +133,64 @@ def test_a_down_user_backend_makes_dir_orphans_unactionable(tmp_path: Path) -> N
     assert orphan.category == "dir" and not orphan.actionable
     assert "not checked against dk (down)" in orphan.reason
     assert len(report.skipped) == 1 and report.skipped[0].startswith("dk: ")
+
+
+def degraded_report(
+    runs: Path, user: BackendConfig, status: HealthStatus, *, only: list[str] | None = None
+) -> OrphanReport:
+    """The orphans of a real dirs listing, with ``user`` (a tmux or docker
+    backend) answering with ``status``: DEGRADED is a partial listing."""
+    config = AppConfig(backends=(dirs_config(runs), user))
+    inv = Inventory.from_config(config)
+    try:
+        snap = inv.refresh(["runs"])
+    finally:
+        inv.close()
+    reason = "2 panes could not be read" if status is HealthStatus.DEGRADED else ""
+    health = BackendHealth(user.name, user.kind, status, reason)
+    snapshot = Snapshot(snap.sessions, (*snap.health, health))
+    return find_orphans(snapshot, config, backends=only)
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        TmuxBackendConfig(name="tm", kind="tmux", socket_name="sesstui-test-unused"),
+        DockerBackendConfig(name="tm", kind="docker", base_url=DEAD_SOCKET),
+    ],
+    ids=["tmux", "docker"],
+)
+def test_a_degraded_user_backend_makes_dir_orphans_unactionable(
+    tmp_path: Path, user: BackendConfig
+) -> None:
+    runs = tmp_path / "runs"
+    lonely = make_session(runs)
+    # complete listing: the directory is an orphan to act on
+    [fine] = degraded_report(runs, user, HealthStatus.OK)
+    assert fine.actionable and fine.ref == SessionRef("runs", lonely.name)
+    # partial listing: a pane that could not be read may work in it
+    report = degraded_report(runs, user, HealthStatus.DEGRADED)
+    [orphan] = report
+    assert orphan.category == "dir" and orphan.ref == SessionRef("runs", lonely.name)
+    assert not orphan.actionable
+    assert orphan.reason.endswith("; not fully checked against tm (partial listing)")
+    assert report.skipped == (
+        "tm: 2 panes could not be read; directories not fully checked against it",
+    )
+    # only the degraded backend chosen: no directory is judged, nothing to say
+    alone = degraded_report(runs, user, HealthStatus.DEGRADED, only=["tm"])
+    assert list(alone) == [] and alone.skipped == ()
+
+
+def test_a_degraded_backend_that_uses_no_directory_changes_nothing(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    make_session(runs)
+    (tmp_path / "agents").mkdir()
+    other = JsonBackendConfig(name="agents", kind="json", base=tmp_path / "agents")
+    report = degraded_report(runs, other, HealthStatus.DEGRADED)
+    [orphan] = report
+    assert orphan.actionable and "partial" not in orphan.reason
+    assert report.skipped == ()
 
 
 # ------------------------------------------------------------- workspaces

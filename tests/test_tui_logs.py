@@ -3,10 +3,14 @@ merged log screen over real session directories."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.color import Color
@@ -15,12 +19,14 @@ from textual.widgets import Input
 
 from core.inventory import Inventory
 from core.model import LogLine, SessionRef
-from core.settings import AppConfig, UIConfig
+from core.settings import AppConfig, SessionSpec, UIConfig
 from tests.fakes import frozen_clock, sample_backends, sample_config
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import wait_until
+from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.help import HelpScreen
 from tui.screens.merged_logs import MergedLogScreen
 from tui.themes import VARIABLE_DEFAULTS, bundled_themes
 from tui.widgets.log_pane import SEPARATOR_TEXT, LogPane, SourceStyle
@@ -340,6 +346,49 @@ async def test_sources_show_labels_and_hidden_ones_come_back_in_order() -> None:
         ]
 
 
+async def test_search_and_filter_see_a_lines_own_text_never_its_label() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.pane
+        pane.set_sources({"0": SourceStyle("alpha", "primary"), "1": SourceStyle("b", "success")})
+        pane.add_sourced([("0", LogLine("one")), ("1", LogLine("two alpha")),
+                          ("0", LogLine("three")), ("1", LogLine("b", notice=True))])  # fmt: skip
+        await pilot.press("home")  # the cursor off the lines looked at below
+        pane.search("alpha")  # a label: only the line that says it matches
+        assert pane.match_count == 1
+        pane.search("re:^t")  # "^" is where the line's own text starts
+        assert pane.match_count == 2
+        pane.search("│")
+        assert pane.match_count == 0
+        pane.search("re:^── b")  # a notice's own text is what it shows
+        assert pane.match_count == 1
+        pane.search("alpha")
+        pane.action_toggle_filter()
+        assert pane.shown_lines() == ["b     │ two alpha"]
+        pane.add_sourced([("0", LogLine("four")), ("1", LogLine("alpha again"))])
+        assert pane.shown_lines() == ["b     │ two alpha", "b     │ alpha again"]
+        pane.action_toggle_filter()
+
+        def highlighted(y: int) -> list[tuple[int, str]]:
+            """(column, text) of the highlighted spans of row ``y``."""
+            out, col = [], 0
+            for seg in pane._view.render_line(y):
+                if seg.style is not None and seg.style.reverse:
+                    out.append((col, seg.text))
+                col += len(seg.text)
+            return out
+
+        await pilot.pause()
+        assert highlighted(0) == []  # "alpha │ one": the label is not a match
+        assert highlighted(1) == [(len("b     │ two "), "alpha")]
+        assert highlighted(4) == []
+        assert highlighted(5) == [(len("b     │ "), "alpha")]
+        pane.search("re:^t")  # spans past the label, one per line
+        await pilot.pause()
+        assert highlighted(1) == [(len("b     │ "), "t")]
+        assert highlighted(2) == [(len("alpha │ "), "t")]
+
+
 async def test_a_long_label_loses_its_middle() -> None:
     app = PaneApp()
     async with app.run_test(size=(80, 24)):
@@ -352,8 +401,8 @@ async def test_a_long_label_loses_its_middle() -> None:
 # -- the merged log screen over real session directories ---------------------
 
 
-def merged_app(base: Path) -> SesstuiApp:
-    ui = UIConfig(refresh_seconds=0, log_lines=50)
+def merged_app(base: Path, keymap: Mapping[str, str] | None = None) -> SesstuiApp:
+    ui = UIConfig(refresh_seconds=0, log_lines=50, keymap=dict(keymap or {}))
     return SesstuiApp(AppConfig(backends=(dirs_config(base),), ui=ui), live=False)
 
 
@@ -414,7 +463,10 @@ async def test_merged_screen_orders_mutes_pauses_and_closes(tmp_path: Path) -> N
         assert pane.shown_lines()[-1] == "runs:a │ a while paused"
         assert screen.held_count == 0
 
-        # the pane's search works here too
+        # the pane's search works here too, on each line's own text: a session's
+        # label is not in its lines
+        pane.search("runs:")
+        assert pane.match_count == 0
         await pilot.press("slash", *"b3", "enter", "y")
         assert app.clipboard.endswith("b3")
 
@@ -443,6 +495,79 @@ async def test_merged_screen_shows_a_source_that_cannot_be_tailed(tmp_path: Path
         assert any("No source 3" in n for n in notices(app))
         await pilot.press("q")
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "back")
+
+
+async def test_merged_keys_follow_the_keymap(tmp_path: Path) -> None:
+    a = make_session(tmp_path, files={"logs/app.log": "from a\n"})
+    b = make_session(tmp_path, files={"logs/app.log": "from b\n"})
+    refs = [SessionRef("runs", a.name), SessionRef("runs", b.name)]
+    keymap = {"merged.mute": "f1,f2", "merged.back": "ctrl+b", "merged.help": "f5"}
+    app = merged_app(tmp_path, keymap)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_merged(pilot, refs, {refs[0]: "runs:a", refs[1]: "runs:b"})
+        pane = screen.pane
+        await wait_until(pilot, lambda: pane.line_count == 2, "both sources")
+        header = str(screen.query_one("#merged-header").render())
+        assert "f1-f2 mute" in header and "f1 ● runs:a" in header and "f2 ● runs:b" in header
+        await pilot.press("1")  # remapped away: no longer mutes
+        assert screen.muted == set()
+        await pilot.press("f1")  # the first key of the keymap mutes source 1
+        assert screen.muted == {screen.keys[refs[0]]}
+        assert pane.shown_lines() == ["runs:b │ from b"]
+        await pilot.press("f2", "f1")
+        assert screen.muted == {screen.keys[refs[1]]}
+        assert pane.shown_lines() == ["runs:a │ from a"]
+        await pilot.press("question_mark")  # help and back are remapped by id too
+        assert app.screen is screen
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "the help to close")
+        await pilot.press("q", "escape")
+        await pilot.pause()
+        assert app.screen is screen
+        tail = screen._tail
+        assert tail is not None
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "back")
+        await wait_until(pilot, lambda: tail.alive == 0, "the tail threads to end")
+
+
+@pytest.mark.tmux
+async def test_leaving_never_waits_for_a_source_stuck_in_its_backend(
+    tmux_server: TmuxServer, tmp_path: Path
+) -> None:
+    base = tmp_path / "runs"
+    d = make_session(base, files={"logs/app.log": "dirs line\n"})
+    backends = (dirs_config(base), tmux_server.config("tm", log_dir=tmp_path / "pipes"))
+    ui = UIConfig(refresh_seconds=0, log_lines=50)
+    app = SesstuiApp(AppConfig(backends=backends, ui=ui), live=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+        app.inventory.backends["tm"].start(SessionSpec(name="echo", backend="tm", command=("cat",)))
+        server = int(tmux_server.value("=echo:", "#{pid}"))
+        refs = [SessionRef("runs", d.name), SessionRef("tm", "echo")]
+        os.kill(server, signal.SIGSTOP)  # every tmux command hangs: tail() is stuck
+        try:
+            screen = await open_merged(pilot, refs, {refs[0]: "runs:d", refs[1]: "tm:echo"})
+            pane = screen.pane
+            await wait_until(pilot, lambda: pane.line_count == 1, "the dirs line")
+            tail = screen._tail
+            assert tail is not None and tail.alive == 2
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: screen.closer is not None, "the screen to go")
+            # the close runs in a thread of its own, not on the UI's
+            assert screen.closer is not threading.current_thread()
+            await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "back")
+            assert tail.closed and tail.alive == 1  # the stuck one, still stuck
+        finally:
+            os.kill(server, signal.SIGCONT)
+        closer = screen.closer
+        assert closer is not None
+        # the stuck source gets its stream, closes it and ends; so does the closer
+        await wait_until(pilot, lambda: tail.alive == 0, "the stuck thread to end")
+        await wait_until(pilot, lambda: not closer.is_alive(), "the closing thread to end")
+        assert tmux_server.value("=echo:", "#{pane_pipe}") == "0"
 
 
 # -- snapshots: deterministic sessions from tests/fakes.py, frozen clock -------

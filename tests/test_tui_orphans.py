@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import LoadingIndicator, Static
 
 from core.errors import BackendUnavailable
 from core.inventory import Inventory
@@ -21,6 +22,7 @@ from core.settings import AppConfig, JsonBackendConfig, UIConfig
 from tests.fakes import frozen_clock, sample_backends, sample_config
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import wait_until
+from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.error import ErrorScreen
@@ -147,6 +149,83 @@ async def test_no_orphans_and_a_failing_loader(tmp_path: Path) -> None:
         await app.push_screen(failing)
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
         assert app.screen.error_message == "the engine is gone; start it"  # type: ignore[attr-defined]
+
+
+async def test_looking_for_orphans_stays_visible_while_the_report_loads(tmp_path: Path) -> None:
+    app, _runs, _agents = real_app(tmp_path)
+    gate = threading.Event()
+
+    def slow(inv: Inventory, cfg: AppConfig) -> OrphanReport:
+        gate.wait(10)
+        return OrphanReport(())
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "dashboard")
+        screen = OrphansScreen(slow)
+        await app.push_screen(screen)
+        await pilot.pause(0.1)
+        try:
+            summary = screen.query_one("#orphans-summary", Static)
+            assert screen.busy and screen.report is None
+            assert str(summary.render()) == "Looking for orphans…"
+            # Widget.loading would cover the screen with a LoadingIndicator
+            assert not screen.loading and not screen.query(LoadingIndicator)
+            assert summary.display and summary.region.height > 0
+        finally:
+            gate.set()
+        await wait_until(pilot, lambda: screen.report is not None, "the report")
+        assert not screen.busy
+        assert str(summary.render()) == "No orphans: nothing is left behind."
+        gate.clear()
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        try:
+            assert screen.busy and str(summary.render()) == "Looking for orphans…"
+            assert not screen.query(LoadingIndicator)
+        finally:
+            gate.set()
+        await wait_until(pilot, lambda: not screen.busy, "the second report")
+
+
+@pytest.mark.tmux
+async def test_delete_refuses_a_dir_that_is_no_longer_an_orphan(
+    tmp_path: Path, tmux_server: TmuxServer
+) -> None:
+    runs = tmp_path / "runs"
+    stale = make_session(runs)
+    config = AppConfig(
+        backends=(dirs_config(runs), tmux_server.config("tm")),
+        ui=UIConfig(refresh_seconds=0),
+    )
+    app = SesstuiApp(config, live=False)
+    key = f"dir|runs:{stale.name}"
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_orphans(pilot)
+        assert keys_of(screen) == [key]
+        first = screen.report
+        # after the report was shown, a tmux session starts working in the dir
+        tmux_server.run("new-session", "-d", "-s", "work", "-c", str(stale))
+        screen.table.move_cursor(row=screen.table.get_row_index(key))
+        await pilot.pause()
+        assert screen.check_action("delete", ()) is True  # the row still says orphan
+        await pilot.press("d")
+        await wait_until(
+            pilot,
+            lambda: any("no longer an orphan" in n.message for n in app._notifications),
+            "the refusal notice",
+        )
+        (notice,) = [n.message for n in app._notifications if "no longer" in n.message]
+        assert first is not None
+        (orphan,) = first.orphans
+        assert (
+            notice
+            == f"{orphan.label}: not deleted, it is no longer an orphan: used by tm:work (cwd here)"
+        )
+        await wait_until(pilot, lambda: screen.report is not first, "the report reloaded")
+        assert not isinstance(app.screen, PlanScreen)
+        assert isinstance(app.screen, OrphansScreen)
+        assert stale.is_dir()
+        assert keys_of(screen) == []  # no longer listed as an orphan
 
 
 # -------------------------------------------------------------- snapshots

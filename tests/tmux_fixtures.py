@@ -2,7 +2,9 @@
 
 Every server lives on ``-L sesstui-test-<uuid>`` and is killed (socket file
 removed) in teardown; the user's default server is never touched.  Servers
-boot with ``-f /dev/null`` so no user or system tmux.conf changes behaviour.
+boot with ``-f /dev/null`` so no user or system tmux.conf changes behaviour:
+``TmuxServer.boot``, the ``socket_name`` fixture (which boots one) and
+``tmux_on`` (which passes ``-f /dev/null`` on every call) all do.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class TmuxServer:
             capture_output=True,
             text=True,
             check=False,
-            env={k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")},
+            env=_tmux_env(),
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -122,24 +124,36 @@ def _idle_tmux_fixture(isolated_home: Path) -> Iterator[TmuxServer]:
 
 @pytest.fixture(name="socket_name")
 def _socket_name_fixture() -> Iterator[str]:
-    """A fresh ``-L`` socket name; its server (if one was started) is killed after."""
-    need_tmux()
-    name = f"sesstui-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
+    """A fresh ``-L`` socket name with a server already booted on it with
+    ``-f /dev/null`` (and no sessions), so whatever starts the first session
+    there (``tmux_on`` or the backend) never loads a tmux.conf.  The server is
+    killed and its socket file removed after."""
+    server = TmuxServer(need_tmux())
+    server.boot()
+    try:
+        yield server.socket
+    finally:
+        server.kill()
+
+
+def _tmux_env() -> dict[str, str]:
+    """The environment without the caller's own tmux client (TMUX, TMUX_PANE)."""
+    return {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
 
 
 def tmux_on(socket: str, *args: str) -> str:
-    """Run a tmux command on the ``-L socket`` server; its output."""
+    """Run a tmux command on the ``-L socket`` server; its output.  A server it
+    has to start boots with ``-f /dev/null`` (no tmux.conf)."""
     return subprocess.run(
-        ["tmux", "-L", socket, *args], capture_output=True, text=True, check=True
-    ).stdout
+        ["tmux", "-L", socket, "-f", "/dev/null", *args],
+        capture_output=True, text=True, check=True, env=_tmux_env(),
+    ).stdout  # fmt: skip
 
 
 def sessions_on(socket: str) -> set[str]:
     """The session names on the ``-L socket`` server (none when it is down)."""
     out = subprocess.run(
         ["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, env=_tmux_env(),
     )  # fmt: skip
     return set(out.stdout.split())

@@ -9,11 +9,13 @@ reachable and already has a busybox or alpine image: the demo never pulls).
 
 Nothing touches the user's own things: tmux runs on a socket inside the
 sandbox (``tmux -S``), containers carry a ``sesstui.demo`` label with this
-sandbox's token and only those are removed, and the app's state directory
-(``XDG_STATE_HOME``) points into the sandbox.  Everything is removed on exit:
-quit, Ctrl+C, SIGHUP/SIGTERM or an error.  What the demo had to leave out
-(no tmux, no engine, no image) is printed before the dashboard starts and
-shown in it as a notification.
+sandbox's token and only those are shown (the docker backend's
+``match_labels``: the user's other containers on the same engine never appear
+and cannot be stopped or deleted from the demo) and removed, and the app's
+state directory (``XDG_STATE_HOME``) points into the sandbox.  Everything is
+removed on exit: quit, Ctrl+C, SIGHUP/SIGTERM or an error.  What the demo had
+to leave out (no tmux, no engine, no image) is printed before the dashboard
+starts and shown in it as a notification.
 """
 
 from __future__ import annotations
@@ -250,8 +252,14 @@ class DemoDocker:
             container.start()
 
     def config(self) -> DockerBackendConfig:
+        """The demo's backend: only this sandbox's containers (its demo label
+        and token, filtered by the engine), never the user's own."""
         return DockerBackendConfig(
-            name="docker", kind="docker", base_url=self.base_url, timeout=DOCKER_TIMEOUT + 2
+            name="docker",
+            kind="docker",
+            base_url=self.base_url,
+            timeout=DOCKER_TIMEOUT + 2,
+            match_labels={DEMO_LABEL: self.token},
         )
 
     def containers(self) -> list[Any]:

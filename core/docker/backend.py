@@ -3,9 +3,14 @@
 Listing costs exactly one API request (``GET /containers/json?all=1``, with
 ``label=sesstui.session`` as a server-side filter in the default ``labeled``
 scope; ``scope: all`` shows every container); :attr:`DockerBackend.requests`
-counts every request the backend sends.  Connecting costs one more
-(``GET /version``, to agree on the API version), once per backend and again
-only after the engine was unreachable.  A session's id is its container
+counts every request the backend sends.  ``match_labels`` narrows the backend
+further to the containers carrying every one of those labels with exactly
+those values: one more ``label=key=value`` term of the same server-side
+filter, and every action (get, stop, logs, attach, delete, prune) refuses a
+container outside it, naming it (the demo shows only its own containers this
+way); containers the backend starts get those labels too.  Connecting costs
+one more (``GET /version``, to agree on the API version), once per backend
+and again only after the engine was unreachable.  A session's id is its container
 name; the container id is in ``metadata["container_id"]``.
 
 The engine is the one the config names (see :mod:`core.docker.endpoint`); an
@@ -149,6 +154,12 @@ class _StreamCloser:
                 response.close()
 
 
+class _OutsideFilter(SessionNotFound):
+    """The container exists but does not carry the backend's ``match_labels``."""
+
+    title = "Outside this backend"
+
+
 class DockerBackend(BaseBackend):
     """The containers of one engine.
 
@@ -181,6 +192,15 @@ class DockerBackend(BaseBackend):
         if config.scope not in SCOPES:
             raise ConfigError(
                 f"backend '{config.name}': scope {config.scope!r} must be 'labeled' or 'all'",
+                file=config.origin.file,
+                line=config.origin.line,
+                key=config.origin.key,
+            )
+        reserved = sorted({SESSION_LABEL, MANAGED_LABEL} & set(config.match_labels))
+        if reserved:
+            raise ConfigError(
+                f"backend '{config.name}': match_labels cannot name {reserved[0]} (sesstui "
+                "sets it on each container it starts; scope: labeled filters on it already)",
                 file=config.origin.file,
                 line=config.origin.line,
                 key=config.origin.key,
@@ -355,11 +375,29 @@ class DockerBackend(BaseBackend):
     ) -> BackendHealth:
         return BackendHealth(self.name, self.kind, status, reason, sessions, endpoint=self.endpoint)
 
+    def _label_terms(self) -> list[str]:
+        """The backend's ``match_labels`` as engine label filter terms (AND)."""
+        return [f"{k}={v}" for k, v in sorted(self.config.match_labels.items())]
+
     def _filters(self, **extra: object) -> dict[str, object]:
         filters: dict[str, object] = dict(extra)
-        if self.config.scope == "labeled":
-            filters["label"] = SESSION_LABEL
+        labels = [SESSION_LABEL] if self.config.scope == "labeled" else []
+        labels += self._label_terms()
+        if labels:
+            filters["label"] = labels
         return filters
+
+    def _matches(self, labels: Mapping[str, Any]) -> bool:
+        """Whether a container's labels carry every one of ``match_labels``."""
+        return all(labels.get(k) == v for k, v in self.config.match_labels.items())
+
+    def _outside(self, name: str) -> _OutsideFilter:
+        wanted = ", ".join(self._label_terms())
+        return _OutsideFilter(
+            f"container {name!r} on {self.endpoint} is outside backend '{self.name}': it does "
+            f"not carry the label{'s' if len(self.config.match_labels) > 1 else ''} {wanted} "
+            "(match_labels); sesstui leaves it alone"
+        )
 
     def list_sessions(self) -> list[Session]:
         """Every container in scope, newest first, from one API request.
@@ -387,7 +425,12 @@ class DockerBackend(BaseBackend):
 
     def _sessions(self, rows: list[Any]) -> list[Session]:
         endpoint = self.endpoint
-        sessions = [session_of(_as_dict(r), self.name, endpoint) for r in rows]
+        # the engine filtered on match_labels; an engine that ignored the
+        # filter must still not show what is outside it
+        mine = [_as_dict(r) for r in rows]
+        if self.config.match_labels:
+            mine = [r for r in mine if self._matches(_as_dict(r.get("Labels")))]
+        sessions = [session_of(r, self.name, endpoint) for r in mine]
         sessions.sort(key=lambda s: s.name)
         sessions.sort(key=lambda s: s.created.timestamp() if s.created else 0.0, reverse=True)
         return sessions
@@ -405,13 +448,17 @@ class DockerBackend(BaseBackend):
 
     def _not_found(self, session_id: str) -> SessionNotFound:
         scope = " labelled sesstui.session" if self.config.scope == "labeled" else ""
+        carrying = f" carrying {', '.join(self._label_terms())}" if self.config.match_labels else ""
         return SessionNotFound(
-            f"no{scope} container {session_id!r} on {self.endpoint} (backend '{self.name}')"
+            f"no{scope} container {session_id!r}{carrying} on {self.endpoint} "
+            f"(backend '{self.name}')"
         )
 
     def _inspect(self, session_id: str) -> dict[str, Any]:
         """The container ``session_id`` names (its name, or an id of 12+ hex
-        digits), within this backend's scope; else :class:`SessionNotFound`."""
+        digits), within this backend's scope; else :class:`SessionNotFound`
+        (one that names the container and the labels when it exists but
+        lacks the backend's ``match_labels``)."""
         import docker.errors
 
         api = self._api()
@@ -432,6 +479,8 @@ class DockerBackend(BaseBackend):
         labels = _as_dict(_as_dict(data.get("Config")).get("Labels"))
         if self.config.scope == "labeled" and SESSION_LABEL not in labels:
             raise self._not_found(session_id)
+        if not self._matches(labels):
+            raise self._outside(name or session_id)
         return data
 
     @staticmethod
@@ -480,7 +529,7 @@ class DockerBackend(BaseBackend):
                     name=name,
                     environment=plan.environment or None,
                     working_dir=plan.working_dir,
-                    labels=plan.labels,
+                    labels={**self.config.match_labels, **plan.labels},
                     ports=plan.exposed() or None,
                     host_config=host_config,
                     tty=plan.tty,
@@ -524,6 +573,8 @@ class DockerBackend(BaseBackend):
                 "another session name",
                 title="Name taken",
             )
+        if not self._matches(labels):
+            raise self._outside(name)
         if self._status(data) in _LIVE:
             raise ActionFailed(
                 f"docker session {name!r} is already running on {self.endpoint}; stop it first "
@@ -704,10 +755,14 @@ class DockerBackend(BaseBackend):
         ``sesstui.managed``, whatever the scope) that exited longer ago than
         ``prune_after_days`` (or ``policy.max_age``; with a policy, beyond its
         ``max_sessions`` newest too).  Running containers are never candidates.
+        Only containers within ``match_labels`` (a term of the same filter).
         One list request, then one inspect per candidate for its exit time."""
         api = self._api()
+        filters: dict[str, object] = {"status": _PRUNABLE}
+        if self.config.match_labels:
+            filters["label"] = self._label_terms()
         with self._engine(f"cannot list containers on {self.endpoint}"):
-            rows = api.containers(all=True, filters={"status": _PRUNABLE})
+            rows = api.containers(all=True, filters=filters)
         now = datetime.now(UTC)
         if policy is not None:
             max_age = policy.max_age
@@ -721,6 +776,8 @@ class DockerBackend(BaseBackend):
             labels = _as_dict(r.get("Labels"))
             if SESSION_LABEL not in labels and MANAGED_LABEL not in labels:
                 continue
+            if not self._matches(labels):
+                continue  # the engine filtered already; never trust it alone
             session = session_of(r, self.name, self.endpoint)
             try:
                 with self._engine("inspect"):
@@ -775,6 +832,8 @@ class DockerBackend(BaseBackend):
     def _remove_one(self, entry: PlanEntry, force: bool) -> EntryResult:
         try:
             data = self._inspect(entry.id)
+        except _OutsideFilter as e:
+            return EntryResult(entry, False, e.message)
         except SessionNotFound:
             return EntryResult(entry, False, "no longer exists")
         except SesstuiError as e:

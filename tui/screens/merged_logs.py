@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 # source colours, in turn: distinct in the 16-colour theme for the first five
 SOURCE_COLOURS = ("primary", "success", "warning", "secondary", "error", "accent")
 MUTE_ID = "merged.mute"
-MAX_NUMBERED = 9  # sources past the ninth have no mute key
 
 
 class MergedLogScreen(Screen[None]):
@@ -40,14 +40,16 @@ class MergedLogScreen(Screen[None]):
     | escape, q | Back |
     | ? | Help |
 
-    The log pane's own keys (search, filter, copy…) work here too.
+    The log pane's own keys (search, filter, copy…) work here too.  With
+    ``ui.keymap: {merged.mute: "f1,f2"}`` the Nth key given mutes source N
+    (sources past the last key have none).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause", id="merged.pause"),
         Binding("1,2,3,4,5,6,7,8,9", "mute", "Mute", key_display="1-9", id=MUTE_ID),
-        Binding("question_mark", "help", "Help", show=False),
-        Binding("escape,q", "back", "Back"),
+        Binding("question_mark", "help", "Help", show=False, id="merged.help"),
+        Binding("escape,q", "back", "Back", id="merged.back"),
     ]
 
     app: SesstuiApp  # narrowed for our app's attributes
@@ -64,6 +66,8 @@ class MergedLogScreen(Screen[None]):
         self._held: deque[MergedLine] = deque()
         self._tail: MergedTail | None = None
         self._last_key = ""
+        self.closer: threading.Thread | None = None
+        """The thread that closes the tail once the screen goes (see on_unmount)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="merged-header")
@@ -98,7 +102,10 @@ class MergedLogScreen(Screen[None]):
         for w in self.workers:
             w.cancel()
         if tail is not None:
-            tail.close()
+            # never on the UI thread: closing a stream may run a backend command
+            # (tmux pipe-pane), and a source may be stuck in its backend
+            self.closer = threading.Thread(target=tail.close, name="merged close", daemon=True)
+            self.closer.start()
 
     # -- reading (a thread worker; lines come back by call_from_thread) --------
 
@@ -136,13 +143,12 @@ class MergedLogScreen(Screen[None]):
         else:
             text.append("following", self._colour("success"))
             text.append(" · space pauses")
-        if len(self.refs) > 1:
-            last = min(len(self.refs), MAX_NUMBERED)
-            text.append(f" · 1-{last} mute" if last > 1 else " · 1 mutes")
+        keys = [self._key_display(k) for k in self._mute_keys()[: len(self.refs)]]
+        if len(self.refs) > 1 and keys:
+            text.append(f" · {keys[0]}-{keys[-1]} mute" if len(keys) > 1 else f" · {keys[0]} mutes")
         for i, ref in enumerate(self.refs):
             text.append("\n" if i == 0 else "   ")
-            number = str(i + 1) if i < MAX_NUMBERED else "·"
-            text.append(number, bold)
+            text.append(keys[i] if i < len(keys) else "·", bold)
             muted = self.keys[ref] in self.muted
             colour = self._colour(SOURCE_COLOURS[i % len(SOURCE_COLOURS)])
             text.append(" ● ", Style(dim=True) if muted else colour)
@@ -169,12 +175,24 @@ class MergedLogScreen(Screen[None]):
         self._last_key = event.key
 
     def _mute_keys(self) -> list[str]:
-        """The keys bound to ``merged.mute`` in force, in order (after a keymap)."""
+        """The keys bound to ``merged.mute`` in force, in order: the Nth mutes source N.
+
+        Textual applies the app's keymap to a copy of the screen's bindings
+        each time it looks a key up (``Screen._binding_chain``); this does the
+        same, so a remapped ``merged.mute`` (``ui.keymap``) is what counts.
+        """
+        bindings = self._bindings.copy()
+        keymap = self.app._keymap
+        if keymap:
+            bindings.apply_keymap(keymap)
         return [
             key
-            for key, bindings in self._bindings.key_to_bindings.items()
-            if any(b.id == MUTE_ID for b in bindings)
+            for key, found in bindings.key_to_bindings.items()
+            if any(b.id == MUTE_ID for b in found)
         ]
+
+    def _key_display(self, key: str) -> str:
+        return self.app.get_key_display(Binding(key, "mute"))
 
     def action_mute(self, number: int | None = None) -> None:
         """Mute or unmute source ``number`` (1-based; default: from the key pressed)."""
@@ -183,7 +201,7 @@ class MergedLogScreen(Screen[None]):
             if self._last_key not in keys:
                 return
             number = keys.index(self._last_key) + 1
-        if not 1 <= number <= min(len(self.refs), MAX_NUMBERED):
+        if not 1 <= number <= len(self.refs):
             self.notify(f"No source {number}: there are {len(self.refs)}", timeout=2)
             return
         key = self.keys[self.refs[number - 1]]

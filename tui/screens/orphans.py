@@ -17,7 +17,7 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from core.inventory import describe_error
 from core.model import PrunePlan, PruneResult
-from core.orphans import CATEGORIES, Orphan, OrphanReport, load_orphans
+from core.orphans import CATEGORIES, Orphan, OrphanReport, find_orphans, load_orphans
 from tui.formatting import bytes_text
 from tui.screens.error import ErrorScreen
 from tui.screens.plan import PlanScreen
@@ -31,6 +31,7 @@ OrphansLoader = Callable[["Inventory", "AppConfig"], OrphanReport]
 """Computes the report; runs in a thread worker.  Default: :func:`core.orphans.load_orphans`."""
 
 _ORDER = {c: i for i, c in enumerate(CATEGORIES)}
+_LOOKING = "Looking for orphans…"
 _COLUMNS = (("category", "Category"), ("what", "What"), ("size", "Size"), ("reason", "Reason"))
 
 
@@ -65,12 +66,15 @@ class OrphansScreen(Screen[None]):
         self._loader: OrphansLoader = orphans_loader or load_orphans
         self.report: OrphanReport | None = None
         """The last report shown (None until the first one arrives)."""
-        self.loading = False
+        # not ``loading``: that is Widget's reactive, which would cover the
+        # screen with a LoadingIndicator and hide the "Looking for orphans…" text
+        self.busy = False
+        """True while a report is being computed."""
         self._by_key: dict[str, Orphan] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="orphans-main"):
-            yield Static("Looking for orphans…", id="orphans-summary", markup=False)
+            yield Static(_LOOKING, id="orphans-summary", markup=False)
             yield Static("", id="orphans-skipped", markup=False)
             yield DataTable(id="orphans-table", cursor_type="row")
             yield Static("", id="orphans-detail", markup=False)
@@ -90,8 +94,9 @@ class OrphansScreen(Screen[None]):
     # -- loading ----------------------------------------------------------------
 
     def action_reload(self) -> None:
-        self.loading = True
+        self.busy = True
         self.table.border_subtitle = "looking…"
+        self.query_one("#orphans-summary", Static).update(_LOOKING)
         self.load_worker()
 
     @work(thread=True, exclusive=True, group="orphans", exit_on_error=False)
@@ -104,7 +109,7 @@ class OrphansScreen(Screen[None]):
         self.app.call_from_thread(self._apply, report)
 
     def _load_failed(self, exc: BaseException) -> None:
-        self.loading = False
+        self.busy = False
         self.table.border_subtitle = ""
         self.query_one("#orphans-summary", Static).update(
             f"Could not look for orphans: {describe_error(exc)}"
@@ -115,7 +120,7 @@ class OrphansScreen(Screen[None]):
         """Show ``report``: rows by key (kept, updated, added, removed), then
         sorted into their category groups."""
         self.report = report
-        self.loading = False
+        self.busy = False
         table = self.table
         wanted = {row_key(o): o for o in report}
         for row in [k for k in table.rows if k.value not in wanted]:
@@ -205,13 +210,52 @@ class OrphansScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="orphans-plan", exit_on_error=False)
     def plan_worker(self, orphan: Orphan) -> None:
+        """Check again that ``orphan`` is one (the report may be minutes
+        old: a tmux session may have started in the directory since), then
+        plan its delete."""
         assert orphan.ref is not None  # noqa: S101 - action_delete checked it
         try:
+            why_not = self._still_orphan(orphan)
+            if why_not:
+                self.app.call_from_thread(self._not_orphan, orphan, why_not)
+                return
             plans = self.app.inventory.plan_delete([orphan.ref])
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self._plan_failed, exc)
             return
         self.app.call_from_thread(self._confirm, plans)
+
+    def _still_orphan(self, orphan: Orphan) -> str:
+        """Why ``orphan`` must not be deleted now ("" when it still is an
+        orphan that can be), from a fresh refresh of every backend (usage is
+        judged against all of them).  Runs in the plan worker."""
+        assert orphan.ref is not None  # noqa: S101 - the caller checked it
+        snapshot = self.app.inventory.refresh()
+        report = find_orphans(snapshot, self.app.config, backends=[orphan.ref.backend])
+        now = next(
+            (o for o in report if o.ref == orphan.ref and o.category == orphan.category), None
+        )
+        if now is None:
+            if orphan.ref not in snapshot.by_ref():
+                return "it is gone"
+            from core.relations import related_with_reasons
+
+            links = related_with_reasons(snapshot.sessions).get(orphan.ref, [])
+            used = f": used by {', '.join(str(r) for r in links)}" if links else ""
+            return f"it is no longer an orphan{used}"
+        if not now.actionable:
+            return f"it cannot be checked now ({now.reason})"
+        return ""
+
+    def _not_orphan(self, orphan: Orphan, why: str) -> None:
+        self.table.border_subtitle = ""
+        self.notify(
+            f"{orphan.label}: not deleted, {why}",
+            title="Not deleted",
+            severity="warning",
+            timeout=6,
+        )
+        self.action_reload()
 
     def _plan_failed(self, exc: BaseException) -> None:
         self.table.border_subtitle = ""

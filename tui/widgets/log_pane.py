@@ -5,7 +5,8 @@ takes them in batches (:meth:`LogPane.add`), so a fast log stays cheap: a batch
 costs the work for its own lines, never a re-render of the whole buffer.
 
 Search is a case-insensitive substring (``re:`` in front makes it a regular
-expression).  Every match is highlighted; ``n``/``N`` walk them.  Filter mode
+expression) of the line's own text (never a source's label in front of it).
+Every match is highlighted; ``n``/``N`` walk them.  Filter mode
 shows only matching lines, with ``grep -C``-like context and a separator
 between groups that are not adjacent.  Lines can carry a *source* (the merged
 log view gives each session one): a coloured label in front of the text, and
@@ -48,6 +49,7 @@ SEPARATOR_TEXT = "--"
 """How :meth:`LogPane.shown_lines` reports the separator between match groups."""
 
 _LABEL_MAX = 20  # a longer source label is cut so the text keeps most of the width
+_BAR = " │ "  # between a source label and the line's text
 _MAX_SPANS = 200  # highlights per line; a pathological pattern cannot stall a render
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
@@ -107,12 +109,15 @@ class _Buffer:
 
     Lines have absolute numbers that never change: ``dropped`` is the number
     of the first line still held.  The view is a list of *rows*: a line
-    number, or a separator (a negative number, see :func:`_sep`).
+    number, or a separator (a negative number, see :func:`_sep`).  A line
+    shown with a source label in front has its own text from ``starts[i]``
+    on: the search looks there only.
     """
 
     def __init__(self, max_lines: int) -> None:
         self.max_lines = max(1, max_lines)
         self.texts: list[str] = []  # what is shown (label prefix included)
+        self.starts: list[int] = []  # where the line's own text starts in it
         self.raw: list[str] = []  # what the log said (copied by `y`)
         self.notice: list[bool] = []
         self.source: list[str | None] = []
@@ -138,18 +143,34 @@ class _Buffer:
 
     def clear(self) -> None:
         self.dropped = self.end
-        for lst in (self.texts, self.raw, self.notice, self.source, self.matches):
+        for lst in (self.texts, self.starts, self.raw, self.notice, self.source, self.matches):
             lst.clear()
         self.width = 0
         self.base = [] if self.hidden else None
         self.rows = self._build_rows() if self._filtering else None
 
-    def append(self, items: Iterable[tuple[str, str, bool, str | None]]) -> int:
-        """Add (shown, raw, notice, source) lines; returns how many dropped off the top."""
+    def _matching(self, numbers: Iterable[int]) -> list[int]:
+        """Those of ``numbers`` whose own text the pattern matches."""
+        if self.pattern is None:
+            return []
+        search, texts, starts, off = self.pattern.search, self.texts, self.starts, self.dropped
+        out = []
+        for n in numbers:
+            i = n - off
+            start = starts[i]
+            # sliced, not search(text, start): "^" and lookbehinds must not see the label
+            if search(texts[i][start:] if start else texts[i]):
+                out.append(n)
+        return out
+
+    def append(self, items: Iterable[tuple[str, int, str, bool, str | None]]) -> int:
+        """Add (shown, start of its own text, raw, notice, source) lines;
+        returns how many dropped off the top."""
         start = self.end
         width = self.width
-        for shown, raw, notice, source in items:
+        for shown, own, raw, notice, source in items:
             self.texts.append(shown)
+            self.starts.append(own)
             self.raw.append(raw)
             self.notice.append(notice)
             self.source.append(source)
@@ -164,8 +185,7 @@ class _Buffer:
         else:
             eligible = new
         if self.pattern is not None:
-            search, texts, off = self.pattern.search, self.texts, self.dropped
-            self.matches.extend(n for n in eligible if search(texts[n - off]))
+            self.matches.extend(self._matching(eligible))
         removed = self._trim()
         if self._filtering:
             self.rows = self._build_rows()
@@ -175,7 +195,7 @@ class _Buffer:
         extra = len(self.texts) - self.max_lines
         if extra <= 0:
             return 0
-        for lst in (self.texts, self.raw, self.notice, self.source):
+        for lst in (self.texts, self.starts, self.raw, self.notice, self.source):
             del lst[:extra]
         self.dropped += extra
         for numbers in (self.base, self.matches):
@@ -214,11 +234,7 @@ class _Buffer:
         self.rows = self._build_rows() if self._filtering else None
 
     def _refilter(self) -> None:
-        if self.pattern is None:
-            self.matches = []
-        else:
-            search, texts, off = self.pattern.search, self.texts, self.dropped
-            self.matches = [n for n in self.eligible() if search(texts[n - off])]
+        self.matches = self._matching(self.eligible())
         self.rows = self._build_rows() if self._filtering else None
 
     def _build_rows(self) -> list[int]:
@@ -360,17 +376,17 @@ class LogView(ScrollView, can_focus=False):
         shown = buf.texts[n]
         style = base + self.get_component_rich_style("log-view--cursor") if cursor else base
         text = Text(shown, style=style, no_wrap=True, end="")
-        start = 0
+        start = buf.starts[n]  # the label "name │ " comes before it
         source = buf.source[n]
-        if source is not None and source in pane.sources:
-            start = pane.label_width + 3
+        if start and source is not None and source in pane.sources:
+            label_end = start - len(_BAR)
             if cursor:  # the cursor's colours win: a label could match its background
-                text.stylize(Style(bold=True), 0, pane.label_width)
+                text.stylize(Style(bold=True), 0, label_end)
             else:
                 colour = self._theme(pane.sources[source].colour, bold=True)
-                text.stylize(colour, 0, pane.label_width)
+                text.stylize(colour, 0, label_end)
                 bar = self.get_component_rich_style("log-view--label-bar")
-                text.stylize(bar, pane.label_width, start)
+                text.stylize(bar, label_end, start)
         if buf.notice[n] and not cursor:
             text.stylize(self._theme("log-notice"), start)
         pattern = buf.pattern
@@ -379,11 +395,12 @@ class LogView(ScrollView, can_focus=False):
                 hit = self._theme("log-match-current", bold=True, reverse=True, underline=True)
             else:
                 hit = self._theme("log-match", reverse=True)
-            for i, m in enumerate(pattern.finditer(shown)):
+            # matched on the line's own text: the spans move right past the label
+            for i, m in enumerate(pattern.finditer(shown[start:] if start else shown)):
                 if i >= _MAX_SPANS:
                     break
                 if m.end() > m.start():
-                    text.stylize(hit, m.start(), m.end())
+                    text.stylize(hit, start + m.start(), start + m.end())
         return Strip(text.render(self.app.console), cell_len(shown))
 
     def _on_resize(self, event: events.Resize) -> None:
@@ -528,7 +545,7 @@ class LogPane(Widget, can_focus=True):
     def add(self, lines: Sequence[LogLine]) -> None:
         """Append a batch of lines (one refresh per batch)."""
         self._append(
-            ((f"── {t} ──" if ln.notice else t), ln.text, ln.notice, None)
+            ((f"── {t} ──" if ln.notice else t), 0, ln.text, ln.notice, None)
             for ln in lines
             for t in (_clean(ln.text),)
         )
@@ -549,14 +566,16 @@ class LogPane(Widget, can_focus=True):
         width = self.label_width
         labels = {key: _fit(s.label, width) for key, s in self.sources.items()}
 
-        def items() -> Iterable[tuple[str, str, bool, str | None]]:
+        def items() -> Iterable[tuple[str, int, str, bool, str | None]]:
             for key, ln in lines:
                 text = _clean(ln.text)
                 shown = f"── {text} ──" if ln.notice else text
                 label = labels.get(key)
-                if label is not None:
-                    shown = f"{label} │ {shown}"
-                yield shown, ln.text, ln.notice, key
+                if label is None:
+                    yield shown, 0, ln.text, ln.notice, key
+                else:
+                    prefix = label + _BAR
+                    yield prefix + shown, len(prefix), ln.text, ln.notice, key
 
         self._append(items())
 
@@ -645,7 +664,7 @@ class LogPane(Widget, can_focus=True):
         # a separator: the line after it
         return buf.row(row + 1) if row + 1 < buf.row_count else None
 
-    def _append(self, items: Iterable[tuple[str, str, bool, str | None]]) -> None:
+    def _append(self, items: Iterable[tuple[str, int, str, bool, str | None]]) -> None:
         view = self._view
         was_end = view.is_vertical_scroll_end or view.max_scroll_y == 0
         top = self._line_at(round(view.scroll_y))  # kept on top unless following
