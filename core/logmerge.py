@@ -56,6 +56,8 @@ _ISO = re.compile(
     r"\[?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})"
     r"(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?(?![\d:])"
 )
+# a bare clock time ("12:10:23", "12:10:23.5"), as many tools print: today's
+_CLOCK = re.compile(r"\[?(\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?![\d:])")
 _SYSLOG = re.compile(r"\[?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?![\d:])")
 _MONTHS = {
     m: i
@@ -79,7 +81,7 @@ def parse_timestamp(text: str, *, now: float | None = None) -> float | None:
     """The POSIX time of a timestamp at the start of ``text``, or None.
 
     ``now`` (default: the current time) picks the year of a syslog-style
-    timestamp, which has none.
+    timestamp, which has none, and the day of a bare clock time (``12:10:23``).
     """
     if not text:
         return None
@@ -94,6 +96,16 @@ def parse_timestamp(text: str, *, now: float | None = None) -> float | None:
                 tz = _offset(m.group(8))
                 when = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
                 return when.timestamp()  # naive: local time
+            m = _CLOCK.match(text)
+            if m is not None:
+                ref = datetime.fromtimestamp(time.time() if now is None else now)
+                hour, minute, second = (int(g) for g in m.groups()[:3])
+                frac = m.group(4)
+                micro = int((frac + "000000")[:6]) if frac else 0
+                when = ref.replace(hour=hour, minute=minute, second=second, microsecond=micro)
+                if when - ref > timedelta(hours=1):  # "23:59:58" read just after midnight
+                    when -= timedelta(days=1)
+                return when.timestamp()
         if first.isupper() or first == "[":
             m = _SYSLOG.match(text)
             if m is not None and m.group(1) in _MONTHS:

@@ -302,3 +302,21 @@ def test_tmux_pane_merges_with_a_dirs_log_and_a_foreign_pipe_ends(
         assert tail.alive == 0
     finally:
         inv.close()
+
+
+def test_a_bare_clock_time_is_today_or_just_before_midnight() -> None:
+    from datetime import datetime
+
+    noon = datetime(2026, 11, 21, 12, 30).timestamp()
+    assert parse_timestamp("12:10:23 build: step", now=noon) == (
+        datetime(2026, 11, 21, 12, 10, 23).timestamp()
+    )
+    assert parse_timestamp("[12:10:23.250] x", now=noon) == (
+        datetime(2026, 11, 21, 12, 10, 23, 250_000).timestamp()
+    )
+    after_midnight = datetime(2026, 11, 21, 0, 0, 5).timestamp()
+    assert parse_timestamp("23:59:58 x", now=after_midnight) == (
+        datetime(2026, 11, 20, 23, 59, 58).timestamp()
+    )
+    for not_a_time in ("12:10 x", "12:10:23:44 x", "25:00:00 x", "1234 x"):
+        assert parse_timestamp(not_a_time, now=noon) is None, not_a_time

@@ -51,6 +51,10 @@ if TYPE_CHECKING:
     from tui.app import SesstuiApp
 
 
+# seconds after coming back from attach during which keys start no action
+QUIET_AFTER_RESUME = 0.5
+
+
 class DashboardScreen(Screen[None]):
     """The main screen.
 
@@ -116,6 +120,7 @@ class DashboardScreen(Screen[None]):
         self.follow = True
         self._refreshing = False
         self._compared = False  # since-last-open runs once, after the first listing
+        self._quiet_until = 0.0  # keys start no action before this (monotonic)
         self.snapshot: Snapshot | None = None
         self.relations: dict[SessionRef, list[SessionRef]] = {}
         self.related_info: dict[SessionRef, list[Relation]] = {}
@@ -493,6 +498,11 @@ class DashboardScreen(Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         box = self.query_one("#filter", Input)
+        if box.has_class("-invalid"):
+            # the rows shown follow the last query that parsed, not this one:
+            # leaving now would act on a half-typed filter
+            self.notify("Fix the query first (or esc to clear it)", severity="warning", timeout=3)
+            return
         if not box.value.strip():
             box.display = False
         self.table.focus()
@@ -561,12 +571,12 @@ class DashboardScreen(Screen[None]):
         self.notify(f"{n} selected" if n else "Selection cleared", timeout=2)
 
     def action_sort(self, step: int) -> None:
-        column = self.table.cycle_sort(step)
-        direction = "descending" if self.table.sort_reverse else "ascending"
-        self.notify(f"Sorted by {column}, {direction}", timeout=2)
+        self.table.cycle_sort(step)
+        self.notify(self.table.sort_description(), timeout=2)
 
     def action_sort_reverse(self) -> None:
         self.table.toggle_reverse()
+        self.notify(self.table.sort_description(), timeout=2)
 
     def action_group(self) -> None:
         self.table.set_grouped(not self.table.grouped)
@@ -668,6 +678,8 @@ class DashboardScreen(Screen[None]):
         columns); grey it out when only the selected row cannot use it."""
         if not self.is_mounted:
             return True
+        if time.monotonic() < self._quiet_until:
+            return None  # just back from attach: stray terminal replies are not keys
         backends = self.app.inventory.backends.values()
         if action == "prune":
             return any(Capability.PRUNE in b.capabilities for b in backends)
@@ -726,6 +738,10 @@ class DashboardScreen(Screen[None]):
         inv = self.app.inventory
         can = [t for t in targets if Capability.STOP in inv.backend(t.backend).capabilities]
         skipped = [(t, f"{t.kind} sessions cannot be stopped") for t in targets if t not in can]
+        if not can:
+            kinds = ", ".join(sorted({t.kind for t in targets}))
+            self.notify(f"{kinds} sessions cannot be stopped", timeout=4)
+            return
         typed = any(t.backend in inv.protected for t in can)
         if len(targets) == 1 and can and not typed:
             self._confirm_stop_one(can[0])
@@ -853,6 +869,11 @@ class DashboardScreen(Screen[None]):
             why = f"this terminal cannot suspend the app; run: {shlex.join(argv)}"
             inv.record_attach(sel.ref, result="failed", detail=why)
             self.app.show_error(ActionFailed(why))
+        # The terminal answers the queries the app sends as it takes the
+        # screen back; a reply that arrives split can read as keys ("m", " ")
+        # and must not start actions.
+        self._quiet_until = time.monotonic() + QUIET_AFTER_RESUME
+        self.set_timer(QUIET_AFTER_RESUME + 0.05, self.refresh_bindings)
         self.action_refresh()
 
     def action_prune(self) -> None:
@@ -869,8 +890,16 @@ class DashboardScreen(Screen[None]):
 
     def action_delete(self) -> None:
         targets = self.targets()
-        if targets:
-            self.plan_worker("Delete", targets)
+        inv = self.app.inventory
+        can = [t for t in targets if Capability.DELETE in inv.backend(t.backend).capabilities]
+        if targets and not can:
+            kinds = ", ".join(sorted({t.kind for t in targets}))
+            self.notify(f"{kinds} sessions cannot be deleted; x stops them", timeout=4)
+        elif can:
+            if len(can) < len(targets):
+                n = len(targets) - len(can)
+                self.notify(f"{n} selected cannot be deleted (their kind has no delete)", timeout=4)
+            self.plan_worker("Delete", can)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def plan_worker(self, verb: str, sessions: list[Session] | None) -> None:

@@ -21,6 +21,7 @@ from core.journal import Journal, JournalEntry, JournalRead
 from tui.formatting import ago_text
 from tui.theme_style import theme_style
 from tui.widgets.sessions_table import SortText
+from tui.widgets.vim_table import VimTable
 
 MAX_ROWS = 1000  # the newest entries shown; `sesstui journal -n 0` prints all
 RESULT_COLOUR = {"ok": "success", "failed": "error", "partial": "warning"}
@@ -79,7 +80,7 @@ class JournalScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="journal-main"):
-            table: DataTable[Text] = DataTable(id="journal-table", cursor_type="row")
+            table: DataTable[Text] = VimTable(id="journal-table", cursor_type="row")
             table.border_title = "Journal"
             yield table
             yield Static("", id="journal-problems", markup=False)

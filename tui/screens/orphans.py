@@ -21,6 +21,7 @@ from core.orphans import CATEGORIES, Orphan, OrphanReport, find_orphans, load_or
 from tui.formatting import bytes_text
 from tui.screens.error import ErrorScreen
 from tui.screens.plan import PlanScreen
+from tui.widgets.vim_table import VimTable
 
 if TYPE_CHECKING:
     from core.inventory import Inventory
@@ -76,7 +77,7 @@ class OrphansScreen(Screen[None]):
         with Vertical(id="orphans-main"):
             yield Static(_LOOKING, id="orphans-summary", markup=False)
             yield Static("", id="orphans-skipped", markup=False)
-            yield DataTable(id="orphans-table", cursor_type="row")
+            yield VimTable(id="orphans-table", cursor_type="row")
             yield Static("", id="orphans-detail", markup=False)
         yield Footer(compact=True)
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 from textual.widgets.data_table import RowKey
 
@@ -19,6 +17,7 @@ from core.model import Session, SessionRef, SizeInfo
 from core.query import Query, QueryError, parse_query
 from tui.formatting import age_text, size_text
 from tui.theme_style import theme_style
+from tui.widgets.vim_table import VimTable
 
 
 class SortText(Text):
@@ -50,6 +49,15 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 
 SORTABLE = tuple(key for key, _ in COLUMNS)
 MARK = "● "  # the prefix of a marked (multi-selected) row's name
+
+
+# each column's natural order (first row first), and its inverse, in words
+_NATURAL: dict[str, tuple[str, str]] = {
+    "age": ("newest first", "oldest first"),
+    "active": ("most recently active first", "least recently active first"),
+    "size": ("largest first", "smallest first"),
+    "ttl": ("soonest to expire first", "latest to expire first"),
+}
 
 
 def ref_key(ref: SessionRef) -> str:
@@ -89,7 +97,7 @@ def sort_value(s: Session, column: str, now: datetime) -> tuple[int, object]:
     return (1, 0) if value is None else (0, value)
 
 
-class SessionsTable(DataTable[Text]):
+class SessionsTable(VimTable):
     """Every session of every backend, one row each, keyed by ``backend:id``.
 
     | Key | Action |
@@ -97,13 +105,6 @@ class SessionsTable(DataTable[Text]):
     | up/down, j/k | Move |
     | home/end, g/G | First / last row |
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
-        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
-    ]
 
     def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
@@ -137,15 +138,30 @@ class SessionsTable(DataTable[Text]):
         # this table first; from the filter key on, hand them to the box until
         # it has focus.
         target = self.typeahead_target
-        if target is not None and event.is_printable and event.character:
+        if target is not None:
+            if event.is_printable and event.character:
+                target.insert_text_at_cursor(event.character)
+            elif event.key == "backspace":
+                target.action_delete_left()
+            elif event.key == "ctrl+u":
+                target.action_delete_left_all()
+            elif event.key == "ctrl+w":
+                target.action_delete_left_word()
+            else:
+                return
             event.stop()
             event.prevent_default()
-            target.insert_text_at_cursor(event.character)
             return
         active = self.screen.active_bindings.get(event.key)
         if active is not None and active.binding.id == FILTER_BINDING:
             boxes = self.screen.query("#filter").results(Input)
             self.typeahead_target = next(boxes, None)
+
+    def on_paste(self, event: events.Paste) -> None:
+        # a paste right behind the filter key reaches the table too
+        if self.typeahead_target is not None:
+            event.stop()
+            self.typeahead_target.insert_text_at_cursor(event.text)
 
     def on_mount(self) -> None:
         self._build_columns()
@@ -448,8 +464,13 @@ class SessionsTable(DataTable[Text]):
     def _reorder(self) -> None:
         keys = self.ordered_keys()
         if [str(r.key.value) for r in self.ordered_rows] != keys:
+            selected = self.selected
             rank = {k: i for i, k in enumerate(keys)}
             self.sort("name", key=lambda cell: rank[cell.key])
+            if selected is not None:  # the cursor stays on its session, not its row
+                key = ref_key(selected.ref)
+                if key in rank and rank[key] != self.cursor_row:
+                    self.move_cursor(row=rank[key], animate=False)
         self._mark_group_heads(keys)
 
     def _heads(self, keys: Sequence[str]) -> dict[str, bool]:
@@ -492,6 +513,13 @@ class SessionsTable(DataTable[Text]):
             self.sort_reverse = reverse
         self._relabel()
         self._reorder()
+
+    def sort_description(self) -> str:
+        """The order in words, e.g. "Sorted by size, largest first"."""
+        first, last = _NATURAL.get(self.sort_column, ("A to Z", "Z to A"))
+        label = dict(COLUMNS)[self.sort_column].lower()
+        grouped = ", grouped by backend" if self.grouped else ""
+        return f"Sorted by {label}, {last if self.sort_reverse else first}{grouped}"
 
     def cycle_sort(self, step: int) -> str:
         """Sort by the next (``step`` 1) or previous (-1) visible column."""
