@@ -94,7 +94,7 @@ def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Pa
     terminal.keys("z")
     terminal.wait_for("Details")  # back from the zoom: the table has the focus again
     # filter: the live session's process and the two tmux sessions are running
-    terminal.keys("/", "r", "u", "n", "n", "i", "n", "g")
+    terminal.keys("/", "r", "u", "n", "n", "i", "n", "g")  # one burst, as over SSH
     screen = terminal.wait_for("Sessions 3/24")
     table = screen.split("Details")[0]
     assert "active" in table and "build" in table and "idle" not in table

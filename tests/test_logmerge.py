@@ -68,7 +68,7 @@ def test_parse_syslog_takes_the_year_from_now() -> None:
         "2026-13-45T10:00:00 bad month",
         "1732183200 epoch",
         "Foo 21 10:00:00",
-        "12:00:00 x",
+        "12:00 x",  # a bare clock time needs seconds (12:00:00 is today's noon)
         "2026-11-21T10:00:001 junk",
     ],
 )

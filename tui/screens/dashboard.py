@@ -143,6 +143,9 @@ class DashboardScreen(Screen[None]):
         yield Input(
             placeholder="filter: words, or a query: state:idle age>7d size>1G (esc clears)",
             id="filter",
+            # keys typed ahead land in the box before it has the focus; a
+            # select-all on focus would let the next key replace them
+            select_on_focus=False,
         )
         yield Footer(compact=True)
 

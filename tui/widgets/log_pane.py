@@ -494,6 +494,9 @@ class LogPane(Widget, can_focus=True):
         self._box = Input(
             placeholder="search (re: regex) · enter jump · esc clear",
             compact=True,
+            # see on_key: typed-ahead keys must not be selected (and replaced)
+            # when the box takes the focus
+            select_on_focus=False,
             classes="log-search",
         )
 
@@ -829,9 +832,7 @@ class LogPane(Widget, can_focus=True):
                 box.insert_text_at_cursor(event.character)
             elif event.key == "enter":
                 self._submit_on_focus = True  # once the box has the focus
-            elif event.key == "backspace":
-                box.action_delete_left()
-            else:
+            else:  # editing keys: the box's own bindings may run for them too
                 return
             event.stop()
             event.prevent_default()

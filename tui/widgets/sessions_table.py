@@ -138,19 +138,12 @@ class SessionsTable(VimTable):
         # this table first; from the filter key on, hand them to the box until
         # it has focus.
         target = self.typeahead_target
-        if target is not None:
-            if event.is_printable and event.character:
-                target.insert_text_at_cursor(event.character)
-            elif event.key == "backspace":
-                target.action_delete_left()
-            elif event.key == "ctrl+u":
-                target.action_delete_left_all()
-            elif event.key == "ctrl+w":
-                target.action_delete_left_word()
-            else:
-                return
+        if target is not None and event.is_printable and event.character:
+            # (editing keys are not forwarded: the box's own bindings may run
+            # for the same key once it has the focus, and delete twice)
             event.stop()
             event.prevent_default()
+            target.insert_text_at_cursor(event.character)
             return
         active = self.screen.active_bindings.get(event.key)
         if active is not None and active.binding.id == FILTER_BINDING:
