@@ -5,7 +5,6 @@ records in the shared memory store, and tmux sessions on a private server."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -285,13 +284,7 @@ def test_attached_follows_the_tmux_clients(tmux_server: TmuxServer, tmp_path: Pa
     for name in ("watched", "alone"):
         backend.start(SessionSpec(name=name, backend="tm", command=("sleep", "600")))
     dirs = dirs_sessions(tmp_path / "runs")
-    client = subprocess.Popen(
-        [tmux_server.tmux, "-L", tmux_server.socket, "-C", "attach-session", "-t", "=watched"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with tmux_server.control_client("watched"):
         wait_for(lambda: backend.get("watched").metadata["clients"] == "1", what="a client")
         sessions = [*backend.list_sessions(), dirs["old"]]
         assert names("attached:yes", sessions) == ["watched"]
@@ -299,10 +292,6 @@ def test_attached_follows_the_tmux_clients(tmux_server: TmuxServer, tmp_path: Pa
         assert sorted(names("attached:no", sessions)) == sorted(["alone", dirs["old"].name])
         assert names("kind:tmux attached:no", sessions) == ["alone"]
         assert names("kind:tmux -attached:yes", sessions) == ["alone"]
-    finally:
-        assert client.stdin is not None
-        client.stdin.close()
-        client.wait(10)
 
 
 # --- errors with positions ----------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import threading
 from dataclasses import replace
@@ -344,19 +343,9 @@ def test_start_and_list_one_process_per_refresh(tmux_server: TmuxServer, tmp_pat
 def test_attached_client_is_counted(tmux_server: TmuxServer) -> None:
     backend = tmux_server.backend()
     backend.start(sleeper("watched"))
-    client = subprocess.Popen(
-        [tmux_server.tmux, "-L", tmux_server.socket, "-C", "attach-session", "-t", "=watched"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with tmux_server.control_client("watched"):
         wait_for(lambda: backend.get("watched").metadata["clients"] == "1", what="a client")
         assert backend.get("watched").info == "1 win · attached"
-    finally:
-        assert client.stdin is not None
-        client.stdin.close()
-        client.wait(10)
 
 
 @pytest.mark.tmux

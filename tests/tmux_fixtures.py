@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,23 @@ class TmuxServer:
         log_dir: Path | None = None,
     ) -> TmuxBackend:
         return TmuxBackend(self.config(name, log_dir=log_dir), session_dirs=session_dirs)
+
+    @contextmanager
+    def control_client(self, session: str) -> Iterator[None]:
+        """A control-mode client attached to ``session`` (it counts as an
+        attached client) until the block ends."""
+        client = subprocess.Popen(
+            [self.tmux, "-L", self.socket, "-C", "attach-session", "-t", f"={session}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            yield
+        finally:
+            assert client.stdin is not None
+            client.stdin.close()
+            client.wait(10)
 
     def kill(self) -> None:
         self.run("kill-server", check=False)
