@@ -70,7 +70,7 @@ class BulkScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         n = len(self.sessions)
         with Vertical(id="plan-box") as box:
-            box.border_title = Content(f"{self.verb} {n} session{'s' if n != 1 else ''}")
+            box.border_title = Content(f"{self.verb}: confirm")  # the count is just below
             if n:
                 summary = f"{self.verb} {n} session{'s' if n != 1 else ''}"
                 if self.measured:

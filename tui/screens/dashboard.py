@@ -180,6 +180,9 @@ class DashboardScreen(Screen[None]):
 
     def _on_interval(self) -> None:
         self.table.tick()  # ages move on even when no session changed
+        detail = self.query_one(DetailPanel)
+        if detail.session is not None:  # and its "(5m ago)"
+            detail.show(detail.session, detail.sources)
         if not self._refreshing:
             self.action_refresh()
 

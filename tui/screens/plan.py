@@ -17,6 +17,8 @@ from core.model import PrunePlan
 from tui.formatting import bytes_text
 from tui.screens.bulk import typed_word
 
+WHY_WIDTH = 24  # the Why column's width below 100 terminal columns
+
 
 class PlanScreen(ModalScreen[bool]):
     """The plan → confirm step.  Dismisses with True only on the confirm button.
@@ -97,7 +99,11 @@ class PlanScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         table = self.query_one("#plan-table", DataTable)
         # what and why first: at 80 columns the session name is what gets cut
-        table.add_columns("Action", "Size", "Why", "Session")
+        table.add_columns("Action", "Size")
+        # a long reason ("active: pid 123 is running (use --force ...)") must not
+        # push the session off a narrow screen: below 100 columns it is cut
+        table.add_column("Why", width=WHY_WIDTH if self.app.size.width < 100 else None)
+        table.add_column("Session")
         for p in self.plans:
             for e in p.entries:
                 why = e.reason.value + (f": {e.detail}" if e.detail else "")
