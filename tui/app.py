@@ -19,6 +19,26 @@ from tui.screens.error import ErrorScreen
 from tui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, ThemePicker, load_themes
 from tui.widgets.sessions_table import COLUMNS
 
+# the dashboard's actions in the command palette: (title, help, action name)
+DASHBOARD_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Refresh", "List every backend again now", "refresh"),
+    ("Filter", "Filter the sessions table", "filter"),
+    ("Prune", "Plan a prune of every backend, then confirm", "prune"),
+    ("Delete session", "Delete the selected session (confirm)", "delete"),
+    ("Toggle follow", "Follow the selected log on/off", "toggle_follow"),
+    ("Zoom log", "Show the log pane full screen, and back", "zoom_log"),
+    ("Help", "Show the keys in force", "help"),
+    ("Select all shown", "Select every row shown (again: none)", "select_all"),
+    ("Stop selected", "Stop the selected sessions (confirm)", "stop"),
+    ("Merged log", "Tail the selected sessions in one stream", "merge_logs"),
+    ("Group by backend", "Group the rows by backend, on/off", "group"),
+    ("Invert sort", "Reverse the order of the sort column", "sort_reverse"),
+    ("Jump to related", "Move to a session related to this one", "related"),
+    ("Copy session ref", "Copy backend:id to the clipboard (OSC 52)", "copy_id"),
+    ("Orphans", "Sessions and folders nothing uses any more", "orphans"),
+    ("Journal", "Every action taken, with its CLI command", "journal"),
+)
+
 
 def _now() -> datetime:
     return datetime.now().astimezone()
@@ -92,56 +112,14 @@ class SesstuiApp(App[int]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, DashboardScreen):
-            yield SystemCommand("Refresh", "List every backend again now", screen.action_refresh)
-            yield SystemCommand("Filter", "Filter the sessions table", screen.action_filter)
-            yield SystemCommand(
-                "Prune", "Plan a prune of every backend, then confirm", screen.action_prune
-            )
-            yield SystemCommand(
-                "Delete session", "Delete the selected session (confirm)", screen.action_delete
-            )
-            yield SystemCommand(
-                "Toggle follow", "Follow the selected log on/off", screen.action_toggle_follow
-            )
-            yield SystemCommand(
-                "Zoom log", "Show the log pane full screen, and back", screen.action_zoom_log
-            )
-            yield SystemCommand("Help", "Show the keys in force", screen.action_help)
-            yield SystemCommand(
-                "Select all shown", "Select every row shown (again: none)", screen.action_select_all
-            )
-            yield SystemCommand(
-                "Stop selected", "Stop the selected sessions (confirm)", screen.action_stop
-            )
-            yield SystemCommand(
-                "Merged log", "Tail the selected sessions in one stream", screen.action_merge_logs
-            )
-            yield SystemCommand(
-                "Group by backend", "Group the rows by backend, on/off", screen.action_group
-            )
-            yield SystemCommand(
-                "Invert sort", "Reverse the order of the sort column", screen.action_sort_reverse
-            )
+            for title, help_text, action in DASHBOARD_COMMANDS:
+                yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
             for column, label in COLUMNS:
                 yield SystemCommand(
                     f"Sort by {label.lower()}",
                     f"Order the rows by the {label} column",
                     partial(screen.table.set_sort, column),
                 )
-            yield SystemCommand(
-                "Jump to related", "Move to a session related to this one", screen.action_related
-            )
-            yield SystemCommand(
-                "Copy session ref",
-                "Copy backend:id to the clipboard (OSC 52)",
-                screen.action_copy_id,
-            )
-            yield SystemCommand(
-                "Orphans", "Sessions and folders nothing uses any more", screen.action_orphans
-            )
-            yield SystemCommand(
-                "Journal", "Every action taken, with its CLI command", screen.action_journal
-            )
             for name, query in self.config.views.items():
                 yield SystemCommand(
                     f"View: {name}", f"Filter with {query}", partial(screen.show_view, name)
