@@ -28,7 +28,7 @@ from tests.docker_fixtures import (  # noqa: F401 - fixtures
 )
 from tests.helpers import wait_for
 from tests.pilot_helpers import wait_until
-from tests.tmux_fixtures import need_tmux
+from tests.tmux_fixtures import Terminal, need_tmux
 from tui.demo import DEMO_LABEL, DemoDocker, Sandbox, build, demo_app, environment, pick_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,27 +268,10 @@ def test_a_tmux_that_fails_is_a_notice_and_leaves_nothing(
     assert not (sb.root / "tmux.sock").exists()
 
 
-class Terminal:
-    """A tmux server on a private socket running one command at 80x24."""
-
-    def __init__(self, tmux: str) -> None:
-        self.tmux = tmux
-        self.socket = f"sesstui-demo-test-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args: str, check: bool = True) -> str:
-        out = subprocess.run(
-            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=check
-        )
-        return out.stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "t", check=False)
-
-
 @pytest.mark.tmux
 @pytest.mark.slow
 def test_a_closed_terminal_sighup_cleans_up(tmp_path: Path) -> None:
-    term = Terminal(need_tmux())
+    term = Terminal(need_tmux(), "sesstui-demo-test")
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = (
@@ -296,17 +279,16 @@ def test_a_closed_terminal_sighup_cleans_up(tmp_path: Path) -> None:
         f"DOCKER_HOST={no_docker(tmp_path)} XDG_STATE_HOME={tmp_path / 'state'}"
     )
     try:
-        term.run("new-session", "-d", "-s", "t", "-x", "80", "-y", "24",
-                 f"cd {ROOT} && exec env {env} {sys.executable} -m tui.cli demo")  # fmt: skip
+        term.start(f"cd {ROOT} && exec env {env} {sys.executable} -m tui.cli demo")
         wait_for(lambda: "tmux 2" in term.screen(), 30, "the dashboard with the tmux chip")
         (root,) = tmpdir.glob("sesstui-demo-*")
         socket = root / "tmux.sock"
         assert tmux_alive(term.tmux, socket)
-        pid = int(term.run("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+        pid = term.pane_pid()
         os.kill(pid, signal.SIGHUP)  # what a closing terminal sends
         wait_for(lambda: not root.exists(), 20, "the sandbox to go")
     finally:
-        term.run("kill-server", check=False)
+        term.kill()
     assert not tmux_alive(term.tmux, socket)
     wait_for(
         lambda: (

@@ -11,55 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.tmux_fixtures import need_tmux
+from tests.tmux_fixtures import Terminal, need_tmux
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.tmux
 
 
-class Terminal:
-    """A tmux server on a private socket with one 80x24 window."""
-
-    def __init__(self, tmux: str, tmp: Path) -> None:
-        self.tmux = tmux
-        self.socket = f"sesstui-e2e-{uuid.uuid4().hex[:8]}"
-        self.tmp = tmp
-
-    def run(self, *args: str) -> str:
-        out = subprocess.run(
-            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=True
-        )
-        return out.stdout
-
-    def start(self, command: str) -> None:
-        self.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", command)
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "e2e")
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "e2e", *keys)
-
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
-
-    def kill(self) -> None:
-        subprocess.run(
-            [self.tmux, "-L", self.socket, "kill-server"], capture_output=True, check=False
-        )
-
-
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    t = Terminal(need_tmux(), tmp_path)
+    t = Terminal(need_tmux(), "sesstui-e2e")
     yield t
     t.kill()
 

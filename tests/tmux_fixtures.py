@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -175,3 +176,46 @@ def sessions_on(socket: str) -> set[str]:
         capture_output=True, text=True, check=False, env=_tmux_env(),
     )  # fmt: skip
     return set(out.stdout.split())
+
+
+class Terminal:
+    """A real terminal: a tmux server on a private socket with one 80x24
+    window (named ``term``) running a command, read with capture-pane."""
+
+    WINDOW = "term"
+
+    def __init__(self, tmux: str, prefix: str = "sesstui-term") -> None:
+        self.tmux = tmux
+        self.socket = f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str, check: bool = True) -> str:
+        out = subprocess.run(
+            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=check
+        )
+        return out.stdout
+
+    def start(self, command: str) -> None:
+        self.run("new-session", "-d", "-s", self.WINDOW, "-x", "80", "-y", "24", command)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.WINDOW, check=False)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.WINDOW, *keys)
+
+    def pane_pid(self) -> int:
+        return int(self.run("display-message", "-p", "-t", self.WINDOW, "#{pane_pid}").strip())
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        """The screen once ``text`` is on it; fails with the screen after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+
+    def kill(self) -> None:
+        self.run("kill-server", check=False)
