@@ -231,15 +231,27 @@ def test_a_slow_source_does_not_hold_the_others_back(runs: tuple[Inventory, Path
 # -- a tmux session on a private socket, merged with a dirs session ---------
 
 
-@pytest.mark.tmux
-def test_close_does_not_wait_for_a_source_stuck_in_its_backend(
-    tmux_server: TmuxServer, tmp_path: Path
-) -> None:
+@pytest.fixture
+def dirs_and_tmux(tmux_server: TmuxServer, tmp_path: Path) -> Iterator[tuple[Inventory, Path]]:
+    """An inventory of a dirs backend with one session (log: "dirs backlog")
+    and the private tmux server ("tm") running a session "echo" (cat); the
+    session dir is returned with it."""
     base = tmp_path / "runs"
     d = make_session(base, files={"logs/app.log": "dirs backlog\n"})
     tm = tmux_server.backend(log_dir=tmp_path / "pipes")
     inv = Inventory([DirsBackend(dirs_config(base)), tm])
-    tm.start(SessionSpec(name="echo", backend="tm", command=("cat",)))
+    try:
+        tm.start(SessionSpec(name="echo", backend="tm", command=("cat",)))
+        yield inv, d
+    finally:
+        inv.close()
+
+
+@pytest.mark.tmux
+def test_close_does_not_wait_for_a_source_stuck_in_its_backend(
+    tmux_server: TmuxServer, dirs_and_tmux: tuple[Inventory, Path]
+) -> None:
+    inv, d = dirs_and_tmux
     server = int(tmux_server.value("=echo:", "#{pid}"))
     refs = [SessionRef("runs", d.name), SessionRef("tm", "echo")]
     os.kill(server, signal.SIGSTOP)  # every tmux command now hangs: tail() is stuck
@@ -255,53 +267,43 @@ def test_close_does_not_wait_for_a_source_stuck_in_its_backend(
         assert not tail.join(0.2)
     finally:
         os.kill(server, signal.SIGCONT)
-    try:
-        # tail() returns, the thread closes the stream it got (stopping the
-        # pane's pipe) and ends: nothing is left behind
-        assert tail.join(10.0)
-        assert tail.alive == 0
-        assert tail.read_available(1.0) == []
-        assert tmux_server.value("=echo:", "#{pane_pipe}") == "0"
-    finally:
-        inv.close()
+    # tail() returns, the thread closes the stream it got (stopping the
+    # pane's pipe) and ends: nothing is left behind
+    assert tail.join(10.0)
+    assert tail.alive == 0
+    assert tail.read_available(1.0) == []
+    assert tmux_server.value("=echo:", "#{pane_pipe}") == "0"
 
 
 @pytest.mark.tmux
 def test_tmux_pane_merges_with_a_dirs_log_and_a_foreign_pipe_ends(
-    tmux_server: TmuxServer, tmp_path: Path
+    tmux_server: TmuxServer, dirs_and_tmux: tuple[Inventory, Path]
 ) -> None:
-    base = tmp_path / "runs"
-    d = make_session(base, files={"logs/app.log": "dirs backlog\n"})
-    tm = tmux_server.backend(log_dir=tmp_path / "pipes")
-    inv = Inventory([DirsBackend(dirs_config(base)), tm])
-    try:
-        tm.start(SessionSpec(name="echo", backend="tm", command=("cat",)))
-        tm.start(SessionSpec(name="piped", backend="tm", command=(sys.executable, "-c",
-                 "print('piped says hi'); import time; time.sleep(600)")))  # fmt: skip
-        tmux_server.wait_screen("=piped:", "piped says hi")
-        # somebody else pipes this pane: it cannot be followed, only captured
-        tmux_server.run("pipe-pane", "-t", "=piped:", "cat > /dev/null")
-        refs = [SessionRef("runs", d.name), SessionRef("tm", "echo"), SessionRef("tm", "piped")]
-        with MergedTail(inv, refs, lines=20) as tail:
-            got = read_until(tail, 1)
-            deadline = time.monotonic() + 10
-            while not any(m.line.text == "log ended" for m in got) and time.monotonic() < deadline:
-                got.extend(tail.read_available(0.1))
-            piped = [m.line for m in got if m.source == refs[2]]
-            assert any(ln.text == "piped says hi" for ln in piped)
-            assert piped[-1].notice and piped[-1].text == "log ended"
-            assert any(m.line.text == "dirs backlog" for m in got)
-            tmux_server.run("send-keys", "-t", "=echo:", "hello from tmux", "Enter")
-            deadline = time.monotonic() + 10
-            seen: list[MergedLine] = []
-            while time.monotonic() < deadline and not any(
-                "hello from tmux" in m.line.text for m in seen
-            ):
-                seen.extend(tail.read_available(0.1))
-            assert any(m.source == refs[1] and "hello from tmux" in m.line.text for m in seen)
-        assert tail.alive == 0
-    finally:
-        inv.close()
+    inv, d = dirs_and_tmux
+    inv.backend("tm").start(SessionSpec(name="piped", backend="tm", command=(sys.executable, "-c",
+             "print('piped says hi'); import time; time.sleep(600)")))  # fmt: skip
+    tmux_server.wait_screen("=piped:", "piped says hi")
+    # somebody else pipes this pane: it cannot be followed, only captured
+    tmux_server.run("pipe-pane", "-t", "=piped:", "cat > /dev/null")
+    refs = [SessionRef("runs", d.name), SessionRef("tm", "echo"), SessionRef("tm", "piped")]
+    with MergedTail(inv, refs, lines=20) as tail:
+        got = read_until(tail, 1)
+        deadline = time.monotonic() + 10
+        while not any(m.line.text == "log ended" for m in got) and time.monotonic() < deadline:
+            got.extend(tail.read_available(0.1))
+        piped = [m.line for m in got if m.source == refs[2]]
+        assert any(ln.text == "piped says hi" for ln in piped)
+        assert piped[-1].notice and piped[-1].text == "log ended"
+        assert any(m.line.text == "dirs backlog" for m in got)
+        tmux_server.run("send-keys", "-t", "=echo:", "hello from tmux", "Enter")
+        deadline = time.monotonic() + 10
+        seen: list[MergedLine] = []
+        while time.monotonic() < deadline and not any(
+            "hello from tmux" in m.line.text for m in seen
+        ):
+            seen.extend(tail.read_available(0.1))
+        assert any(m.source == refs[1] and "hello from tmux" in m.line.text for m in seen)
+    assert tail.alive == 0
 
 
 def test_a_bare_clock_time_is_today_or_just_before_midnight() -> None:
