@@ -214,6 +214,33 @@ class DockerEngine:
         """A backend config for this engine (``base_url`` = its socket)."""
         return DockerBackendConfig(name=name, kind="docker", base_url=self.host, **kwargs)
 
+    def make_container(
+        self,
+        labels: dict[str, str],
+        *,
+        name: str | None = None,
+        binds: tuple[tuple[str, Path, bool], ...] = (),
+    ) -> str:
+        """A created (not started) ``sleep 60`` container labelled
+        ``sesstui.test`` plus ``labels``, with no network and the bind mounts
+        ``binds`` as (target, host path, read only); its name."""
+        from docker.types import Mount
+
+        name = name or f"t-{uuid.uuid4().hex[:8]}"
+        api = self.client.api
+        api.create_container(
+            self.image,
+            ["sleep", "60"],
+            name=name,
+            labels={"sesstui.test": "1", **labels},
+            host_config=api.create_host_config(
+                network_mode="none",
+                # the Mounts API: a colon in the source is fine there (binds split at it)
+                mounts=[Mount(t, str(src), type="bind", read_only=ro) for t, src, ro in binds],
+            ),
+        )
+        return name
+
     def remove_test_containers(self) -> None:
         """Every container of a private daemon; on a shared one, those the
         tests made (labelled ``sesstui.test``, or sessions named ``t-*``)."""

@@ -57,21 +57,7 @@ def by_category(report: OrphanReport, category: str) -> list[Orphan]:
 
 
 def make_container(engine: DockerEngine, labels: dict[str, str], mount: Path | None = None) -> str:
-    from docker.types import Mount
-
-    api = engine.client.api
-    name = f"t-{unique()}"
-    api.create_container(
-        engine.image,
-        ["sleep", "60"],
-        name=name,
-        labels={"sesstui.test": "1", **labels},
-        host_config=api.create_host_config(
-            network_mode="none",
-            mounts=[Mount("/data", str(mount), type="bind")] if mount else [],
-        ),
-    )
-    return name
+    return engine.make_container(labels, binds=(("/data", mount, False),) if mount else ())
 
 
 @pytest.fixture

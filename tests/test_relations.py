@@ -102,23 +102,11 @@ def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path:
     sdir = make_session(runs)
     unrelated = tmp_path / "cache"
     unrelated.mkdir()
-    from docker.types import Mount
-
-    api = docker_engine.client.api
     name = f"t-{unique()}"
-    api.create_container(
-        docker_engine.image,
-        ["sleep", "60"],
+    docker_engine.make_container(
+        {"sesstui.session": name},
         name=name,
-        labels={"sesstui.test": "1", "sesstui.session": name},
-        host_config=api.create_host_config(
-            network_mode="none",
-            # the Mounts API: a colon in the source is fine there (binds split at it)
-            mounts=[
-                Mount("/data", str(sdir / "logs"), type="bind"),
-                Mount("/cache", str(unrelated), type="bind", read_only=True),
-            ],
-        ),
+        binds=(("/data", sdir / "logs", False), ("/cache", unrelated, True)),
     )
     dk = DockerBackend(docker_engine.config("dk"))
     try:
