@@ -140,16 +140,21 @@ def build_json_sessions(base: Path) -> None:
     from core.jsonstore.store import FileSessionStore
 
     manager = JsonSessions(FileSessionStore(base))
-    talk = [("user", "my order #1182 is late"), ("assistant", "checking the carrier"),
-            ("assistant", "it ships tomorrow")]  # fmt: skip
+    lookup = {"tool_name": "carrier_lookup", "arguments": {"order": 1182},
+              "result": "in transit", "duration_ms": 84}  # fmt: skip
+    talk: list[tuple[str, str, list[dict[str, object]]]] = [
+        ("my order #1182 is late", "checking the carrier", [lookup]),
+        ("when will it arrive?", "it ships tomorrow", []),
+        ("thanks", "you're welcome", []),
+    ]
     for ws, agent, turns, ended in (
         ("support", "triage", 3, False),
         ("support", "billing", 2, True),
         (None, "researcher", 1, False),
     ):
         rec = manager.start_session(workspace_id=ws, agent_id=agent)
-        for role, content in talk[:turns]:
-            manager.record_turn(rec.session_id, role=role, content=content)
+        for prompt, response, calls in talk[:turns]:
+            manager.record_turn(rec.session_id, prompt=prompt, response=response, tool_calls=calls)
         if ended:
             manager.end_session(rec.session_id)
 
