@@ -140,6 +140,8 @@ def test_manager_semantics_match_calute(tmp_path: Path) -> None:
     again = core.start_session(agent_id="b", session_id="s")  # overwrites, as calute does
     got = core.get_session("s")
     assert got == again and got.turns == () and got.agent_id == "b"
+    after = core.record_agent_transition("s", "b", "c")
+    assert after.agent_id == "b" and after.current_agent == "c"  # calute keeps the first agent
     with pytest.raises(ValueError, match="missing"):
         core.record_turn("missing", prompt="x")
     with pytest.raises(ValueError, match="missing"):
