@@ -124,12 +124,10 @@ def build_kv_sessions(store_name: str) -> None:
         api = KvSessions("api-gw", default_ttl_hours=0.5, provider=provider)
         for user, minutes in (("alice", 42), ("bob", 1.5), ("carol", 15)):
             await app.allocate_session(
-                user, ttl_hours=minutes / 60, custom_metadata={"plan": "pro"}
+                user_id=user, ttl_hours=minutes / 60, custom_metadata={"plan": "pro"}
             )
         for n in range(3):
-            await api.allocate_session(
-                None, ttl_hours=(n + 1) * 0.2, custom_metadata={"route": "/v1"}
-            )
+            await api.allocate_session(ttl_hours=(n + 1) * 0.2, custom_metadata={"route": "/v1"})
 
     asyncio.run(fill())
 
