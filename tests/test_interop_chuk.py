@@ -63,8 +63,8 @@ async def core_mgr(redis_db: RedisServer) -> AsyncIterator[SessionManager]:
     await provider.close()
 
 
-def listed(server: RedisServer, **kw: object) -> dict[str, Any]:
-    backend = KvBackend(server.config(**kw))
+def listed(server: RedisServer) -> dict[str, Any]:
+    backend = KvBackend(server.config())
     try:
         return {s.id: s for s in backend.list_sessions()}
     finally:
@@ -200,7 +200,8 @@ async def test_metadata_update_merge_and_replace_match_chuk(
 ) -> None:
     mgr = chuk_manager(chuk, redis_db)
     results = []
-    for who in (core_mgr, mgr):
+    managers: tuple[Any, ...] = (core_mgr, mgr)
+    for who in managers:
         sid = await who.allocate_session(custom_metadata={"a": 1, "b": 2})
         assert await who.update_session_metadata(sid, {"b": 3, "c": 4}) is True
         merged = (await who.get_session_info(sid))["custom_metadata"]
