@@ -209,7 +209,6 @@ class KvContextSink:
         sid = context.store_id
         if await self.manager.get_session_info(sid) is None:
             await self.manager.allocate_session(
-                None,
                 ttl_hours=idle_limit.total_seconds() / 3600,
                 custom_metadata=context.metadata(),
                 session_id=sid,

@@ -16,7 +16,9 @@ class State(enum.Enum):
     RUNNING = "running"  # a tmux session / container that runs
     IDLE = "idle"  # exists, nothing runs in it
     STOPPED = "stopped"
-    ENDED = "ended"  # a JSON record with ended_at
+    ENDED = "ended"  # a JSON record its producer ended (metadata.ended)
+    TERMINATED = "terminated"  # a KV record whose status says so (chuk-sessions)
+    INVALIDATED = "invalidated"  # a KV record whose status says so (chuk-sessions)
     EXPIRED = "expired"
     CORRUPT = "corrupt"
     UNKNOWN = "unknown"

@@ -63,7 +63,7 @@ def record(sid: str, ws: str | None = None, **kw: object) -> SessionRecord:
 def test_store_roundtrip_list_delete(store: SessionStore) -> None:
     assert store.list_sessions() == []
     assert store.load_session("nope") is None
-    r1 = record("s1", metadata={"k": 1}, turns=({"role": "user", "content": "hi"},))
+    r1 = record("s1", metadata={"k": 1}, turns=({"turn_id": "t1", "prompt": "hi"},))
     r2 = record("s2", "ws1")
     r3 = record("s3", "ws2")
     for r in (r1, r2, r3):
@@ -128,36 +128,39 @@ def test_manager_lifecycle_and_updated_at(store: SessionStore) -> None:
     manager = SessionManager(store, clock=lambda: next(ticks))
     rec = manager.start_session("ws", agent_id="planner", metadata={"user": "u1"})
     assert rec.created_at == rec.updated_at == "2026-01-01T00:00:00+00:00"
-    manager.record_turn(rec.session_id, role="user", content="hello")
-    manager.record_turn(rec.session_id, {"role": "assistant", "content": "hi", "tokens": 3})
+    manager.record_turn(rec.session_id, prompt="hello")
+    manager.record_turn(rec.session_id, {"turn_id": "t2", "response_content": "hi", "tokens": 3})
     manager.record_agent_transition(rec.session_id, "planner", "coder", reason="handoff")
     manager.end_session(rec.session_id)
     got = manager.get_session(rec.session_id)
     assert got is not None
     assert got.updated_at == "2026-01-01T00:00:04+00:00"
-    assert got.ended_at == "2026-01-01T00:00:04+00:00"
-    assert got.agent_id == "coder"
-    assert [t["role"] for t in got.turns] == ["user", "assistant"]
+    assert got.ended and got.metadata == {"user": "u1", "ended": True}
+    assert got.ended_at is None and got.ended_time == "2026-01-01T00:00:04+00:00"
+    assert got.agent_id == "planner" and got.current_agent == "coder"
+    assert [t["prompt"] for t in got.turns] == ["hello", ""]
+    assert got.turns[0]["started_at"] == "2026-01-01T00:00:01+00:00"
     assert got.turns[0]["agent_id"] == "planner"
-    assert got.turns[1]["tokens"] == 3
+    assert got.turns[1]["turn_id"] == "t2" and got.turns[1]["tokens"] == 3
     assert got.agent_transitions == (
         {
             "from_agent": "planner",
             "to_agent": "coder",
             "reason": "handoff",
+            "turn_id": "",
             "timestamp": "2026-01-01T00:00:03+00:00",
         },
     )
     assert manager.list_sessions("ws") == [rec.session_id]
     with pytest.raises(SessionNotFound):
-        manager.record_turn("missing", role="user", content="x")
+        manager.record_turn("missing", prompt="x")
 
 
 def test_file_layout_and_field_names(tmp_path: Path) -> None:
     manager = SessionManager(FileSessionStore(tmp_path))
     flat = manager.start_session(agent_id="a", session_id="flat1")
     inws = manager.start_session("team", agent_id="a", session_id="ws1", metadata={"m": 1})
-    manager.record_turn("ws1", role="user", content="q")
+    manager.record_turn("ws1", prompt="q")
     manager.end_session("ws1")
     assert (tmp_path / "flat1.json").is_file()
     assert (tmp_path / "team" / "ws1.json").is_file()
@@ -174,12 +177,24 @@ def test_file_layout_and_field_names(tmp_path: Path) -> None:
         "turns",
         "agent_transitions",
         "metadata",
-        "ended_at",
     }
     assert data["session_id"] == "ws1" and data["workspace_id"] == "team"
-    assert data["metadata"] == {"m": 1}
-    assert data["turns"][0]["role"] == "user" and data["turns"][0]["content"] == "q"
-    for key in ("created_at", "updated_at", "ended_at"):
+    assert data["metadata"] == {"m": 1, "ended": True}
+    assert set(data["turns"][0]) == {
+        "turn_id",
+        "agent_id",
+        "prompt",
+        "response_content",
+        "tool_calls",
+        "started_at",
+        "ended_at",
+        "status",
+        "error",
+        "audit_event_ids",
+        "metadata",
+    }
+    assert data["turns"][0]["prompt"] == "q" and data["turns"][0]["status"] == "success"
+    for key in ("created_at", "updated_at"):
         assert datetime.fromisoformat(data[key]).tzinfo is not None
     assert flat.workspace_id is None and inws.workspace_id == "team"
     # no lock or temp files among the records
@@ -193,7 +208,7 @@ def test_unknown_keys_survive_a_rewrite(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     data = record("s").to_json() | {"calute_version": "9"}
     path.write_text(json.dumps(data))
-    SessionManager(FileSessionStore(tmp_path)).record_turn("s", role="user", content="x")
+    SessionManager(FileSessionStore(tmp_path)).record_turn("s", prompt="x")
     assert json.loads(path.read_text())["calute_version"] == "9"
 
 
@@ -207,7 +222,7 @@ def test_threads_lose_no_turns(store: SessionStore) -> None:
 
     def work(n: int) -> None:
         for i in range(per):
-            manager.record_turn(rec.session_id, role=f"t{n}", content=str(i))
+            manager.record_turn(rec.session_id, agent_id=f"t{n}", prompt=str(i))
 
     pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
     for t in pool:
@@ -218,14 +233,14 @@ def test_threads_lose_no_turns(store: SessionStore) -> None:
     assert got is not None
     assert len(got.turns) == threads * per
     for n in range(threads):  # each writer's turns are all there, in its order
-        mine = [t["content"] for t in got.turns if t["role"] == f"t{n}"]
+        mine = [t["prompt"] for t in got.turns if t["agent_id"] == f"t{n}"]
         assert mine == [str(i) for i in range(per)]
 
 
 def _child_turns(base: str, sid: str, n: int, per: int) -> None:
     manager = SessionManager(FileSessionStore(base))
     for i in range(per):
-        manager.record_turn(sid, role=f"p{n}", content=str(i))
+        manager.record_turn(sid, agent_id=f"p{n}", prompt=str(i))
 
 
 def test_processes_lose_no_turns(tmp_path: Path) -> None:
@@ -245,7 +260,7 @@ def test_processes_lose_no_turns(tmp_path: Path) -> None:
     got = manager.get_session(rec.session_id)
     assert got is not None
     assert len(got.turns) == procs * per
-    assert {t["role"] for t in got.turns} == {f"p{n}" for n in range(procs)}
+    assert {t["agent_id"] for t in got.turns} == {f"p{n}" for n in range(procs)}
 
 
 # -- corruption and crashes -----------------------------------------------------------
@@ -261,7 +276,7 @@ def test_corrupt_record_is_reported_and_never_overwritten(tmp_path: Path, conten
         store.load_session("c")
     assert info.value.path == path
     with pytest.raises(CorruptRecord):
-        manager.record_turn("c", role="user", content="x")
+        manager.record_turn("c", prompt="x")
     with pytest.raises(CorruptRecord):
         manager.end_session("c")
     with pytest.raises(CorruptRecord):
@@ -277,7 +292,7 @@ def test_corrupt_record_is_reported_and_never_overwritten(tmp_path: Path, conten
 def test_leftover_temp_is_ignored_and_original_kept(tmp_path: Path) -> None:
     manager = SessionManager(FileSessionStore(tmp_path))
     manager.start_session("ws", agent_id="a", session_id="s1")
-    manager.record_turn("s1", role="user", content="one")
+    manager.record_turn("s1", prompt="one")
     original = (tmp_path / "ws" / "s1.json").read_bytes()
     (tmp_path / "ws" / ".s1.json.999.deadbeef.tmp").write_bytes(original[:20])
     (tmp_path / ".s2.json.999.deadbeef.tmp").write_bytes(b"{")
@@ -293,13 +308,13 @@ def _crash_before_replace(base: str) -> None:
         os._exit(7)  # the process dies after the temp is written, before the rename
 
     os.replace = die  # type: ignore[assignment]
-    SessionManager(FileSessionStore(base)).record_turn("s1", role="user", content="lost")
+    SessionManager(FileSessionStore(base)).record_turn("s1", prompt="lost")
 
 
 def test_crash_between_write_and_replace_keeps_the_original(tmp_path: Path) -> None:
     manager = SessionManager(FileSessionStore(tmp_path))
     manager.start_session(agent_id="a", session_id="s1")
-    manager.record_turn("s1", role="user", content="kept")
+    manager.record_turn("s1", prompt="kept")
     before = (tmp_path / "s1.json").read_bytes()
     child = multiprocessing.get_context("fork").Process(
         target=_crash_before_replace, args=(str(tmp_path),)
@@ -314,9 +329,9 @@ def test_crash_between_write_and_replace_keeps_the_original(tmp_path: Path) -> N
     assert manager.list_sessions() == ["s1"]
     assert [r.id for r in make_backend(tmp_path).list_sessions()] == ["s1"]
     # the lock died with the child: the next write goes through
-    manager.record_turn("s1", role="user", content="after")
+    manager.record_turn("s1", prompt="after")
     got = manager.get_session("s1")
-    assert got is not None and [t["content"] for t in got.turns] == ["kept", "after"]
+    assert got is not None and [t["prompt"] for t in got.turns] == ["kept", "after"]
 
 
 # -- the dashboard backend ---------------------------------------------------------------
@@ -331,8 +346,8 @@ def _write(path: Path, data: dict[str, object]) -> None:
 def populated(tmp_path: Path) -> Iterator[Path]:
     manager = SessionManager(FileSessionStore(tmp_path))
     manager.start_session(agent_id="solo", session_id="s1", metadata={"user": "ann", "n": 2})
-    manager.record_turn("s1", role="user", content="line one\nline two")
-    manager.record_turn("s1", role="assistant", content="ok")
+    manager.record_turn("s1", prompt="line one\nline two")
+    manager.record_turn("s1", response="ok")
     manager.start_session("wa", agent_id="x", session_id="dup")
     with pytest.raises(SessionExists):  # the store keeps ids unique across workspaces
         manager.store.save_session(record("dup", "wb"))
@@ -367,10 +382,8 @@ def test_backend_turns_tail_and_record_text(populated: Path) -> None:
     backend = make_backend(populated)
     assert [s.name for s in backend.logs("s1")] == ["turns"]
     stream = backend.tail("s1", lines=10)
-    assert [line.text for line in stream] == ["user: line one ⏎ line two", "assistant: ok"]
-    assert [line.text for line in backend.tail("s1", lines=1).read_available(0)] == [
-        "assistant: ok"
-    ]
+    assert [line.text for line in stream] == ["user: line one ⏎ line two", "solo: ok"]
+    assert [line.text for line in backend.tail("s1", lines=1).read_available(0)] == ["solo: ok"]
     text = backend.record_text("s1")
     assert json.loads(text)["session_id"] == "s1" and "\n  " in text
 
@@ -491,7 +504,7 @@ def test_prune_waits_for_a_producer_write_in_flight(
     assert backend.prune(plan).ok  # lock released: now it goes
     assert not (tmp_path / "ws" / "busy.json").exists()
     with pytest.raises(SessionNotFound):
-        manager.record_turn("busy", role="user", content="late")
+        manager.record_turn("busy", prompt="late")
 
 
 def test_turns_and_text_never_read_through_a_linked_workspace(tmp_path: Path) -> None:

@@ -269,30 +269,25 @@ async def test_grid_helpers(mgr: SessionManager) -> None:
     }
     parsed = mgr.parse_grid_key(f"{key}/a/b.txt")
     assert parsed is not None and parsed["subpath"] == "a/b.txt"
-    for bad in ("grid/app-1/s", "files/a/b/c", "grid//s/a", ""):
+    for bad in ("grid/app-1/s", "files/a/b/c", ""):
         assert mgr.parse_grid_key(bad) is None
 
 
-@pytest.mark.parametrize(
-    "bad",
-    ["", "a:b", "a b", "a\nb", "a\x00b", "a/b", "a*", "x" * 201, "tab\tid"],
-)
+@pytest.mark.parametrize("bad", ["", "a\nb", "a\x00b", "tab\tid", "del\x7f"])
 async def test_session_ids_are_validated(bad: str) -> None:
     mgr = SessionManager("app-1", provider=MemoryProvider())
     with pytest.raises(InvalidSessionId) as err:
         await mgr.get_session_info(bad)
     assert isinstance(err.value, ValueError) and isinstance(err.value, UsageError)
     assert "session id" in err.value.message
-    with pytest.raises(InvalidSessionId):
-        mgr.generate_artifact_key(bad or "x", "a/b" if bad else "")
 
 
 def test_bad_ids_elsewhere_are_refused() -> None:
     with pytest.raises(InvalidSessionId, match="sandbox id"):
-        SessionManager("a:b", provider=MemoryProvider())
+        SessionManager("a\nb", provider=MemoryProvider())
     mgr = SessionManager("ok", provider=MemoryProvider())
-    with pytest.raises(InvalidSessionId, match="user id"):
-        asyncio.run(mgr.allocate_session(user_id="al ice"))
+    with pytest.raises(UsageError, match="user_id"):
+        asyncio.run(mgr.allocate_session(user_id=7))  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="ttl_hours"):
         asyncio.run(mgr.allocate_session(ttl_hours=0))
 

@@ -87,8 +87,10 @@ def kv_sessions() -> list[Session]:
     mgr = KvManager("app", provider=MemoryProvider.shared(name))
 
     async def fill() -> None:
-        await mgr.allocate_session("ann", ttl_hours=5 / 60, custom_metadata={"tier": "free"})
-        await mgr.allocate_session("bob", ttl_hours=2, custom_metadata={"tier": "pro"})
+        await mgr.allocate_session(
+            user_id="ann", ttl_hours=5 / 60, custom_metadata={"tier": "free"}
+        )
+        await mgr.allocate_session(user_id="bob", ttl_hours=2, custom_metadata={"tier": "pro"})
 
     asyncio.run(fill())
     backend = KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"))

@@ -17,8 +17,8 @@ async def test_json_records_rows_detail_and_delete(tmp_path: Path) -> None:
     base = tmp_path / "agents"
     manager = SessionManager(FileSessionStore(base))
     live = manager.start_session(workspace_id="support", agent_id="triage")
-    manager.record_turn(live.session_id, role="user", content="my order is late")
-    manager.record_turn(live.session_id, role="assistant", content="let me check")
+    manager.record_turn(live.session_id, prompt="my order is late")
+    manager.record_turn(live.session_id, response="let me check")
     done = manager.start_session(agent_id="billing")
     manager.end_session(done.session_id)
     (base / "broken.json").write_text('{"session_id": "broken", "turns": [')

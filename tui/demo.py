@@ -124,12 +124,10 @@ def build_kv_sessions(store_name: str) -> None:
         api = KvSessions("api-gw", default_ttl_hours=0.5, provider=provider)
         for user, minutes in (("alice", 42), ("bob", 1.5), ("carol", 15)):
             await app.allocate_session(
-                user, ttl_hours=minutes / 60, custom_metadata={"plan": "pro"}
+                user_id=user, ttl_hours=minutes / 60, custom_metadata={"plan": "pro"}
             )
         for n in range(3):
-            await api.allocate_session(
-                None, ttl_hours=(n + 1) * 0.2, custom_metadata={"route": "/v1"}
-            )
+            await api.allocate_session(ttl_hours=(n + 1) * 0.2, custom_metadata={"route": "/v1"})
 
     asyncio.run(fill())
 
@@ -140,16 +138,21 @@ def build_json_sessions(base: Path) -> None:
     from core.jsonstore.store import FileSessionStore
 
     manager = JsonSessions(FileSessionStore(base))
-    talk = [("user", "my order #1182 is late"), ("assistant", "checking the carrier"),
-            ("assistant", "it ships tomorrow")]  # fmt: skip
+    lookup = {"tool_name": "carrier_lookup", "arguments": {"order": 1182},
+              "result": "in transit", "duration_ms": 84}  # fmt: skip
+    talk: list[tuple[str, str, list[dict[str, object]]]] = [
+        ("my order #1182 is late", "checking the carrier", [lookup]),
+        ("when will it arrive?", "it ships tomorrow", []),
+        ("thanks", "you're welcome", []),
+    ]
     for ws, agent, turns, ended in (
         ("support", "triage", 3, False),
         ("support", "billing", 2, True),
         (None, "researcher", 1, False),
     ):
         rec = manager.start_session(workspace_id=ws, agent_id=agent)
-        for role, content in talk[:turns]:
-            manager.record_turn(rec.session_id, role=role, content=content)
+        for prompt, response, calls in talk[:turns]:
+            manager.record_turn(rec.session_id, prompt=prompt, response=response, tool_calls=calls)
         if ended:
             manager.end_session(rec.session_id)
 

@@ -42,6 +42,8 @@ VARIABLE_DEFAULTS: dict[str, str] = {
     "state-idle": "$foreground-muted",
     "state-stopped": "$foreground-muted",
     "state-ended": "$foreground-muted",
+    "state-terminated": "$foreground-muted",
+    "state-invalidated": "$foreground-muted",
     "state-expired": "$warning",
     "state-corrupt": "$error",
     "state-unknown": "$foreground-muted",

@@ -78,16 +78,50 @@ def _short(value: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def turn_line(turn: object) -> str:
-    """One turn as ``role: content`` (first line of text, no newlines)."""
+def _one_line(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.replace("\n", " ⏎ ")
+
+
+def _tool_line(call: object) -> str:
+    """``  ⚙ name(args) → result [status, 12ms]`` (``error: …`` when it failed)."""
+    if not isinstance(call, dict):
+        return f"  ⚙ {_short(call)}"
+    args = call.get("arguments")
+    text = f"  ⚙ {call.get('tool_name') or '?'}({_short(args, 80) if args else ''})"
+    if call.get("error"):
+        text += f" error: {_short(call['error'], 120)}"
+    elif call.get("result") is not None:
+        text += f" → {_short(call['result'], 120)}"
+    notes = [str(call["status"])] if call.get("status") not in (None, "success") else []
+    if isinstance(call.get("duration_ms"), int | float):
+        notes.append(f"{call['duration_ms']:g}ms")
+    return f"{text} [{', '.join(notes)}]" if notes else text
+
+
+def turn_lines(turn: object) -> list[str]:
+    """One turn as transcript lines: ``user: prompt``, ``agent: response``, one
+    ``⚙`` line per tool call, and the error of a failed turn.
+
+    Turns in the older ``{role, content}`` shape give ``role: content``.
+    """
     if not isinstance(turn, dict):
-        return _short(turn)
-    role = turn.get("role") or turn.get("agent_id") or "?"
-    content = turn.get("content")
-    if content is None:
-        content = turn.get("response_content", turn.get("prompt", ""))
-    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-    return f"{role}: {text}".replace("\n", " ⏎ ")
+        return [_short(turn)]
+    if "prompt" not in turn and "response_content" not in turn:
+        role = turn.get("role") or turn.get("agent_id") or "?"
+        return [f"{role}: {_one_line(turn.get('content', ''))}"]
+    agent = turn.get("agent_id") or "agent"
+    lines: list[str] = []
+    if turn.get("prompt"):
+        lines.append(f"user: {_one_line(turn['prompt'])}")
+    calls = turn.get("tool_calls")
+    for call in calls if isinstance(calls, list) else ():
+        lines.append(_tool_line(call))
+    if turn.get("response_content") is not None:
+        lines.append(f"{agent}: {_one_line(turn['response_content'])}")
+    if turn.get("status") not in (None, "success") or turn.get("error"):
+        lines.append(f"  ✗ {turn.get('status') or 'error'}: {_short(turn.get('error') or '')}")
+    return lines or [f"{agent}: (empty turn)"]
 
 
 class _LinesStream:
@@ -248,20 +282,22 @@ class JsonBackend(BaseBackend):
         record: SessionRecord,
         size: SizeInfo,
     ) -> Session:
-        agent = record.agent_id or "-"
-        parts = [f"agent {agent}", f"{len(record.turns)} turns"]
+        current = record.current_agent
+        parts = [f"agent {current or '-'}", f"{len(record.turns)} turns"]
         if workspace:
             parts.append(f"ws {workspace}")
         metadata: dict[str, str] = {
             "workspace": workspace or "",
-            "agent": record.agent_id or "",
+            "agent": current or "",
+            "first_agent": record.agent_id or "",
             "turns": str(len(record.turns)),
             "transitions": str(len(record.agent_transitions)),
             "created_at": record.created_at,
             "updated_at": record.updated_at,
         }
-        if record.ended_at is not None:
-            metadata["ended_at"] = record.ended_at
+        ended = record.ended_time
+        if ended is not None:
+            metadata["ended_at"] = ended
         for key, value in record.metadata.items():
             metadata[f"meta.{key}"] = value if isinstance(value, str) else _short(value)
         return Session(
@@ -337,8 +373,9 @@ class JsonBackend(BaseBackend):
         follow: bool = False,
         source: str | None = None,
     ) -> LineStream:
-        """The last ``lines`` turns as ``role: content``; ``follow`` is ignored
-        (a record changes by whole rewrites; refresh to see new turns)."""
+        """The transcript's last ``lines`` lines (prompt, tool calls and response
+        of each turn, see :func:`turn_lines`); ``follow`` is ignored (a record
+        changes by whole rewrites; refresh to see new turns)."""
         if source not in (None, TURNS_SOURCE):
             raise SessionNotFound(f"no log '{source}' in {session_id}; it has: {TURNS_SOURCE}")
         _, path = self._resolve(session_id)
@@ -347,7 +384,8 @@ class JsonBackend(BaseBackend):
             raise SessionNotFound(f"no session record {path}")
         record = parse_record(got[1], path)
         turns = record.turns[-lines:] if lines > 0 else record.turns
-        return _LinesStream([LogLine(turn_line(t)) for t in turns])
+        text = [line for t in turns for line in turn_lines(t)]
+        return _LinesStream([LogLine(t) for t in (text[-lines:] if lines > 0 else text)])
 
     # -- delete / prune -------------------------------------------------------------
 
@@ -399,7 +437,9 @@ class JsonBackend(BaseBackend):
         return PrunePlan(self.name, tuple(entries), tuple(skipped), None, str(self.base))
 
     def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
-        """Ended sessions whose ``ended_at`` is older than ``prune_after_days``.
+        """Ended sessions (calute's ``metadata.ended``, or an older ``ended_at``)
+        that ended more than ``prune_after_days`` ago; a calute-ended record
+        ended at its ``updated_at``.
 
         Active and corrupt records are never selected (a corrupt one needs a
         person: delete it explicitly).  ``policy`` is not used: the age comes
@@ -416,7 +456,7 @@ class JsonBackend(BaseBackend):
             ended = _parse_time(session.metadata.get("ended_at"))
             if ended is None:
                 skipped.append(
-                    PlanSkip(self.name, session.id, session.path, "ended_at is not a timestamp")
+                    PlanSkip(self.name, session.id, session.path, "end time is not a timestamp")
                 )
                 continue
             if ended.timestamp() >= cutoff:

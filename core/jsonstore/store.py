@@ -32,7 +32,7 @@ TEMP_SUFFIX = ".tmp"
 LOCK_DIR = ".locks"
 MAX_ID_LENGTH = 128  # leaves room below NAME_MAX (255) for the temp-file suffix
 
-REQUIRED_FIELDS = (
+RECORD_FIELDS = (
     "session_id",
     "workspace_id",
     "agent_id",
@@ -42,6 +42,8 @@ REQUIRED_FIELDS = (
     "agent_transitions",
     "metadata",
 )
+"""The keys of a record; only ``session_id`` is required (as in calute's
+``SessionRecord.from_dict``), the others default to null / empty."""
 
 
 class InvalidSessionId(UsageError):
@@ -74,8 +76,18 @@ class SessionExists(UsageError):
     title = "Session exists"
 
 
-def _not_found(session_id: str) -> SessionNotFound:
-    return SessionNotFound(f"no session record {session_id!r}")
+class SessionMissing(SessionNotFound, ValueError):
+    """A mutation of a session that is not stored.
+
+    Also a ``ValueError``, which is what calute's manager raises, so code
+    written for calute catches it unchanged.
+    """
+
+
+def _not_found(session_id: str) -> SessionMissing:
+    return SessionMissing(
+        f"no session record {session_id!r}; start it first (SessionManager.start_session)"
+    )
 
 
 def validate_id(value: str, what: str = "session id") -> str:
@@ -98,7 +110,7 @@ def validate_id(value: str, what: str = "session id") -> str:
     return value
 
 
-_KNOWN = frozenset((*REQUIRED_FIELDS, "ended_at"))
+_KNOWN = frozenset((*RECORD_FIELDS, "ended_at"))
 
 
 def _all_objects(items: list[object]) -> bool:
@@ -116,11 +128,13 @@ def _str_or_none(data: Mapping[str, object], key: str, path: str) -> str | None:
 class SessionRecord:
     """One session: who, when, its turns and agent hand-overs.
 
-    Timestamps are ISO-8601 strings (UTC from :class:`SessionManager`).  A
-    turn is a JSON object with at least ``role``, ``content`` and
-    ``timestamp``; a transition has ``from_agent``, ``to_agent``, ``reason``
-    and ``timestamp``.  ``extra`` keeps unknown top-level keys of a loaded file
-    so a rewrite never drops them.
+    Timestamps are ISO-8601 strings (UTC from :class:`SessionManager`).
+    Turns and transitions are JSON objects in calute's shape (see
+    :mod:`core.jsonstore.manager`); ``agent_id`` is the session's first agent.
+    A session is ended when ``metadata["ended"]`` is true (calute's marker) or,
+    in records older sesstui versions wrote, when ``ended_at`` is set.
+    ``extra`` keeps unknown top-level keys of a loaded file so a rewrite never
+    drops them.
     """
 
     session_id: str
@@ -136,7 +150,26 @@ class SessionRecord:
 
     @property
     def ended(self) -> bool:
-        return self.ended_at is not None
+        """calute's ``metadata["ended"]``, or the older ``ended_at``."""
+        return self.metadata.get("ended") is True or self.ended_at is not None
+
+    @property
+    def ended_time(self) -> str | None:
+        """When it ended: ``ended_at`` if an older writer set it, else
+        ``updated_at`` of an ended record (calute touches it on end); None
+        while it runs."""
+        if self.ended_at is not None:
+            return self.ended_at
+        return self.updated_at if self.metadata.get("ended") is True else None
+
+    @property
+    def current_agent(self) -> str | None:
+        """The agent the last transition handed over to, else ``agent_id``."""
+        for transition in reversed(self.agent_transitions):
+            to_agent = transition.get("to_agent")
+            if isinstance(to_agent, str):
+                return to_agent
+        return self.agent_id
 
     def to_json(self) -> dict[str, object]:
         """The record as the JSON object that is written to disk."""
@@ -160,22 +193,22 @@ class SessionRecord:
     @classmethod
     def from_json(cls, data: object, *, source: str = "<record>") -> SessionRecord:
         """Build a record from parsed JSON; CorruptRecord names ``source`` if
-        a required field is missing or has the wrong type."""
+        ``session_id`` is missing or a field has the wrong type.  Missing
+        fields take calute's defaults (null, ``""`` for times, empty lists)."""
         if not isinstance(data, dict):
             raise CorruptRecord(source, f"top level is {type(data).__name__}, not an object")
-        missing = [k for k in REQUIRED_FIELDS if k not in data]
-        if missing:
-            raise CorruptRecord(source, f"missing {', '.join(missing)}")
+        if "session_id" not in data:
+            raise CorruptRecord(source, "missing session_id")
         sid = data["session_id"]
-        created = data["created_at"]
-        updated = data["updated_at"]
+        created = data.get("created_at", "")
+        updated = data.get("updated_at", "")
         if not isinstance(sid, str) or not sid:
             raise CorruptRecord(source, "'session_id' is not a non-empty string")
         if not isinstance(created, str) or not isinstance(updated, str):
             raise CorruptRecord(source, "'created_at'/'updated_at' are not strings")
-        turns = data["turns"]
-        transitions = data["agent_transitions"]
-        metadata = data["metadata"]
+        turns = data.get("turns", [])
+        transitions = data.get("agent_transitions", [])
+        metadata = data.get("metadata", {})
         if not isinstance(turns, list) or not _all_objects(turns):
             raise CorruptRecord(source, "'turns' is not a list of objects")
         if not isinstance(transitions, list) or not _all_objects(transitions):
@@ -183,7 +216,7 @@ class SessionRecord:
         if not isinstance(metadata, dict):
             raise CorruptRecord(source, "'metadata' is not an object")
         # the common case has no unknown keys: skip building an empty dict
-        has_extra = len(data) > len(REQUIRED_FIELDS) + ("ended_at" in data)
+        has_extra = any(k not in _KNOWN for k in data)
         return cls(
             session_id=sid,
             workspace_id=_str_or_none(data, "workspace_id", source),

@@ -7,12 +7,20 @@ Importing this package never imports ``redis``.
 
 from __future__ import annotations
 
-from core.kv.manager import InvalidSessionId, SessionManager, check_id
+from core.kv.manager import (
+    InvalidSessionId,
+    SessionManager,
+    SessionMetadata,
+    check_id,
+    sandbox_from_env,
+)
 from core.kv.providers import (
     KvProvider,
     MemoryProvider,
     MemoryStore,
+    ProviderSession,
     RedisProvider,
+    factory_for_env,
     provider_from_env,
 )
 
@@ -21,8 +29,12 @@ __all__ = [
     "KvProvider",
     "MemoryProvider",
     "MemoryStore",
+    "ProviderSession",
     "RedisProvider",
     "SessionManager",
+    "SessionMetadata",
     "check_id",
+    "factory_for_env",
     "provider_from_env",
+    "sandbox_from_env",
 ]

@@ -470,6 +470,15 @@ def _prefetched(pages: Iterator[list[Row]]) -> Iterator[list[Row]]:
         stop.set()
 
 
+# chuk-sessions' SessionStatus values other than active, as the table shows them;
+# any other status string is UNKNOWN
+_STATUS_STATES = {
+    "expired": State.EXPIRED,
+    "terminated": State.TERMINATED,
+    "invalidated": State.INVALIDATED,
+}
+
+
 def _meta_text(value: object) -> str:
     """A custom metadata value as text: strings as they are, the rest as JSON."""
     if isinstance(value, str):
@@ -573,17 +582,24 @@ class KvBackend(BaseBackend):
         if isinstance(custom, dict):
             for k, v in custom.items():
                 metadata[f"meta.{k}"] = _meta_text(v)
+        status = record.get("status")
+        if status is None or status in ("", "active"):  # chuk's default is active
+            state = State.EXPIRED if expired else State.ACTIVE
+            flip = math.inf if expired or stated is None else stated.timestamp()
+        else:  # the producer's word stands: it never turns EXPIRED by the clock
+            state = _STATUS_STATES.get(str(status), State.UNKNOWN)
+            flip = math.inf
         return Session(
             ref,
             sid,
             self.kind,
-            State.EXPIRED if expired else State.ACTIVE,
+            state,
             created=parse_iso(record.get("created_at")),
             last_active=parse_iso(record.get("last_accessed")),
             expires=expires,
             info=f"{f'user {user}' if user else 'no user'} · sandbox {sandbox or '?'}",
             metadata=metadata,
-        ), (math.inf if expired or stated is None else stated.timestamp())
+        ), flip
 
     def list_sessions(self) -> list[Session]:
         """Every session record under the prefix (in the sandbox, if set),

@@ -12,7 +12,9 @@ Two providers speak the same async API (:class:`KvProvider`):
 
 :func:`provider_from_env` picks one from ``SESSION_PROVIDER`` (``memory`` /
 ``mem`` / ``inmemory``, ``redis`` / ``redis_store``) and the Redis URL from
-``SESSION_REDIS_URL``, else ``REDIS_URL``.
+``SESSION_REDIS_URL``, else ``REDIS_URL``.  :func:`factory_for_env` is
+chuk-sessions' low-level entry point over the same choice: a factory of
+``async with`` sessions with ``set`` / ``setex`` / ``get`` / ``delete``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import fnmatch
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from core.config import redact
@@ -415,3 +418,63 @@ def provider_from_env(env: Mapping[str, str] | None = None) -> KvProvider:
     if kind == "memory":
         return MemoryProvider.shared("default")
     return RedisProvider(redis_url_from_env(environ))
+
+
+DEFAULT_SET_TTL = 3600  # s; chuk's SESSION_DEFAULT_TTL default for ``set``
+
+
+class ProviderSession:
+    """What ``async with factory() as session`` gives: chuk's provider session."""
+
+    def __init__(self, provider: KvProvider, default_ttl: float) -> None:
+        self.provider = provider
+        self.default_ttl = default_ttl
+
+    async def set(self, key: str, value: str) -> None:
+        """Store ``value`` with the default TTL (``SESSION_DEFAULT_TTL``, 3600 s)."""
+        await self.provider.setex(key, self.default_ttl, value)
+
+    async def setex(self, key: str, ttl: float, value: str) -> None:
+        await self.provider.setex(key, ttl, value)
+
+    async def get(self, key: str) -> str | None:
+        return await self.provider.get(key)
+
+    async def delete(self, key: str) -> bool:
+        return await self.provider.delete(key)
+
+    async def close(self) -> None:
+        await self.provider.close()
+
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[ProviderSession]]
+
+
+def factory_for_env(env: Mapping[str, str] | None = None) -> SessionFactory:
+    """chuk-sessions' ``factory_for_env``: a factory of ``async with`` sessions
+    over the provider the environment names (see :func:`provider_from_env`);
+    each session opens its own connection and closes it on exit.
+
+    A bad ``SESSION_PROVIDER`` or ``SESSION_DEFAULT_TTL`` is a ConfigError now,
+    not at first use.
+    """
+    environ = dict(os.environ if env is None else env)
+    canonical_provider(environ.get("SESSION_PROVIDER") or "memory")
+    raw_ttl = environ.get("SESSION_DEFAULT_TTL", "").strip()
+    try:
+        default_ttl = int(raw_ttl) if raw_ttl else DEFAULT_SET_TTL
+    except ValueError:
+        raise ConfigError(
+            f"SESSION_DEFAULT_TTL={raw_ttl!r} is not a whole number of seconds"
+        ) from None
+
+    @asynccontextmanager
+    async def session() -> AsyncIterator[ProviderSession]:
+        provider = provider_from_env(environ)
+        handle = ProviderSession(provider, default_ttl)
+        try:
+            yield handle
+        finally:
+            await handle.close()
+
+    return session
