@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.errors import UsageError
-from core.kv.providers import KvProvider, provider_from_env
+from core.kv.providers import Clock, KvProvider, provider_from_env, utc_now
 
 DEFAULT_KEY_PREFIX = "session:"
 MAX_SESSION_ID = 200
@@ -80,9 +80,10 @@ def parse_iso(text: object) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def new_session_id(user_id: str | None = None) -> str:
-    """``sess-{user}-{unix_ts}-{8 hex}``, or ``sess-{unix_ts}-{8 hex}`` without a user."""
-    stamp = int(time.time())
+def new_session_id(user_id: str | None = None, now: datetime | None = None) -> str:
+    """``sess-{user}-{unix_ts}-{8 hex}``, or ``sess-{unix_ts}-{8 hex}`` without a user
+    (``unix_ts`` of ``now``, default the real time)."""
+    stamp = int(time.time() if now is None else now.timestamp())
     tail = secrets.token_hex(4)
     return f"sess-{user_id}-{stamp}-{tail}" if user_id else f"sess-{stamp}-{tail}"
 
@@ -103,7 +104,12 @@ def _load(value: str) -> dict[str, Any] | None:
 
 class SessionManager:
     """Sessions of one sandbox over a :class:`KvProvider` (from the environment
-    when none is given).  All methods but the grid helpers are coroutines."""
+    when none is given).  All methods but the grid helpers are coroutines.
+
+    ``clock`` is the time the records' ``created_at`` / ``expires_at`` /
+    ``last_accessed`` are written and checked with (default the real time);
+    key TTLs are relative, so a fake clock never skews the store's own expiry.
+    """
 
     def __init__(
         self,
@@ -112,6 +118,7 @@ class SessionManager:
         provider: KvProvider | None = None,
         *,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        clock: Clock = utc_now,
     ) -> None:
         self.sandbox_id = check_id(sandbox_id, "sandbox id")
         if default_ttl_hours <= 0:
@@ -119,6 +126,7 @@ class SessionManager:
         self.default_ttl_hours = default_ttl_hours
         self.provider = provider if provider is not None else provider_from_env()
         self.key_prefix = key_prefix
+        self.clock = clock
 
     def key(self, session_id: str) -> str:
         """The store key of ``session_id`` (validated)."""
@@ -151,8 +159,8 @@ class SessionManager:
         hours = self.default_ttl_hours if ttl_hours is None else ttl_hours
         if hours <= 0:
             raise UsageError(f"ttl_hours must be positive, not {hours}")
-        sid = session_id or new_session_id(user_id)
-        now = datetime.now(UTC)
+        now = self.clock()
+        sid = session_id or new_session_id(user_id, now)
         ttl = timedelta(hours=hours)
         record = {
             "session_id": sid,
@@ -170,7 +178,7 @@ class SessionManager:
     async def validate_session(self, session_id: str) -> bool:
         """True when the session exists and has not expired; touches
         ``last_accessed`` and keeps ``expires_at`` and the key's TTL."""
-        now = datetime.now(UTC)
+        now = self.clock()
 
         def touch(value: str) -> tuple[str, float | None] | None:
             record = _load(value)
@@ -184,7 +192,7 @@ class SessionManager:
     async def get_session_info(self, session_id: str) -> dict[str, Any] | None:
         """The stored record (a copy), or None when missing, expired or corrupt."""
         record = await self._record(session_id)
-        if record is None or remaining_seconds(record, datetime.now(UTC)) <= 0:
+        if record is None or remaining_seconds(record, self.clock()) <= 0:
             return None
         return record
 
@@ -206,7 +214,7 @@ class SessionManager:
 
     async def extend_session_ttl(self, session_id: str, additional_hours: float) -> bool:
         """Move ``expires_at`` and the key's TTL later by ``additional_hours``, together."""
-        now = datetime.now(UTC)
+        now = self.clock()
 
         def extend(value: str) -> tuple[str, float | None] | None:
             record = _load(value)
@@ -233,7 +241,7 @@ class SessionManager:
     async def cleanup_expired_sessions(self) -> int:
         """Delete this sandbox's records whose ``expires_at`` has passed (a
         store without TTLs, or clock skew, can leave them); how many went."""
-        now = datetime.now(UTC)
+        now = self.clock()
         removed = 0
         for key, record in await self._own_records():
             if record is None or record.get("sandbox_id") != self.sandbox_id:
@@ -244,7 +252,7 @@ class SessionManager:
 
     async def list_sessions(self) -> list[str]:
         """Ids of this sandbox's live sessions, sorted."""
-        now = datetime.now(UTC)
+        now = self.clock()
         return sorted(
             str(record.get("session_id") or key[len(self.key_prefix) :])
             for key, record in await self._own_records()
