@@ -489,7 +489,7 @@ class KvBackend(BaseBackend):
         self.config = config
         self.prefix = config.key_prefix
         self.provider = canonical_provider(config.provider)
-        self._clock = clock
+        self.clock = clock
         self._source: _Source
         if self.provider == "memory":
             self._source = _MemorySource(MemoryProvider.shared_store(config.name))
@@ -602,7 +602,7 @@ class KvBackend(BaseBackend):
             if isinstance(e, BackendUnavailable):
                 raise
             raise BackendUnavailable(e.message) from e
-        now = self._clock()
+        now = self.clock()
         now_ms = now.timestamp() * 1000
         old = self._cache
         cache: dict[str, _Cached] = {}  # SCAN may return a key twice
@@ -664,7 +664,7 @@ class KvBackend(BaseBackend):
     def get(self, session_id: str) -> Session:
         """One session from one GET + PTTL round trip."""
         row = self._source.row(self._key(session_id))
-        session = None if row is None else self._session(row, self._clock())
+        session = None if row is None else self._session(row, self.clock())
         if session is None:
             raise self._not_found(session_id)
         return session
@@ -692,7 +692,7 @@ class KvBackend(BaseBackend):
                 return None
             if sandbox is not None and record.get("sandbox_id") != sandbox:
                 return None  # outside this backend's view: not found
-            record["expires_at"] = iso(self._clock() + ttl)
+            record["expires_at"] = iso(self.clock() + ttl)
             return json.dumps(record), seconds
 
         if not self._source.update(key, apply):
