@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.dirs.naming import make_name
 from core.model import PrunePolicy
@@ -91,6 +92,38 @@ def run_cli(
         input=input_text,
         timeout=timeout,
         check=False,
+    )
+
+
+def kv_record(
+    sid: str,
+    sandbox: str = "app-1",
+    user: str | None = "alice",
+    *,
+    ttl: float = 3600.0,
+    meta: dict[str, Any] | None = None,
+    zulu: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """A session value exactly as chuk-sessions writes it, at ``now`` (default
+    the real time, for backends on the real clock)."""
+    now = now or datetime.now(UTC)
+
+    def stamp(moment: datetime) -> str:
+        text = moment.isoformat()
+        return text.replace("+00:00", "Z") if zulu else text
+
+    return json.dumps(
+        {
+            "session_id": sid,
+            "sandbox_id": sandbox,
+            "user_id": user,
+            "created_at": stamp(now - timedelta(minutes=5)),
+            "expires_at": stamp(now + timedelta(seconds=ttl)),
+            "last_accessed": stamp(now - timedelta(minutes=1)),
+            "status": "active",
+            "custom_metadata": meta if meta is not None else {"role": "admin"},
+        }
     )
 
 

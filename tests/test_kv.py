@@ -9,7 +9,7 @@ import re
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from core.model import Capability, HealthStatus, PruneReason, State
 from core.registry import build_backend
 from core.settings import KvBackendConfig
 from tests.helpers import ManualClock
+from tests.helpers import kv_record as record
 from tests.redis_fixtures import (
     RedisServer,
     free_port,
@@ -75,38 +76,6 @@ async def wait_gone(provider: KvProvider, key: str, timeout: float = 10.0) -> No
     while await provider.get(key) is not None:
         assert loop.time() < deadline, f"{key} did not expire within {timeout}s"
         await asyncio.sleep(0.02)
-
-
-def record(
-    sid: str,
-    sandbox: str = "app-1",
-    user: str | None = "alice",
-    *,
-    ttl: float = 3600.0,
-    meta: dict[str, Any] | None = None,
-    zulu: bool = False,
-    now: datetime | None = None,
-) -> str:
-    """A session value exactly as chuk-sessions writes it, at ``now`` (default
-    the real time, for backends on the real clock)."""
-    now = now or datetime.now(UTC)
-
-    def stamp(moment: datetime) -> str:
-        text = moment.isoformat()
-        return text.replace("+00:00", "Z") if zulu else text
-
-    return json.dumps(
-        {
-            "session_id": sid,
-            "sandbox_id": sandbox,
-            "user_id": user,
-            "created_at": stamp(now - timedelta(minutes=5)),
-            "expires_at": stamp(now + timedelta(seconds=ttl)),
-            "last_accessed": stamp(now - timedelta(minutes=1)),
-            "status": "active",
-            "custom_metadata": meta if meta is not None else {"role": "admin"},
-        }
-    )
 
 
 def setex(client: Any, key: str | bytes, ttl: int, value: str | bytes) -> None:
