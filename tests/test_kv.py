@@ -4,12 +4,13 @@ redis-server, and the dashboard backend against both."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ from core.kv.manager import FIELDS, parse_iso
 from core.model import Capability, HealthStatus, PruneReason, State
 from core.registry import build_backend
 from core.settings import KvBackendConfig
-from tests.helpers import ManualClock
+from tests.helpers import ManualClock, unique
 from tests.helpers import kv_record as record
 from tests.redis_fixtures import (
     RedisServer,
@@ -823,6 +824,28 @@ def test_bad_url_is_unavailable_not_a_crash() -> None:
 # ---------------------------------------------------------------------------
 # Dashboard backend, memory
 # ---------------------------------------------------------------------------
+
+
+def test_listing_leaves_the_garbage_collector_alone() -> None:
+    """No process-wide side effect: the collector stays on while pages are
+    fetched and turned into sessions (the store's clock, read once per page,
+    notes its state)."""
+    enabled: list[bool] = []
+
+    def clock() -> datetime:
+        enabled.append(gc.isenabled())
+        return datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    name = f"gc-{unique()}"
+    store = MemoryProvider.shared_store(name, clock=clock)
+    for i in range(3000):
+        store.setex(f"session:g{i}", 600, record(f"g{i}"))
+    backend = KvBackend(kv_config(name))
+    enabled.clear()
+    assert len(backend.list_sessions()) == 3000
+    assert len(enabled) >= 3 and all(enabled), enabled  # one read per page of 1000
+    assert gc.isenabled()
+    store.clear()
 
 
 async def test_memory_backend_sees_the_shared_store() -> None:
