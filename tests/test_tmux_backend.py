@@ -536,6 +536,30 @@ def test_attach_argv_of_a_session_that_ended_never_attaches_a_prefix_named_one(
 
 
 @pytest.mark.tmux
+def test_switch_argv_of_a_session_that_ended_never_switches_to_a_prefix_named_one(
+    tmux_server: TmuxServer,
+) -> None:
+    """Inside the server the argv is switch-client: a client on ``bar`` must
+    stay there when ``foo`` ended meanwhile, not move to ``foobar``."""
+    backend = tmux_server.backend()
+    for name in ("bar", "foobar", "foo"):
+        backend.start(sleeper(name))
+    argv = backend.attach_argv("foo", env={"TMUX": f"{tmux_server.socket_file()},1,0"})
+    assert "switch-client" in argv
+    tmux_server.run("kill-session", "-t", "=foo")
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    with tmux_server.control_client("bar"):
+        wait_for(lambda: tmux_server.run("list-clients", "-F", "#{client_session}") != "", 10)
+        # from outside any pane tmux picks the attached client as the current one
+        proc = subprocess.run(
+            argv, check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env
+        )
+        assert proc.returncode != 0
+        assert "can't find session" in proc.stderr, proc.stderr
+        assert tmux_server.run("list-clients", "-F", "#{client_session}").split() == ["bar"]
+
+
+@pytest.mark.tmux
 def test_starting_a_running_session_is_refused(tmux_server: TmuxServer) -> None:
     backend = tmux_server.backend()
     backend.start(sleeper("twice"))
