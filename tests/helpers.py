@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -9,9 +10,9 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.dirs.naming import make_name
 from core.model import PrunePolicy
@@ -94,6 +95,38 @@ def run_cli(
     )
 
 
+def kv_record(
+    sid: str,
+    sandbox: str = "app-1",
+    user: str | None = "alice",
+    *,
+    ttl: float = 3600.0,
+    meta: dict[str, Any] | None = None,
+    zulu: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """A session value exactly as chuk-sessions writes it, at ``now`` (default
+    the real time, for backends on the real clock)."""
+    now = now or datetime.now(UTC)
+
+    def stamp(moment: datetime) -> str:
+        text = moment.isoformat()
+        return text.replace("+00:00", "Z") if zulu else text
+
+    return json.dumps(
+        {
+            "session_id": sid,
+            "sandbox_id": sandbox,
+            "user_id": user,
+            "created_at": stamp(now - timedelta(minutes=5)),
+            "expires_at": stamp(now + timedelta(seconds=ttl)),
+            "last_accessed": stamp(now - timedelta(minutes=1)),
+            "status": "active",
+            "custom_metadata": meta if meta is not None else {"role": "admin"},
+        }
+    )
+
+
 def live_process() -> subprocess.Popen[bytes]:
     """A real process that stays alive until killed (to own an active session)."""
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
@@ -145,6 +178,19 @@ def wait_for(pred: Callable[[], bool], timeout: float = 10.0, what: str = "condi
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class ManualClock:
+    """A time source the test moves (``now``, :meth:`advance`), never the wall clock."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
 
 
 def unique() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,21 +17,11 @@ from core.kv.manager import SessionManager as KvSessions
 from core.kv.providers import MemoryProvider
 from core.model import State
 from core.settings import JsonBackendConfig, KvBackendConfig
-from tests.helpers import unique
-
-
-class Clock:
-    """The registry's time source, moved by the test (no sleeping)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.helpers import ManualClock, unique
 
 
 async def test_contexts_are_counted_updated_and_go_stale() -> None:
-    clock = Clock()
+    clock = ManualClock()
     reg = ContextRegistry(idle_limit=timedelta(hours=24), clock=clock)
     a = await reg.get_or_create("conn-a", working_dir=Path("/srv/a"), project_id="p1")
     await reg.get_or_create("conn-b")
@@ -51,7 +41,7 @@ async def test_contexts_are_counted_updated_and_go_stale() -> None:
 
 
 async def test_start_and_stop_are_idempotent_and_the_task_cleans() -> None:
-    clock = Clock()
+    clock = ManualClock()
     reg = ContextRegistry(
         idle_limit=timedelta(minutes=1), check_interval=timedelta(milliseconds=20), clock=clock
     )

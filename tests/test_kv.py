@@ -4,11 +4,11 @@ redis-server, and the dashboard backend against both."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,8 @@ from core.kv.manager import FIELDS, parse_iso
 from core.model import Capability, HealthStatus, PruneReason, State
 from core.registry import build_backend
 from core.settings import KvBackendConfig
+from tests.helpers import ManualClock, unique
+from tests.helpers import kv_record as record
 from tests.redis_fixtures import (
     RedisServer,
     free_port,
@@ -52,36 +54,29 @@ pytestmark = pytest.mark.redis
 ID_WITH_USER = re.compile(r"^sess-alice-\d{10}-[0-9a-f]{8}$")
 ID_NO_USER = re.compile(r"^sess-\d{10}-[0-9a-f]{8}$")
 PASSWORD = "hunter2-s3cret"
+# Redis counts a key's TTL down in real time and cannot be given a clock: a
+# TTL read back from it is at most what was set and at least this much less
+# (a bound for a test taking a minute between SET and PTTL, not a timing).
+REDIS_SLACK = 60.0
 
 
-def record(
-    sid: str,
-    sandbox: str = "app-1",
-    user: str | None = "alice",
-    *,
-    ttl: float = 3600.0,
-    meta: dict[str, Any] | None = None,
-    zulu: bool = False,
-) -> str:
-    """A session value exactly as chuk-sessions writes it."""
-    now = datetime.now(UTC)
+def assert_ttl(ttl: float | None, expected: float, *, exact: bool) -> None:
+    """``ttl`` (seconds) is ``expected``: exactly on a store with the test's
+    clock, within :data:`REDIS_SLACK` below it on Redis."""
+    assert ttl is not None
+    if exact:
+        assert ttl == expected
+    else:
+        assert expected - REDIS_SLACK < ttl <= expected
 
-    def stamp(moment: datetime) -> str:
-        text = moment.isoformat()
-        return text.replace("+00:00", "Z") if zulu else text
 
-    return json.dumps(
-        {
-            "session_id": sid,
-            "sandbox_id": sandbox,
-            "user_id": user,
-            "created_at": stamp(now - timedelta(minutes=5)),
-            "expires_at": stamp(now + timedelta(seconds=ttl)),
-            "last_accessed": stamp(now - timedelta(minutes=1)),
-            "status": "active",
-            "custom_metadata": meta if meta is not None else {"role": "admin"},
-        }
-    )
+async def wait_gone(provider: KvProvider, key: str, timeout: float = 10.0) -> None:
+    """Until Redis itself has expired ``key`` (polling, with a deadline)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await provider.get(key) is not None:
+        assert loop.time() < deadline, f"{key} did not expire within {timeout}s"
+        await asyncio.sleep(0.02)
 
 
 def setex(client: Any, key: str | bytes, ttl: int, value: str | bytes) -> None:
@@ -98,10 +93,15 @@ def kv_config(name: str = "kv", **kwargs: Any) -> KvBackendConfig:
 # ---------------------------------------------------------------------------
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
 @pytest.fixture(params=["memory", "redis"])
-async def provider(request: pytest.FixtureRequest) -> AsyncIterator[KvProvider]:
+async def provider(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIterator[KvProvider]:
     if request.param == "memory":
-        yield MemoryProvider(MemoryStore("contract"))
+        yield MemoryProvider(MemoryStore("contract", clock=clock))
         return
     server: RedisServer = request.getfixturevalue("redis_db")
     p = RedisProvider(server.url, connect_timeout=1.0, socket_timeout=2.0)
@@ -110,15 +110,22 @@ async def provider(request: pytest.FixtureRequest) -> AsyncIterator[KvProvider]:
 
 
 @pytest.fixture
-def mgr(provider: KvProvider) -> SessionManager:
-    return SessionManager("app-1", default_ttl_hours=2, provider=provider)
+def mgr(provider: KvProvider, clock: ManualClock) -> SessionManager:
+    return SessionManager("app-1", default_ttl_hours=2, provider=provider, clock=clock)
 
 
-async def test_provider_setex_get_delete_ttl(provider: KvProvider) -> None:
+def clocked(provider: KvProvider) -> bool:
+    """Whether ``provider`` counts TTLs on the test's clock (memory), not Redis's."""
+    return isinstance(provider, MemoryProvider)
+
+
+async def test_provider_setex_get_delete_ttl(provider: KvProvider, clock: ManualClock) -> None:
     await provider.setex("user:123", 300, "alice")
     assert await provider.get("user:123") == "alice"
-    ttl = await provider.ttl("user:123")
-    assert ttl is not None and 298 < ttl <= 300
+    assert_ttl(await provider.ttl("user:123"), 300, exact=clocked(provider))
+    if clocked(provider):
+        clock.advance(timedelta(seconds=120))
+        assert_ttl(await provider.ttl("user:123"), 180, exact=True)
     assert await provider.delete("user:123") is True
     assert await provider.delete("user:123") is False
     assert await provider.get("user:123") is None
@@ -150,17 +157,15 @@ async def test_allocate_writes_the_library_format(mgr: SessionManager) -> None:
     assert created is not None and expires is not None
     assert data["created_at"].endswith("+00:00")
     assert expires - created == timedelta(hours=2)
-    ttl = await mgr.provider.ttl(f"session:{sid}")
-    assert ttl is not None
-    assert abs((expires - datetime.now(UTC)).total_seconds() - ttl) < 2
+    assert created == mgr.clock()
+    assert_ttl(await mgr.provider.ttl(f"session:{sid}"), 7200, exact=clocked(mgr.provider))
 
 
 async def test_allocate_without_user_stores_null(mgr: SessionManager) -> None:
     sid = await mgr.allocate_session(ttl_hours=0.5)
     info = await mgr.get_session_info(sid)
     assert info is not None and info["user_id"] is None
-    ttl = await mgr.provider.ttl(f"session:{sid}")
-    assert ttl is not None and 1790 < ttl <= 1800
+    assert_ttl(await mgr.provider.ttl(f"session:{sid}"), 1800, exact=clocked(mgr.provider))
 
 
 async def test_allocate_with_existing_id_keeps_it(mgr: SessionManager) -> None:
@@ -172,15 +177,17 @@ async def test_allocate_with_existing_id_keeps_it(mgr: SessionManager) -> None:
     assert await mgr.get_session_info("my-own-id") is not None
 
 
-async def test_validate_touches_last_accessed_and_keeps_the_ttl(mgr: SessionManager) -> None:
+async def test_validate_touches_last_accessed_and_keeps_the_ttl(
+    mgr: SessionManager, clock: ManualClock
+) -> None:
     sid = await mgr.allocate_session(user_id="alice")
     before = await mgr.get_session_info(sid)
     ttl_before = await mgr.provider.ttl(f"session:{sid}")
-    await asyncio.sleep(0.05)
+    clock.advance(timedelta(seconds=1))
     assert await mgr.validate_session(sid) is True
     after = await mgr.get_session_info(sid)
     assert before is not None and after is not None
-    assert after["last_accessed"] > before["last_accessed"]
+    assert parse_iso(after["last_accessed"]) == clock.now
     assert after["expires_at"] == before["expires_at"]
     ttl_after = await mgr.provider.ttl(f"session:{sid}")
     assert ttl_before is not None and ttl_after is not None
@@ -209,9 +216,9 @@ async def test_extend_moves_expires_at_and_key_ttl_together(mgr: SessionManager)
     old, new = parse_iso(info["expires_at"]), parse_iso(after["expires_at"])
     assert old is not None and new is not None
     assert new - old == timedelta(hours=1)
-    ttl = await mgr.provider.ttl(f"session:{sid}")
-    assert ttl is not None
-    assert abs((new - datetime.now(UTC)).total_seconds() - ttl) < 2
+    left = (new - mgr.clock()).total_seconds()
+    assert left == 3 * 3600
+    assert_ttl(await mgr.provider.ttl(f"session:{sid}"), left, exact=clocked(mgr.provider))
     assert await mgr.extend_session_ttl("gone", 1) is False
 
 
@@ -246,10 +253,15 @@ async def test_cleanup_removes_records_past_expires_at(provider: KvProvider) -> 
     assert await mgr.get_session_info("stale2") is None  # past expires_at: not valid
 
 
-async def test_sessions_expire_with_their_ttl(mgr: SessionManager) -> None:
-    sid = await mgr.allocate_session(ttl_hours=1 / 3600)  # one second
+async def test_sessions_expire_with_their_ttl(mgr: SessionManager, clock: ManualClock) -> None:
+    sid = await mgr.allocate_session(ttl_hours=0.2 / 3600)  # 200 ms
     assert await mgr.validate_session(sid) is True
-    await asyncio.sleep(1.15)
+    if clocked(mgr.provider):
+        clock.advance(timedelta(milliseconds=199))
+        assert await mgr.validate_session(sid) is True
+        clock.advance(timedelta(milliseconds=1))
+    else:
+        await wait_gone(mgr.provider, f"session:{sid}")
     assert await mgr.provider.get(f"session:{sid}") is None
     assert await mgr.validate_session(sid) is False
     assert await mgr.list_sessions() == []
@@ -335,7 +347,8 @@ async def test_redis_provider_down_is_backend_unavailable() -> None:
 
 
 def test_memory_store_is_thread_safe() -> None:
-    store = MemoryStore("threads")
+    clock = ManualClock()
+    store = MemoryStore("threads", clock=clock)
 
     def bump(value: str) -> tuple[str, float | None]:
         return str(int(value) + 1), None
@@ -353,7 +366,8 @@ def test_memory_store_is_thread_safe() -> None:
         t.join()
     assert store.get("n") == "4000"
     store.setex("short", 0.01, "x")
-    time.sleep(0.02)
+    assert store.purge() == 0
+    clock.advance(timedelta(seconds=0.01))
     assert store.purge() == 1 and len(store) == 1
 
 
@@ -371,15 +385,14 @@ def test_raw_library_session_shows_up(redis_db: RedisServer) -> None:
         3600,
         record(sid, meta={"role": "admin", "perms": ["r", "w"]}, zulu=True),
     )
-    backend = KvBackend(redis_db.config())
-    before = datetime.now(UTC)
+    clock = ManualClock()
+    backend = KvBackend(redis_db.config(), clock=clock)
     [s] = backend.list_sessions()
     assert s.ref.backend == "kv" and s.id == sid and s.name == sid
     assert s.kind == "kv" and s.state is State.ACTIVE
     assert s.created is not None and s.last_active is not None and s.expires is not None
     assert s.last_active > s.created
-    pttl = r.pttl(f"session:{sid}")
-    assert abs((s.expires - before).total_seconds() * 1000 - pttl) < 1500
+    assert_ttl((s.expires - clock.now).total_seconds(), 3600, exact=False)
     assert s.info == "user alice · sandbox app-1"
     assert s.metadata["sandbox"] == "app-1" and s.metadata["user"] == "alice"
     assert s.metadata["status"] == "active"
@@ -498,19 +511,23 @@ def test_sandbox_filter_and_custom_prefix(redis_db: RedisServer) -> None:
 def test_refresh_shows_every_change(redis_db: RedisServer) -> None:
     """Unchanged records are reused between refreshes; changes never are."""
     r = redis_db.client()
+    clock = ManualClock()
     for sid in ("c1", "c2", "c3", "c4"):
-        setex(r, f"session:{sid}", 600, record(sid, "app-1"))
-    setex(r, "session:c5", 600, record("c5", "app-1", ttl=1.5))  # stated expiry soon
-    backend = KvBackend(redis_db.config(sandbox="app-1"))
+        setex(r, f"session:{sid}", 600, record(sid, "app-1", now=clock.now))
+    # stated expiry soon, key TTL long: the clock alone turns it EXPIRED
+    setex(r, "session:c5", 600, record("c5", "app-1", ttl=0.5, now=clock.now))
+    backend = KvBackend(redis_db.config(sandbox="app-1"), clock=clock)
     first = {s.id: s for s in backend.list_sessions()}
     assert set(first) == {"c1", "c2", "c3", "c4", "c5"}
     assert first["c5"].state is State.ACTIVE
-    setex(r, "session:c1", 600, record("c1", meta={"v": 2}))  # new value
+    setex(r, "session:c1", 600, record("c1", meta={"v": 2}, now=clock.now))  # new value
     r.expire("session:c2", 3000)  # same value, new TTL
     r.delete("session:c3")
-    setex(r, "session:c4", 600, record("c4", "app-2"))  # moved out of the sandbox
-    setex(r, "session:c6", 600, record("c6"))
-    time.sleep(1.6)
+    setex(r, "session:c4", 600, record("c4", "app-2", now=clock.now))  # out of the sandbox
+    setex(r, "session:c6", 600, record("c6", now=clock.now))
+    # past c5's expires_at, yet its key's expiry instant moves by less than a
+    # second: only the EXPIRED-at check may re-read the unchanged c5
+    clock.advance(timedelta(seconds=0.9))
     listed = backend.list_sessions()
     second = {s.id: s for s in listed}
     assert set(second) == {"c1", "c2", "c5", "c6"}
@@ -532,14 +549,12 @@ def test_expired_by_expires_at(redis_db: RedisServer) -> None:
 def test_backend_extend_sets_remaining_lifetime(redis_db: RedisServer) -> None:
     r = redis_db.client()
     setex(r, "session:s1", 60, record("s1", ttl=60))
-    backend = KvBackend(redis_db.config())
+    clock = ManualClock()
+    backend = KvBackend(redis_db.config(), clock=clock)
     backend.extend("s1", timedelta(hours=2))
     data = json.loads(r.get("session:s1") or b"")
-    expires = parse_iso(data["expires_at"])
-    assert expires is not None
-    left = (expires - datetime.now(UTC)).total_seconds()
-    assert 7190 < left <= 7200
-    assert abs(r.pttl("session:s1") / 1000 - left) < 2
+    assert parse_iso(data["expires_at"]) == clock.now + timedelta(hours=2)
+    assert_ttl(r.pttl("session:s1") / 1000, 7200, exact=False)
     assert data["custom_metadata"] == {"role": "admin"}
     backend.extend("s1", timedelta(0))
     assert r.exists("session:s1") == 0
@@ -559,7 +574,7 @@ def test_backend_extend_sets_remaining_lifetime(redis_db: RedisServer) -> None:
     assert r.pttl("session:other") <= 60_000
 
 
-def _race(backend: KvBackend, mgr: SessionManager, sid: str) -> None:
+def _race(backend: KvBackend, mgr: SessionManager, sid: str, *, exact: bool) -> None:
     """N threads extend while one updates metadata; nothing may be lost."""
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -597,23 +612,27 @@ def _race(backend: KvBackend, mgr: SessionManager, sid: str) -> None:
     # expires_at and the key TTL come from the same (last) write
     expires = parse_iso(info["expires_at"])
     assert expires is not None
-    left = (expires - datetime.now(UTC)).total_seconds()
-    assert 1000 < left < 1400
+    left = (expires - backend.clock()).total_seconds()
+    assert left in {1000 + n * 100 + last[n] for n in last}  # one extender's last write
     s = backend.get(sid)
-    assert s.expires is not None and abs((s.expires - expires).total_seconds()) < 1.5
+    assert s.expires is not None
+    assert_ttl((s.expires - backend.clock()).total_seconds(), left, exact=exact)
 
 
 def test_concurrent_extend_and_metadata_redis(redis_db: RedisServer) -> None:
     setex(redis_db.client(), "session:race", 600, record("race"))
     provider = RedisProvider(redis_db.url)
-    _race(KvBackend(redis_db.config()), SessionManager("app-1", provider=provider), "race")
+    clock = ManualClock()
+    backend = KvBackend(redis_db.config(), clock=clock)
+    _race(backend, SessionManager("app-1", provider=provider, clock=clock), "race", exact=False)
 
 
 def test_concurrent_extend_and_metadata_memory() -> None:
-    store = MemoryProvider.shared_store("race-mem")
-    store.setex("session:race", 600, record("race"))
-    mgr = SessionManager("app-1", provider=MemoryProvider.shared("race-mem"))
-    _race(KvBackend(kv_config("race-mem")), mgr, "race")
+    clock = ManualClock()
+    store = MemoryProvider.shared_store("race-mem", clock=clock)
+    store.setex("session:race", 600, record("race", now=clock.now))
+    mgr = SessionManager("app-1", provider=MemoryProvider.shared("race-mem"), clock=clock)
+    _race(KvBackend(kv_config("race-mem"), clock=clock), mgr, "race", exact=True)
 
 
 def test_plan_delete_and_prune(redis_db: RedisServer) -> None:
@@ -802,12 +821,37 @@ def test_bad_url_is_unavailable_not_a_crash() -> None:
 # ---------------------------------------------------------------------------
 
 
+def test_listing_leaves_the_garbage_collector_alone() -> None:
+    """No process-wide side effect: the collector stays on while pages are
+    fetched and turned into sessions (the store's clock, read once per page,
+    notes its state)."""
+    enabled: list[bool] = []
+
+    def clock() -> datetime:
+        enabled.append(gc.isenabled())
+        return datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    name = f"gc-{unique()}"
+    store = MemoryProvider.shared_store(name, clock=clock)
+    for i in range(3000):
+        store.setex(f"session:g{i}", 600, record(f"g{i}"))
+    backend = KvBackend(kv_config(name))
+    enabled.clear()
+    assert len(backend.list_sessions()) == 3000
+    assert len(enabled) >= 3 and all(enabled), enabled  # one read per page of 1000
+    assert gc.isenabled()
+    store.clear()
+
+
 async def test_memory_backend_sees_the_shared_store() -> None:
-    mgr = SessionManager("demo", provider=MemoryProvider.shared("kv-demo"))
+    clock = ManualClock()
+    mgr = SessionManager(
+        "demo", provider=MemoryProvider.shared("kv-demo", clock=clock), clock=clock
+    )
     sid = await mgr.allocate_session(user_id="erin", custom_metadata={"x": "y"})
     MemoryProvider.shared_store("kv-demo").setex("session:broken", 60, "nope")
-    MemoryProvider.shared_store("kv-demo").set("session:nottl", record("nottl"))
-    backend = KvBackend(kv_config("kv-demo", provider="mem"))
+    MemoryProvider.shared_store("kv-demo").set("session:nottl", record("nottl", now=clock.now))
+    backend = KvBackend(kv_config("kv-demo", provider="mem"), clock=clock)
     by_id = {s.id: s for s in backend.list_sessions()}
     assert set(by_id) == {sid, "broken", "nottl"}
     assert by_id[sid].state is State.ACTIVE and by_id[sid].metadata["meta.x"] == "y"
@@ -818,8 +862,8 @@ async def test_memory_backend_sees_the_shared_store() -> None:
     info = await mgr.get_session_info(sid)
     assert info is not None
     expires = parse_iso(info["expires_at"])
-    assert expires is not None
-    assert abs((expires - datetime.now(UTC)).total_seconds() - 300) < 2
+    assert expires == clock.now + timedelta(minutes=5)
+    assert backend.get(sid).expires == expires  # the key's TTL ends with expires_at
     assert backend.prune(backend.plan_delete([sid, "broken"])).ok
     assert [s.id for s in backend.list_sessions()] == ["nottl"]
     MemoryProvider.shared_store("kv-demo").clear()

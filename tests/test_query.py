@@ -5,7 +5,7 @@ records in the shared memory store, and tmux sessions on a private server."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,18 @@ from core.jsonstore.store import FileSessionStore
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager as KvManager
 from core.kv.providers import MemoryProvider
-from core.model import Session, SessionRef, State
+from core.model import Session, SessionRef, SizeInfo, State
 from core.query import FIELDS, Query, QueryError, combine, parse_query, parse_size
 from core.settings import JsonBackendConfig, KvBackendConfig, SessionSpec
-from tests.helpers import DEAD_PID, dirs_config, live_process, make_session, unique, wait_for
+from tests.helpers import (
+    DEAD_PID,
+    ManualClock,
+    dirs_config,
+    live_process,
+    make_session,
+    unique,
+    wait_for,
+)
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 
 
@@ -190,6 +198,63 @@ def test_size_with_units(runs: list[Session]) -> None:
     assert names("size>2MiB size<4MB", runs) == [old.name]
     assert names("size<=100KiB", runs) == [fresh.name, live.name]
     assert names("size>0.5G", runs) == []
+
+
+# --- boundaries: >= and <= take the limit itself, > and < do not ---------------------
+
+
+@pytest.mark.parametrize("micro", [0, 123457], ids=["whole-second", "microseconds"])
+def test_time_comparisons_at_the_exact_boundary(micro: int) -> None:
+    """A KV record made and listed on the test's clock: its age, idle time and
+    TTL are exact, so the query is checked at the limit and one second off."""
+    clock = ManualClock(datetime(2026, 11, 21, 12, 0, 0, micro, tzinfo=UTC))
+    name = f"edge-{unique()}"
+    mgr = KvManager("app", provider=MemoryProvider.shared(name, clock=clock), clock=clock)
+    asyncio.run(mgr.allocate_session("ann", ttl_hours=2))
+    backend = KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"), clock=clock)
+    [s] = backend.list_sessions()
+    created = clock.now
+    assert s.created == s.last_active == created
+    assert s.expires == created + timedelta(hours=2)
+
+    def at(query: str, moment: datetime) -> bool:
+        return parse_query(query).matches(s, moment)
+
+    second = timedelta(seconds=1)
+    week = created + timedelta(days=7)
+    for field in ("age", "idle", "active"):
+        assert at(f"{field}>=7d", week) and not at(f"{field}>=7d", week - second)
+        assert at(f"{field}<=7d", week) and not at(f"{field}<=7d", week + second)
+        assert not at(f"{field}>7d", week) and at(f"{field}>7d", week + second)
+        assert not at(f"{field}<7d", week) and at(f"{field}<7d", week - second)
+    # ttl counts down: 2h left at `created`
+    assert at("ttl>=2h", created) and not at("ttl>=2h", created + second)
+    assert at("ttl<=2h", created) and not at("ttl<=2h", created - second)
+    assert not at("ttl>2h", created) and at("ttl>2h", created - second)
+    assert not at("ttl<2h", created) and at("ttl<2h", created + second)
+
+
+def test_size_comparisons_at_the_exact_boundary(runs: list[Session]) -> None:
+    # records of exactly 1023, 1024 and 1025 bytes on disk: 1K is 1024
+    def sized(n: int) -> Session:
+        return Session(
+            SessionRef("runs", f"s{n}"), f"s{n}", "dirs", State.IDLE, size=SizeInfo(n, n)
+        )
+
+    edge = [sized(1023), sized(1024), sized(1025)]
+    assert names("size>=1K", edge) == ["s1024", "s1025"]
+    assert names("size<=1K", edge) == ["s1023", "s1024"]
+    assert names("size>1K", edge) == ["s1025"]
+    assert names("size<1K", edge) == ["s1023"]
+    assert names("size>=1024 size<=1024", edge) == ["s1024"]
+    # and real directories at their measured disk usage
+    for s in runs:
+        assert s.size is not None
+        disk = s.size.disk
+        assert s.name in names(f"size>={disk}", runs)
+        assert s.name not in names(f"size>={disk + 1}", runs)
+        assert s.name in names(f"size<={disk}", runs)
+        assert s.name not in names(f"size<={disk - 1}", runs)
 
 
 def test_unmeasured_or_missing_values_never_match_comparisons(runs: list[Session]) -> None:

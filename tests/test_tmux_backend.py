@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 import sys
 import threading
 from dataclasses import replace
@@ -453,6 +454,109 @@ def test_exact_names_never_match_prefixes(tmux_server: TmuxServer) -> None:
     assert not tmux_server.has("foo")
     assert tmux_server.has("foo-10")
     assert [s.name for s in backend.list_sessions()] == ["foo-10"]
+
+
+class _VanishFirst(TmuxRunner):
+    """The backend's runner, except that ``foo`` ends (through the test's own
+    tmux) just before the backend's first ``command``: the moment between a
+    lookup and the command that acts on it."""
+
+    def __init__(self, backend: TmuxBackend, server: TmuxServer, command: str) -> None:
+        inner = backend.runner
+        super().__init__(inner.tmux, socket_name=inner.socket_name, timeout=inner.timeout)
+        self.server = server
+        self.command = command
+        self.vanished = False
+
+    def run(self, *args: str, timeout: float | None = None) -> Any:
+        if args and args[0] == self.command and not self.vanished:
+            self.vanished = True
+            self.server.run("kill-session", "-t", "=foo")
+        return super().run(*args, timeout=timeout)
+
+
+@pytest.mark.tmux
+def test_a_stop_racing_the_end_of_the_session_spares_a_prefix_named_one(
+    tmux_server: TmuxServer,
+) -> None:
+    backend = tmux_server.backend()
+    backend.start(sleeper("foobar"))
+    backend.start(sleeper("foo"))
+    racing = _VanishFirst(backend, tmux_server, "kill-session")
+    backend.runner = racing
+    backend.stop("foo", graceful=False)  # foo ended on its own: done, not an error
+    assert racing.vanished
+    assert not tmux_server.has("foo")
+    assert tmux_server.has("foobar")  # `kill-session -t foo` would have killed foobar
+
+
+@pytest.mark.tmux
+def test_a_graceful_stop_sees_its_session_end_not_a_prefix_named_one(
+    tmux_server: TmuxServer,
+) -> None:
+    """C-c ends ``foo`` (its only pane exits); the stop must notice that at
+    once rather than watch ``foobar``'s panes until the timeout."""
+    backend = tmux_server.backend()
+    backend.start(sleeper("foobar"))
+    backend.start(sleeper("foo"))
+    errors: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            backend.stop("foo", graceful=True, timeout=600)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    worker = threading.Thread(target=stop, daemon=True)
+    worker.start()
+    wait_for(lambda: not worker.is_alive(), 30, "the stop to see foo gone")
+    assert not errors, errors
+    assert not tmux_server.has("foo")
+    assert tmux_server.has("foobar")
+
+
+@pytest.mark.tmux
+def test_attach_argv_of_a_session_that_ended_never_attaches_a_prefix_named_one(
+    tmux_server: TmuxServer,
+) -> None:
+    """The argv runs later (after the app suspends); by then ``foo`` may be gone."""
+    backend = tmux_server.backend()
+    backend.start(sleeper("foobar"))
+    backend.start(sleeper("foo"))
+    argv = backend.attach_argv("foo", env={})
+    tmux_server.run("kill-session", "-t", "=foo")
+    # no terminal here: tmux reaches "not a terminal" only after it found a target
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    proc = subprocess.run(
+        argv, check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env
+    )
+    assert proc.returncode != 0
+    assert "can't find session" in proc.stderr, proc.stderr
+    assert tmux_server.has("foobar")
+
+
+@pytest.mark.tmux
+def test_switch_argv_of_a_session_that_ended_never_switches_to_a_prefix_named_one(
+    tmux_server: TmuxServer,
+) -> None:
+    """Inside the server the argv is switch-client: a client on ``bar`` must
+    stay there when ``foo`` ended meanwhile, not move to ``foobar``."""
+    backend = tmux_server.backend()
+    for name in ("bar", "foobar", "foo"):
+        backend.start(sleeper(name))
+    argv = backend.attach_argv("foo", env={"TMUX": f"{tmux_server.socket_file()},1,0"})
+    assert "switch-client" in argv
+    tmux_server.run("kill-session", "-t", "=foo")
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    with tmux_server.control_client("bar"):
+        wait_for(lambda: tmux_server.run("list-clients", "-F", "#{client_session}") != "", 10)
+        # from outside any pane tmux picks the attached client as the current one
+        proc = subprocess.run(
+            argv, check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env
+        )
+        assert proc.returncode != 0
+        assert "can't find session" in proc.stderr, proc.stderr
+        assert tmux_server.run("list-clients", "-F", "#{client_session}").split() == ["bar"]
 
 
 @pytest.mark.tmux

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from core.errors import ActionFailed, SesstuiError, UsageError
+from core.errors import ActionFailed, ActionNotSupported, SesstuiError, UsageError
 from core.inventory import Inventory, Snapshot
 from core.journal import ACTIONS, Journal
-from core.model import HealthStatus, PrunePlan, PruneResult, Session, SessionRef
+from core.model import Capability, HealthStatus, PrunePlan, PruneResult, Session, SessionRef
 from core.query import Query, QueryError, combine, parse_query
 from core.settings import AppConfig
 from tui.formatting import age_text, bytes_text, iso, session_json, size_text
@@ -380,14 +380,25 @@ def _cmd_extend(args: argparse.Namespace, inv: Inventory) -> int:
     ttl = parse_duration(args.ttl)
     if ttl.total_seconds() <= 0:
         raise UsageError("--ttl must be more than zero; to end a session now use `sesstui expire`")
-    session = inv.find(args.ref)
+    session = _ttl_session(args.ref, inv, "extend")
     inv.extend(session.ref, ttl)
     print(f"extended {session.ref}: expires in {args.ttl.strip()}")
     return EXIT_OK
 
 
+def _ttl_session(ref: str, inv: Inventory, verb: str) -> Session:
+    """The session ``ref`` names, when its backend has TTLs; else a clear error."""
+    session = inv.find(ref)
+    if Capability.EXTEND not in inv.backend(session.backend).capabilities:
+        raise ActionNotSupported(
+            f"cannot {verb} {session.ref}: {session.kind} sessions have no TTL (only kv "
+            f"sessions do); to end it use `sesstui stop` or `sesstui delete {session.ref}`"
+        )
+    return session
+
+
 def _cmd_expire(args: argparse.Namespace, inv: Inventory) -> int:
-    session = inv.find(args.ref)
+    session = _ttl_session(args.ref, inv, "expire")
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError(f"refusing to expire {session.ref} without confirmation; pass --yes")

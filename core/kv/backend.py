@@ -28,16 +28,13 @@ next call opens a new connection, so the backend recovers by itself.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
-import operator
 import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.backend import BaseBackend
@@ -52,11 +49,13 @@ from core.errors import (
 from core.kv.manager import iso, parse_iso
 from core.kv.providers import (
     DEFAULT_REDIS_URL,
+    Clock,
     MemoryProvider,
     MemoryStore,
     Transform,
     canonical_provider,
     glob_escape,
+    utc_now,
 )
 from core.model import (
     BackendHealth,
@@ -117,7 +116,9 @@ return {page[1], table.concat(head, ' '), table.concat(body)}
 
 # (key, raw value, pttl in ms: -1 no TTL)
 Row = tuple[str, bytes | str, int]
-_Cached = tuple[bytes | str, float, float, Session | None, tuple[float, str], str]
+# (hash of the raw value, expiry instant in epoch ms or -1, EXPIRED-at in
+# epoch s, session or None when hidden, -created in epoch s, key)
+_Cached = tuple[int, float, float, Session | None, float, str]
 
 
 class _Source(Protocol):
@@ -140,7 +141,9 @@ class _MemorySource:
         self.endpoint = f"memory:{store.name}"
 
     def pages(self, prefix: str, *, cold: bool = False) -> Iterator[list[Row]]:
-        yield [(k, v, p) for k, v, p in self.store.items(prefix)]
+        keys = self.store.scan(prefix)
+        for start in range(0, len(keys), SCAN_COUNT):
+            yield list(self.store.rows(keys[start : start + SCAN_COUNT]))
 
     def row(self, key: str) -> Row | None:
         value = self.store.get(key)
@@ -400,38 +403,19 @@ def _record(raw: bytes | str) -> dict[str, Any] | None:
     return data
 
 
-class _GcPause:
-    """No cyclic GC while a listing builds its (acyclic) records: with 100k
-    fresh dicts, generation sweeps cost a third of the time.  Counted, so
-    overlapping listings in several threads enable it again only at the end,
-    and never enabled when someone else had disabled it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders = 0
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            mine = self._holders > 0 or gc.isenabled()
-            if mine:
-                self._holders += 1
-                gc.disable()
-        try:
-            yield
-        finally:
-            if mine:
-                with self._lock:
-                    self._holders -= 1
-                    if self._holders == 0:
-                        gc.enable()
-
-
-_gc_paused = _GcPause()
-
+# metadata values up to this long are shared between sessions (roles,
+# flags); longer ones are rarely equal.  At most _SHARED_MAX texts per
+# listing: unique values (addresses, counters) must not grow the table.
+_SHARED_TEXT = 32
+_SHARED_MAX = 4096
 
 _DONE = object()
-_ORDER = operator.itemgetter(4)
+
+
+def _order(entry: _Cached) -> tuple[float, str]:
+    """Newest first, then by id (a tuple made while sorting, never kept)."""
+    session = entry[3]
+    return entry[4], "" if session is None else session.id
 
 
 def _prefetched(pages: Iterator[list[Row]]) -> Iterator[list[Row]]:
@@ -494,19 +478,27 @@ class KvBackend(BaseBackend):
     """Session records under ``key_prefix`` in Redis or a shared memory store.
 
     ``environ`` replaces ``os.environ`` when the URL comes from
-    ``SESSION_REDIS_URL`` / ``REDIS_URL``.
+    ``SESSION_REDIS_URL`` / ``REDIS_URL``; ``clock`` is the "now" that remaining
+    TTLs and ``expires_at`` are measured from (default the real time).
     """
 
     kind = "kv"
     capabilities = Capability.LIST | Capability.DELETE | Capability.EXTEND
 
-    def __init__(self, config: BackendConfig, *, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: BackendConfig,
+        *,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         if not isinstance(config, KvBackendConfig):
             raise TypeError("KvBackend needs a KvBackendConfig")
         super().__init__(config.name)
         self.config = config
         self.prefix = config.key_prefix
         self.provider = canonical_provider(config.provider)
+        self.clock = clock
         self._source: _Source
         if self.provider == "memory":
             self._source = _MemorySource(MemoryProvider.shared_store(config.name))
@@ -520,8 +512,7 @@ class KvBackend(BaseBackend):
             )
             self._source = _RedisSource(url, config.connect_timeout, config.socket_timeout)
         self._health: BackendHealth | None = None
-        # key -> (raw value, expiry instant in epoch ms or -1, EXPIRED-at in
-        # epoch s, session, sort key, key): unchanged records are not parsed again
+        # key -> its _Cached entry: unchanged records are not parsed again
         self._cache: dict[str, _Cached] = {}
         self._shown: list[_Cached] = []  # the cache entries listed, in order
 
@@ -540,13 +531,18 @@ class KvBackend(BaseBackend):
     # -- listing ---------------------------------------------------------------
 
     def _session(self, row: Row, now: datetime) -> Session | None:
-        return self._build(row, now)[0]
+        return self._build(row, now, {})[0]
 
-    def _build(self, row: Row, now: datetime) -> tuple[Session | None, float]:
+    def _build(
+        self, row: Row, now: datetime, strings: dict[str, str]
+    ) -> tuple[Session | None, float]:
         """The session of a row, and when (epoch s) its state turns EXPIRED
-        by its ``expires_at`` (inf: never by the clock alone)."""
+        by its ``expires_at`` (inf: never by the clock alone).  ``strings``
+        shares equal texts between the sessions of one listing (metadata keys,
+        sandboxes, users, statuses, infos): 100k records hold each once."""
         # hot path: 100k records per refresh must cost a few µs each
         key, raw, pttl = row
+        one = strings.setdefault
         sid = key[len(self.prefix) :]
         ref = SessionRef(self.name, sid)
         ttl_text = "none" if pttl == -1 else "set"  # the remaining TTL is `expires`
@@ -564,7 +560,7 @@ class KvBackend(BaseBackend):
                 info=f"not a session record ({size} bytes)",
                 metadata={"key": key, "ttl": ttl_text},
             ), math.inf
-        sandbox = str(record.get("sandbox_id") or "")
+        sandbox = one(text := str(record.get("sandbox_id") or ""), text)
         if self.config.sandbox is not None and sandbox != self.config.sandbox:
             return None, math.inf
         user = record.get("user_id")
@@ -573,15 +569,18 @@ class KvBackend(BaseBackend):
         expired = pttl == 0 or (stated is not None and stated <= now)
         metadata: dict[str, str] = {
             "sandbox": sandbox,
-            "user": "" if user is None else str(user),
-            "status": str(record.get("status") or ""),
+            "user": one(text := "" if user is None else str(user), text),
+            "status": one(text := str(record.get("status") or ""), text),
             "key": key,
             "ttl": ttl_text,
         }
         custom = record.get("custom_metadata")
         if isinstance(custom, dict):
             for k, v in custom.items():
-                metadata[f"meta.{k}"] = _meta_text(v)
+                value = _meta_text(v)
+                if len(value) <= _SHARED_TEXT and len(strings) < _SHARED_MAX:
+                    value = one(value, value)
+                metadata[one(name := f"meta.{k}", name)] = value
         status = record.get("status")
         if status is None or status in ("", "active"):  # chuk's default is active
             state = State.EXPIRED if expired else State.ACTIVE
@@ -589,6 +588,7 @@ class KvBackend(BaseBackend):
         else:  # the producer's word stands: it never turns EXPIRED by the clock
             state = _STATUS_STATES.get(str(status), State.UNKNOWN)
             flip = math.inf
+        info = f"{f'user {user}' if user else 'no user'} · sandbox {sandbox or '?'}"
         return Session(
             ref,
             sid,
@@ -597,13 +597,20 @@ class KvBackend(BaseBackend):
             created=parse_iso(record.get("created_at")),
             last_active=parse_iso(record.get("last_accessed")),
             expires=expires,
-            info=f"{f'user {user}' if user else 'no user'} · sandbox {sandbox or '?'}",
+            info=one(info, info),
             metadata=metadata,
         ), flip
 
     def list_sessions(self) -> list[Session]:
         """Every session record under the prefix (in the sandbox, if set),
-        soonest to expire last; raises :class:`BackendUnavailable` with the reason."""
+        newest first; raises :class:`BackendUnavailable` with the reason.
+
+        Pages stream in (never one list of every value); a record whose value
+        and expiry instant did not change since the last listing keeps its
+        :class:`Session` without a parse.  Values themselves are not kept:
+        only their hash (a changed record whose new value collides with the
+        old hash, a 2**-64 chance, shows its change at the next expiry change).
+        """
         try:
             pages = self._source.pages(self.prefix, cold=not self._cache)
         except SesstuiError as e:
@@ -611,40 +618,37 @@ class KvBackend(BaseBackend):
             if isinstance(e, BackendUnavailable):
                 raise
             raise BackendUnavailable(e.message) from e
-        now = datetime.now(UTC)
+        now = self.clock()
         now_ms = now.timestamp() * 1000
         old = self._cache
         cache: dict[str, _Cached] = {}  # SCAN may return a key twice
         added: list[_Cached] = []
+        strings: dict[str, str] = {}
         misses = 0
         try:
-            with _gc_paused():
-                for page in _prefetched(pages):
-                    for row in page:
-                        key, raw, pttl = row
-                        deadline = now_ms + pttl if pttl >= 0 else -1.0
-                        hit = old.get(key)
-                        # an unchanged record keeps its session: same bytes, the
-                        # same expiry instant (to the second), not yet past expires_at
-                        if (
-                            hit is not None
-                            and hit[0] == raw
-                            and abs(hit[1] - deadline) < 1000
-                            and now_ms < hit[2] * 1000
-                        ):
-                            cache[key] = hit
-                            continue
-                        misses += 1
-                        session, flip = self._build(row, now)
-                        order = (
-                            (-session.created.timestamp() if session.created else 0.0, session.id)
-                            if session is not None
-                            else (0.0, "")
-                        )
-                        entry = (raw, deadline, flip, session, order, key)
-                        cache[key] = entry  # session None: kept, not shown
-                        if session is not None:
-                            added.append(entry)
+            for page in _prefetched(pages):
+                for row in page:
+                    key, raw, pttl = row
+                    deadline = now_ms + pttl if pttl >= 0 else -1.0
+                    digest = hash(raw)
+                    hit = old.get(key)
+                    # an unchanged record keeps its session: same bytes, the
+                    # same expiry instant (to the second), not yet past expires_at
+                    if (
+                        hit is not None
+                        and hit[0] == digest
+                        and abs(hit[1] - deadline) < 1000
+                        and now_ms < hit[2] * 1000
+                    ):
+                        cache[key] = hit
+                        continue
+                    misses += 1
+                    session, flip = self._build(row, now, strings)
+                    order = -session.created.timestamp() if session and session.created else 0.0
+                    entry = (digest, deadline, flip, session, order, key)
+                    cache[key] = entry  # session None: kept, not shown
+                    if session is not None:
+                        added.append(entry)
         except SesstuiError as e:
             self._health = self._make_health(HealthStatus.UNAVAILABLE, e.message)
             if isinstance(e, BackendUnavailable):
@@ -656,7 +660,7 @@ class KvBackend(BaseBackend):
             # so timsort merges in what changed instead of sorting everything
             shown = [e for e in self._shown if cache.get(e[5]) is e]
             shown += added
-            shown.sort(key=_ORDER)
+            shown.sort(key=_order)
             self._shown = shown
         sessions = [e[3] for e in self._shown if e[3] is not None]
         self._health = self._make_health(HealthStatus.OK, "", len(sessions))
@@ -676,7 +680,7 @@ class KvBackend(BaseBackend):
     def get(self, session_id: str) -> Session:
         """One session from one GET + PTTL round trip."""
         row = self._source.row(self._key(session_id))
-        session = None if row is None else self._session(row, datetime.now(UTC))
+        session = None if row is None else self._session(row, self.clock())
         if session is None:
             raise self._not_found(session_id)
         return session
@@ -704,8 +708,7 @@ class KvBackend(BaseBackend):
                 return None
             if sandbox is not None and record.get("sandbox_id") != sandbox:
                 return None  # outside this backend's view: not found
-            now = datetime.now(UTC)
-            record["expires_at"] = iso(now + ttl)
+            record["expires_at"] = iso(self.clock() + ttl)
             return json.dumps(record), seconds
 
         if not self._source.update(key, apply):

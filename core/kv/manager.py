@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.errors import UsageError
-from core.kv.providers import KvProvider, provider_from_env
+from core.kv.providers import Clock, KvProvider, provider_from_env, utc_now
 
 DEFAULT_KEY_PREFIX = "session:"
 SANDBOX_ENV = ("CHUK_SANDBOX_ID", "CHUK_HOST_SANDBOX_ID")  # chuk's order
@@ -103,9 +103,10 @@ def user_part(user_id: str) -> str:
     return "".join(c for c in user_id if c.isalnum())[:8]
 
 
-def new_session_id(user_id: str | None = None) -> str:
-    """``sess-{user}-{unix_ts}-{8 hex}``, or ``sess-{unix_ts}-{8 hex}`` without a user."""
-    stamp = int(time.time())
+def new_session_id(user_id: str | None = None, now: datetime | None = None) -> str:
+    """``sess-{user}-{unix_ts}-{8 hex}``, or ``sess-{unix_ts}-{8 hex}`` without a user
+    (``unix_ts`` of ``now``, default the real time)."""
+    stamp = int(time.time() if now is None else now.timestamp())
     tail = secrets.token_hex(4)
     return f"sess-{user_part(user_id)}-{stamp}-{tail}" if user_id else f"sess-{stamp}-{tail}"
 
@@ -196,6 +197,10 @@ class SessionManager:
     chuk-sessions does (:func:`sandbox_from_env`).  There is no in-process
     cache: every call reads the store, so a change another process (or the
     dashboard) made is seen at once and never overwritten from a stale copy.
+
+    ``clock`` is the time the records' ``created_at`` / ``expires_at`` /
+    ``last_accessed`` are written and checked with (default the real time);
+    key TTLs are relative, so a fake clock never skews the store's own expiry.
     """
 
     def __init__(
@@ -205,6 +210,7 @@ class SessionManager:
         provider: KvProvider | None = None,
         *,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        clock: Clock = utc_now,
     ) -> None:
         self.sandbox_id = check_id(sandbox_id or sandbox_from_env(), "sandbox id")
         if default_ttl_hours <= 0:
@@ -212,6 +218,7 @@ class SessionManager:
         self.default_ttl_hours = default_ttl_hours
         self.provider = provider if provider is not None else provider_from_env()
         self.key_prefix = key_prefix
+        self.clock = clock
 
     def key(self, session_id: str) -> str:
         """The store key of ``session_id`` (validated)."""
@@ -245,8 +252,8 @@ class SessionManager:
         hours = self.default_ttl_hours if ttl_hours is None else ttl_hours
         if hours <= 0:
             raise UsageError(f"ttl_hours must be positive, not {hours}")
-        sid = session_id or new_session_id(user_id)
-        now = datetime.now(UTC)
+        now = self.clock()
+        sid = session_id or new_session_id(user_id, now)
         ttl = timedelta(hours=hours)
         record = {
             "session_id": sid,
@@ -264,7 +271,7 @@ class SessionManager:
     async def validate_session(self, session_id: str) -> bool:
         """True when the session exists and has not expired; touches
         ``last_accessed`` and keeps ``expires_at`` and the key's TTL."""
-        now = datetime.now(UTC)
+        now = self.clock()
 
         def touch(value: str) -> tuple[str, float | None] | None:
             record = _load(value)
@@ -278,7 +285,7 @@ class SessionManager:
     async def get_session_info(self, session_id: str) -> dict[str, Any] | None:
         """The stored record (a copy), or None when missing, expired or corrupt."""
         record = await self._record(session_id)
-        if record is None or remaining_seconds(record, datetime.now(UTC)) <= 0:
+        if record is None or remaining_seconds(record, self.clock()) <= 0:
             return None
         return record
 
@@ -299,7 +306,7 @@ class SessionManager:
         """Merge ``custom_metadata`` into the record's (or replace it with
         ``merge=False``) and touch ``last_accessed``; False when the session is gone."""
         extra = dict(custom_metadata)
-        now = datetime.now(UTC)
+        now = self.clock()
 
         def change(value: str) -> tuple[str, float | None] | None:
             record = _load(value)
@@ -317,7 +324,7 @@ class SessionManager:
     async def extend_session_ttl(self, session_id: str, additional_hours: float) -> bool:
         """Move ``expires_at`` and the key's TTL later by ``additional_hours``,
         together, and touch ``last_accessed``."""
-        now = datetime.now(UTC)
+        now = self.clock()
 
         def extend(value: str) -> tuple[str, float | None] | None:
             record = _load(value)
@@ -345,7 +352,7 @@ class SessionManager:
     async def cleanup_expired_sessions(self) -> int:
         """Delete this sandbox's records whose ``expires_at`` has passed (a
         store without TTLs, or clock skew, can leave them); how many went."""
-        now = datetime.now(UTC)
+        now = self.clock()
         removed = 0
         for key, record in await self._own_records():
             if record is None or record.get("sandbox_id") != self.sandbox_id:
@@ -356,7 +363,7 @@ class SessionManager:
 
     async def list_sessions(self) -> list[str]:
         """Ids of this sandbox's live sessions, sorted."""
-        now = datetime.now(UTC)
+        now = self.clock()
         return sorted(
             str(record.get("session_id") or key[len(self.key_prefix) :])
             for key, record in await self._own_records()

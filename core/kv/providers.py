@@ -5,8 +5,10 @@ Two providers speak the same async API (:class:`KvProvider`):
 * :class:`MemoryProvider` keeps keys in this process.  Its :class:`MemoryStore`
   is guarded by a :class:`threading.Lock` (never held across an ``await``), so
   threads and event loops may share it; expired keys vanish on read and in a
-  purge.  ``MemoryProvider.shared(name)`` hands out one store per name for the
-  whole process, so the dashboard and a demo producer see the same keys.
+  purge.  TTLs count on ``time.monotonic`` unless the store is given a
+  ``clock`` (tests move a fake one instead of sleeping).
+  ``MemoryProvider.shared(name)`` hands out one store per name for the whole
+  process, so the dashboard and a demo producer see the same keys.
 * :class:`RedisProvider` talks to Redis through ``redis.asyncio`` with explicit
   connect and socket timeouts; ``redis`` is imported only when it connects.
 
@@ -26,10 +28,11 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from core.config import redact
-from core.errors import BackendUnavailable, ConfigError
+from core.errors import BackendUnavailable, ConfigError, UsageError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -43,6 +46,13 @@ _UPDATE_RETRIES = 200
 # A read-modify-write step: the current value -> (new value, new TTL in
 # seconds or None to keep the key's TTL), or None to leave the key as it is.
 Transform = Callable[[str], "tuple[str, float | None] | None"]
+# The time source of the KV code: an aware "now" (tests inject a fake one).
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real time, in UTC (the default :data:`Clock`)."""
+    return datetime.now(UTC)
 
 
 def canonical_provider(name: str) -> str:
@@ -92,15 +102,20 @@ class KvProvider(Protocol):
 
 
 class MemoryStore:
-    """Keys with optional deadlines (``time.monotonic``), thread-safe.
+    """Keys with optional deadlines, thread-safe.
 
-    Every method is synchronous and holds the lock only for dict work, so the
-    async provider may call them from a coroutine without blocking a loop for
-    long.
+    Deadlines count on ``time.monotonic`` (immune to wall-clock steps), or on
+    ``clock`` when one is given (its instants as POSIX seconds).  Every method
+    is synchronous and holds the lock only for dict work, so the async
+    provider may call them from a coroutine without blocking a loop for long.
     """
 
-    def __init__(self, name: str = "default") -> None:
+    def __init__(self, name: str = "default", *, clock: Clock | None = None) -> None:
         self.name = name
+        self.clock = clock
+        self._now: Callable[[], float] = (
+            time.monotonic if clock is None else (lambda: clock().timestamp())
+        )
         self._lock = threading.Lock()
         self._data: dict[str, tuple[str, float | None]] = {}
 
@@ -118,7 +133,7 @@ class MemoryStore:
             self.delete(key)
             return
         with self._lock:
-            self._data[key] = (value, time.monotonic() + ttl_seconds)
+            self._data[key] = (value, self._now() + ttl_seconds)
 
     def set(self, key: str, value: str) -> None:
         """A key without TTL (what a careless writer leaves behind)."""
@@ -127,18 +142,18 @@ class MemoryStore:
 
     def get(self, key: str) -> str | None:
         with self._lock:
-            item = self._live(key, time.monotonic())
+            item = self._live(key, self._now())
         return None if item is None else item[0]
 
     def delete(self, key: str) -> bool:
         with self._lock:
-            item = self._live(key, time.monotonic())
+            item = self._live(key, self._now())
             self._data.pop(key, None)
         return item is not None
 
     def pttl(self, key: str) -> int:
         """Milliseconds left, Redis style: -1 without TTL, -2 when missing."""
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             item = self._live(key, now)
         if item is None:
@@ -148,25 +163,28 @@ class MemoryStore:
         return max(0, int((item[1] - now) * 1000))
 
     def scan(self, prefix: str) -> list[str]:
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             return [k for k in list(self._data) if k.startswith(prefix) and self._live(k, now)]
 
     def match(self, pattern: str) -> list[str]:
         """Keys matching a glob (for callers that think in Redis patterns)."""
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             keys = [k for k in list(self._data) if self._live(k, now)]
         return fnmatch.filter(keys, pattern)
 
     def items(self, prefix: str) -> list[tuple[str, str, int]]:
         """``(key, value, pttl_ms)`` for every live key under ``prefix``."""
-        now = time.monotonic()
+        return self.rows(self.scan(prefix))
+
+    def rows(self, keys: list[str]) -> list[tuple[str, str, int]]:
+        """``(key, value, pttl_ms)`` for those of ``keys`` that are still live
+        (a page of a listing: the lock is held for this page only)."""
+        now = self._now()
         out: list[tuple[str, str, int]] = []
         with self._lock:
-            for key in list(self._data):
-                if not key.startswith(prefix):
-                    continue
+            for key in keys:
                 item = self._live(key, now)
                 if item is not None:
                     pttl = -1 if item[1] is None else max(0, int((item[1] - now) * 1000))
@@ -174,7 +192,7 @@ class MemoryStore:
         return out
 
     def update(self, key: str, transform: Transform) -> bool:
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             item = self._live(key, now)
             if item is None:
@@ -193,7 +211,7 @@ class MemoryStore:
 
     def purge(self) -> int:
         """Drop every expired key now; how many went."""
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             dead = [k for k, (_, d) in self._data.items() if d is not None and d <= now]
             for k in dead:
@@ -220,16 +238,24 @@ class MemoryProvider:
         self.store = store if store is not None else MemoryStore()
 
     @classmethod
-    def shared(cls, name: str = "default") -> MemoryProvider:
+    def shared(cls, name: str = "default", *, clock: Clock | None = None) -> MemoryProvider:
         """A provider over the process-wide store called ``name``."""
-        return cls(cls.shared_store(name))
+        return cls(cls.shared_store(name, clock=clock))
 
     @classmethod
-    def shared_store(cls, name: str = "default") -> MemoryStore:
+    def shared_store(cls, name: str = "default", *, clock: Clock | None = None) -> MemoryStore:
+        """The process-wide store called ``name``, made on first use (with
+        ``clock``, see :class:`MemoryStore`); asking for an existing store
+        with another clock is a :class:`UsageError`."""
         with cls._registry_lock:
             store = cls._registry.get(name)
             if store is None:
-                store = cls._registry[name] = MemoryStore(name)
+                store = cls._registry[name] = MemoryStore(name, clock=clock)
+            elif clock is not None and store.clock is not clock:
+                raise UsageError(
+                    f"the shared memory store {name!r} exists already with another clock; "
+                    "pass the clock on its first use, or use another name"
+                )
             return store
 
     @property
