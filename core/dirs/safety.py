@@ -147,7 +147,11 @@ def remove_tree(path: Path, base_st: os.stat_result) -> None:
     try:
         parent_fd = os.open(path.parent, _DIR_FLAGS)
     except OSError as e:
-        raise RemovalBlocked(f"{path.parent}: {e.strerror or e}", removed=False) from e
+        raise RemovalBlocked(
+            f"{path.parent} cannot be opened as the directory that was checked "
+            f"({e.strerror or e}: swapped for a symlink?); left alone",
+            removed=False,
+        ) from e
     try:
         st = os.fstat(parent_fd)
         if (st.st_dev, st.st_ino) != (base_st.st_dev, base_st.st_ino):
