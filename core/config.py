@@ -31,6 +31,7 @@ from typing import TypedDict
 import yaml
 
 from core import paths
+from core.dirs.safety import unsafe_base
 from core.errors import ConfigError
 from core.model import PrunePolicy
 from core.settings import (
@@ -588,6 +589,15 @@ class _Context:
         path = Path(_expand_home(text, self.env))
         return path if path.is_absolute() else self.base_dir / path
 
+    def base_path(self, node: _Node, example: str) -> Path:
+        """A base folder that prune deletes in: a path, refused when it is ``/``,
+        the home directory or an ancestor of it (compared as real paths)."""
+        path = self.path(node, example)
+        why = unsafe_base(path, self.env)
+        if why:
+            raise self.error(f"refusing base directory: {why}", node, at_key=True)
+        return path
+
     def string_map(self, node: _Node, what: str, example: str) -> dict[str, str]:
         """A mapping of names to text (numbers and booleans kept as written)."""
         if not isinstance(node.value, dict):
@@ -736,7 +746,7 @@ def _days(age: timedelta | None) -> float:
 def _parse_dirs(sec: _Section, common: _Common) -> BackendConfig:
     ctx = sec.ctx
     d = _DIRS_DEFAULTS
-    base = ctx.path(
+    base = ctx.base_path(
         sec.need("base", "the folder that holds the session dirs, e.g. ~/runs"), "~/runs"
     )
     prefix = sec.text("prefix", d.prefix, "session_")
@@ -959,7 +969,9 @@ def _dump_kv(cfg: BackendConfig) -> dict[str, object]:
 def _parse_json(sec: _Section, common: _Common) -> BackendConfig:
     ctx = sec.ctx
     d = _JSON_DEFAULTS
-    base = ctx.path(sec.need("base", "the folder of the JSON session files"), "~/agent-sessions")
+    base = ctx.base_path(
+        sec.need("base", "the folder of the JSON session files"), "~/agent-sessions"
+    )
     return JsonBackendConfig(
         **common.fields(),
         base=base,

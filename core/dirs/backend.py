@@ -11,17 +11,17 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
-from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, parse_name, pid_alive
-from core.dirs.safety import check_base, mount_points_under, open_base, remove_tree
+from core.dirs import engine
+from core.dirs.engine import BaseView
+from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, parse_name
+from core.dirs.safety import open_base
 from core.errors import ActionFailed, BackendUnavailable, SessionNotFound, UnsafeOperation
-from core.locks import exclusive_lock
 from core.model import (
     BackendHealth,
     Capability,
@@ -244,13 +244,7 @@ class DirsBackend(BaseBackend):
 
     @staticmethod
     def _live(parsed: ParsedName, mtime: float) -> bool:
-        """Is the creating process alive?  A pid counts only if it started
-        before the directory existed (a recycled pid does not).  The name's
-        stamp is local time of the producer, which may be another zone, so
-        the later of it and the directory's mtime bounds the start time: an
-        error this way errs towards "alive", never towards deleting."""
-        created = parsed.created.timestamp() if parsed.created is not None else mtime
-        return pid_alive(parsed.pid, not_after=max(created, mtime))
+        return engine.is_live(parsed, mtime)
 
     def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
         """Apply the retention policy: count rule first, then age; oldest first.
@@ -261,7 +255,7 @@ class DirsBackend(BaseBackend):
         """
         from core.dirs.retention import list_candidates, select_for_prune
 
-        base_st = check_base(self.base)
+        view = BaseView.take(self.base)
         policy = policy or self.policy
         skipped: list[PlanSkip] = []
         candidates = []
@@ -276,19 +270,11 @@ class DirsBackend(BaseBackend):
                 candidates.append(c)
         max_age_days = policy.max_age.total_seconds() / 86400 if policy.max_age is not None else -1
         selected = select_for_prune(candidates, policy.max_sessions, max_age_days, time.time())
-        mounts = mount_points_under(self.base)
         entries: list[PlanEntry] = []
         for cand, reason in selected:
             parsed = parse_name(cand.name, self.prefix, self.timestamp_format)
             assert parsed is not None  # noqa: S101 - filtered above
-            why = self._refusal(
-                cand.path,
-                parsed,
-                mtime=cand.mtime,
-                base_dev=base_st.st_dev,
-                mounts=mounts,
-                force=force,
-            )
+            why = engine.refusal(view, cand.path, parsed, force=force)
             if why:
                 skipped.append(PlanSkip(self.name, cand.name, str(cand.path), why))
                 continue
@@ -308,41 +294,14 @@ class DirsBackend(BaseBackend):
             str(self.base),
         )
 
-    def _refusal(
-        self,
-        path: Path,
-        parsed: ParsedName,
-        *,
-        mtime: float,
-        base_dev: int,
-        mounts: list[Path],
-        force: bool,
-    ) -> str:
-        """Why ``path`` must not be deleted, or '' when it may."""
-        try:
-            st = path.lstat()
-        except OSError:
-            return "gone"
-        if st.st_dev != base_dev:
-            return "on another filesystem"
-        real = Path(os.path.realpath(path))
-        if any(m == real or real in m.parents for m in mounts):
-            return "holds a mount point"
-        if not force and self._live(parsed, mtime):
-            return f"active: pid {parsed.pid} is running (use --force to delete anyway)"
-        return ""
-
     def plan_delete(self, session_ids: Iterable[str], *, force: bool = False) -> PrunePlan:
-        base_st = check_base(self.base)
-        mounts = mount_points_under(self.base)
+        view = BaseView.take(self.base)
         entries: list[PlanEntry] = []
         skipped: list[PlanSkip] = []
         for sid in session_ids:
             path, parsed = self._path_of(sid)
             mtime = path.lstat().st_mtime
-            why = self._refusal(
-                path, parsed, mtime=mtime, base_dev=base_st.st_dev, mounts=mounts, force=force
-            )
+            why = engine.refusal(view, path, parsed, force=force)
             if why:
                 skipped.append(PlanSkip(self.name, sid, str(path), why))
             else:
@@ -356,52 +315,32 @@ class DirsBackend(BaseBackend):
     def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult:
         """Remove exactly the plan's entries, re-checking each one first.
 
-        One pruner per base at a time (a lock file in the base).  Errors are per
-        entry; the rest proceeds.
+        The same engine as the producer API's prune (:mod:`core.dirs.engine`):
+        one pruner per base at a time, the base and each entry checked again
+        right before removal.  Errors are per entry; the rest proceeds.
         """
         if plan.backend != self.name:
             raise UnsafeOperation(f"plan is for backend '{plan.backend}', not '{self.name}'")
-        base_st = check_base(self.base)
-        with exclusive_lock(self.base / LOCK_NAME, what=f"a prune of {self.base}"):
-            mounts = mount_points_under(self.base)
-
-            def one(entry: PlanEntry) -> EntryResult:
-                try:
-                    return self._remove_one(entry, base_st, mounts, force)
-                except OSError as e:  # raced by another process: per entry, never fatal
-                    return EntryResult(entry, False, f"{e.strerror or e}; left as it is")
-
-            # deletes in different directories proceed in parallel: unlink
-            # releases the GIL, so two workers keep pace with `rm -rf`
-            with ThreadPoolExecutor(max_workers=4, thread_name_prefix="prune") as pool:
-                results = tuple(pool.map(one, plan.entries))
-        for r in results:
+        results: dict[int, EntryResult] = {}
+        targets: list[engine.Target] = []
+        planned: list[int] = []
+        for i, entry in enumerate(plan.entries):
+            parsed = parse_name(entry.id, self.prefix, self.timestamp_format)
+            path = self.base / entry.id
+            if parsed is None or "/" in entry.id or entry.path not in (None, str(path)):
+                results[i] = EntryResult(
+                    entry, False, "not a session directory of this base; left alone"
+                )
+                continue
+            targets.append(engine.Target(path, parsed))
+            planned.append(i)
+        for i, outcome in zip(planned, engine.remove(self.base, targets, force=force), strict=True):
+            results[i] = EntryResult(plan.entries[i], outcome.ok, outcome.message)
+        ordered = tuple(results[i] for i in range(len(plan.entries)))
+        for r in ordered:
             if r.ok:
                 self._sizes.pop(r.entry.id, None)
-        return PruneResult(self.name, results)
-
-    def _remove_one(
-        self, entry: PlanEntry, base_st: os.stat_result, mounts: list[Path], force: bool
-    ) -> EntryResult:
-        base_dev = base_st.st_dev
-        parsed = parse_name(entry.id, self.prefix, self.timestamp_format)
-        path = self.base / entry.id
-        if parsed is None or "/" in entry.id or entry.path not in (None, str(path)):
-            return EntryResult(entry, False, "not a session directory of this base; left alone")
-        if not path.is_dir() or path.is_symlink():
-            return EntryResult(entry, False, "no longer a directory (gone or replaced); left alone")
-        why = self._refusal(
-            path, parsed, mtime=path.lstat().st_mtime, base_dev=base_dev, mounts=mounts, force=force
-        )
-        if why:
-            return EntryResult(entry, False, f"{why}; left alone")
-        try:
-            remove_tree(path, base_st)
-        except ActionFailed as e:
-            return EntryResult(entry, False, f"partly removed: {e.message}")
-        except OSError as e:
-            return EntryResult(entry, False, f"partly removed: {e.strerror or e}")
-        return EntryResult(entry, True)
+        return PruneResult(self.name, ordered)
 
     def close(self) -> None:
         scanner = self._scanner

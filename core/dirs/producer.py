@@ -36,8 +36,6 @@ import logging
 import math
 import os
 import re
-import shutil
-import stat
 import sys
 import threading
 import time
@@ -45,19 +43,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, ParamSpec, TypeVar
 
+from core.dirs import engine
 from core.dirs.naming import (
     DEFAULT_PREFIX,
     DEFAULT_TIMESTAMP_FORMAT,
-    PRUNE_LOCK_NAME,
+    ParsedName,
     make_name,
     parse_name,
 )
 from core.dirs.retention import list_candidates, select_for_prune
-from core.errors import ConfigError, LockBusy
-from core.locks import exclusive_lock
+from core.dirs.safety import unsafe_base
+from core.errors import ConfigError, LockBusy, SesstuiError
 from core.model import PruneReason
 
 __all__ = [
@@ -575,74 +573,6 @@ def _same_path(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _ignore_missing(exc: BaseException) -> None:
-    # another process (a second session exiting, the dashboard's pruner) may be
-    # deleting the same tree: a file that is already gone is not an error
-    if not isinstance(exc, FileNotFoundError):
-        raise exc
-
-
-def _rmtree(path: Path) -> None:
-    """``shutil.rmtree`` that tolerates concurrent deletion.  On POSIX rmtree
-    works on directory file descriptors and never follows symlinks."""
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=lambda _f, _p, exc: _ignore_missing(exc))
-    else:
-
-        def onerror(
-            _func: object,
-            _path: str,
-            exc_info: tuple[type[BaseException], BaseException, TracebackType],
-        ) -> None:
-            _ignore_missing(exc_info[1])
-
-        shutil.rmtree(path, onerror=onerror)
-
-
-def _remove_planned(plan: Sequence[tuple[Path, PruneReason]], base: Path) -> list[Path]:
-    """Delete the planned directories; per-entry failures become warnings.
-
-    Takes the same per-base lock as the dashboard's pruner, so the two never
-    delete in one base at once; when it is held, this prune is skipped.
-    """
-    if not plan:
-        return []
-    try:
-        with exclusive_lock(base / PRUNE_LOCK_NAME, what=f"a prune of {base}"):
-            return _remove_locked(plan)
-    except LockBusy as e:
-        logger.warning("prune skipped: %s", e.message)
-        return []
-    except OSError as e:  # e.g. a read-only base: prune unlocked, as before
-        logger.debug("prune: no lock file in %s (%s)", base, e)
-        return _remove_locked(plan)
-
-
-def _remove_locked(plan: Sequence[tuple[Path, PruneReason]]) -> list[Path]:
-    removed: list[Path] = []
-    for path, reason in plan:
-        try:
-            st = path.lstat()
-        except FileNotFoundError:
-            logger.debug("prune: %s already gone", path)
-            continue
-        except OSError as e:
-            logger.warning("prune: cannot inspect %s: %s", path, e)
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            # replaced (e.g. by a symlink) since it was planned: never follow it
-            logger.warning("prune: %s is no longer a directory; skipped", path)
-            continue
-        try:
-            _rmtree(path)
-        except OSError as e:
-            logger.warning("prune: could not remove %s: %s", path, e)
-            continue
-        logger.info("prune: removed %s (%s)", path, reason.value)
-        removed.append(path)
-    return removed
-
-
 class SessionDir:
     """Uniquely named session directories under ``base_directory``, with retention.
 
@@ -682,6 +612,10 @@ class SessionDir:
     ) -> None:
         base = _check_arg(base_directory, "base_directory", _to_path)
         self.base_directory: Path = base.absolute()
+        why = unsafe_base(self.base_directory)
+        if why:
+            # prune deletes children of the base: refuse it before any session exists
+            raise ConfigError(f"refusing base directory: {why}", key="base_directory")
         self.env_prefix = env_prefix
         self.env_file = Path(env_file) if env_file is not None else None
         src = _Sources(env_prefix, env_file, "SESSION_DIR_")
@@ -741,10 +675,12 @@ class SessionDir:
         """Protect ``path`` from prune while a handler has it open."""
         with self._open_lock:
             self._open.add(path)
+        engine.hold(path)  # also protected from other SessionDir objects' prunes
 
     def _release(self, path: Path) -> None:
         with self._open_lock:
             self._open.discard(path)
+        engine.release(path)
 
     def plan_prune(self, exclude: Path | None = None) -> list[tuple[Path, PruneReason]]:
         """The directories :meth:`prune` would delete now, oldest first, with the reason.
@@ -752,11 +688,19 @@ class SessionDir:
         Never includes ``exclude`` (default: the current session, :attr:`path`)
         nor a session a :class:`SessionHandler` still has open on this object;
         they still count toward ``max_session_dirs`` (see the class docstring).
+        The dashboard's safety rules (:mod:`core.dirs.engine`) apply as well: a
+        session whose pid is alive (another program sharing the base), a
+        directory on another filesystem or holding a mount point is kept, and
+        an unsafe base (a symlink, ``/``, the home directory) raises
+        :class:`~core.errors.UnsafeOperation`.
         """
         candidates = list_candidates(self.base_directory, self.prefix)
         selected = select_for_prune(
             candidates, self.max_session_dirs, self.max_age_days, time.time()
         )
+        if not selected:
+            return []
+        view = engine.BaseView.take(self.base_directory)
         with self._open_lock:
             protected = [*self._open]
         current = exclude if exclude is not None else self._path
@@ -767,16 +711,46 @@ class SessionDir:
             if any(_same_path(candidate.path, p) for p in protected):
                 logger.debug("prune: keeping current session %s", candidate.path)
                 continue
+            why = engine.refusal(view, candidate.path, self._parse(candidate.name), force=False)
+            if why:
+                logger.info("prune: keeping %s: %s", candidate.path, why)
+                continue
             plan.append((candidate.path, reason))
         return plan
+
+    def _parse(self, name: str) -> ParsedName | None:
+        return parse_name(name, self.prefix, self.timestamp_format)
 
     def prune(self, exclude: Path | None = None) -> list[Path]:
         """Delete what :meth:`plan_prune` selects; return what was removed.
 
-        A directory that cannot be removed is logged as a warning and left out
-        of the result; symlinks are never followed.
+        A directory that cannot be removed is logged as a warning naming the
+        path that blocked it, and left out of the result; symlinks are never
+        followed.  A prune already running on this base (the dashboard's, or
+        another program's) makes this one a warning that removes nothing.
         """
-        return _remove_planned(self.plan_prune(exclude), self.base_directory)
+        return self._remove(self.plan_prune(exclude))
+
+    def _remove(self, plan: Sequence[tuple[Path, PruneReason]]) -> list[Path]:
+        """Delete planned directories through the engine; failures become warnings."""
+        if not plan:
+            return []
+        targets = [engine.Target(path, self._parse(path.name)) for path, _ in plan]
+        try:
+            outcomes = engine.remove(self.base_directory, targets)
+        except LockBusy as e:
+            logger.warning("prune skipped: %s", e.message)
+            return []
+        removed: list[Path] = []
+        for (path, reason), outcome in zip(plan, outcomes, strict=True):
+            if outcome.ok:
+                logger.info("prune: removed %s (%s)", path, reason.value)
+                removed.append(path)
+            elif outcome.status is engine.Status.GONE:
+                logger.debug("prune: %s already gone", path)
+            else:
+                logger.warning("prune: could not remove %s: %s", path, outcome.message)
+        return removed
 
 
 def _enter_directory(path: Path) -> str | None:
@@ -973,6 +947,8 @@ class SessionHandler:
         _call_hook("on_before_prune", self.on_before_prune, [p for p, _ in plan])
         try:
             # the plan shown to the hook is the one executed (not a fresh scan)
-            _remove_planned(plan, self.session_dir.base_directory)
+            self.session_dir._remove(plan)
+        except SesstuiError as e:  # the base was refused when deleting
+            logger.warning("prune: %s", e.message)
         except Exception:
             logger.warning("prune: failed", exc_info=True)

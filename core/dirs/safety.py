@@ -2,33 +2,86 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from core.errors import ActionFailed, BackendUnavailable, UnsafeOperation
 
 
+def _norm(path: str) -> str:
+    # POSIX lets "//" be a root of its own, and realpath keeps it: fold it
+    return "/" + path.lstrip("/") if path.startswith("/") else path
+
+
+def _homes(env: Mapping[str, str] | None) -> set[str]:
+    """The home directory, both as written and as its real path, from $HOME
+    (``env`` or the process environment) and from the account database."""
+    found: set[str] = set()
+    environ = os.environ if env is None else env
+    spelled = [environ.get("HOME", "")]
+    with contextlib.suppress(KeyError, OSError):
+        spelled.append(pwd.getpwuid(os.getuid()).pw_dir)
+    for home in spelled:
+        if home and Path(home).is_absolute():
+            found.add(_norm(os.path.abspath(home)))  # noqa: PTH100 - the spelling itself
+            found.add(_norm(os.path.realpath(home)))
+    return found
+
+
+def unsafe_base(base: Path | str, env: Mapping[str, str] | None = None) -> str:
+    """Why ``base`` must never be a base directory, or '' when it may be.
+
+    Refused: an empty path, the filesystem root, the home directory, and any
+    ancestor of the home directory, however they are reached (``..``, ``//``,
+    a symlinked parent, ``$HOME`` itself a symlink): real paths are compared,
+    not text.  ``base`` should already have ``~`` expanded.
+    """
+    text = os.fspath(base)
+    if not text or text == ".":
+        return "the base directory is empty; set `base` to a runs folder, e.g. ~/runs"
+    real = _norm(os.path.realpath(text))
+    shown = text if _norm(text) == real else f"{text} (really {real})"
+    if real == "/" or _same_file(real, "/"):
+        return f"{shown} is the filesystem root; point `base` at a runs folder, e.g. ~/runs"
+    for home in _homes(env):
+        if real == home or _same_file(real, home):
+            return f"{shown} is the home directory; point `base` at a folder in it, e.g. ~/runs"
+        if home.startswith(real + "/"):
+            return (
+                f"{shown} contains the home directory ({home}); "
+                "point `base` at a folder of its own, e.g. ~/runs"
+            )
+    return ""
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).samefile(b)
+    except OSError:
+        return False  # one of them does not exist: not the same directory
+
+
+def refuse_unsafe_base(base: Path | str, env: Mapping[str, str] | None = None) -> None:
+    """Raise UnsafeOperation when :func:`unsafe_base` refuses ``base``."""
+    why = unsafe_base(base, env)
+    if why:
+        raise UnsafeOperation(f"refusing base directory: {why}")
+
+
 def check_base(base: Path) -> os.stat_result:
-    """Refuse a base that is empty, ``/``, the home directory or a symlink.
+    """Refuse a base that is empty, ``/``, the home directory (or one of its
+    ancestors), a symlink or not a directory.
 
     Returns the base's stat on success (its ``st_dev`` bounds every delete).
     """
-    text = str(base)
-    if not text or text == ".":
-        raise UnsafeOperation(
-            "refusing to prune: the base directory is empty; set `base` in config"
-        )
+    why = unsafe_base(base)
+    if why:
+        raise UnsafeOperation(f"refusing to prune: {why}")
     resolved = Path(os.path.abspath(base))  # noqa: PTH100 - no symlink resolution wanted
-    if resolved == Path(resolved.anchor):
-        raise UnsafeOperation(
-            f"refusing to prune the filesystem root ({base}); point `base` at a runs folder"
-        )
-    home = Path(os.path.expanduser("~")).absolute()  # noqa: PTH111
-    if resolved == home:
-        raise UnsafeOperation(
-            f"refusing to prune the home directory ({base}); point `base` at a runs folder"
-        )
     try:
         st = os.lstat(resolved)
     except FileNotFoundError:
@@ -70,6 +123,15 @@ def _unescape(s: str) -> str:
     )
 
 
+class RemovalBlocked(ActionFailed):
+    """A tree could only be partly removed (or not at all): names the path
+    that blocked it.  ``removed`` says whether anything went before it."""
+
+    def __init__(self, message: str, *, removed: bool) -> None:
+        super().__init__(message)
+        self.removed = removed
+
+
 def remove_tree(path: Path, base_st: os.stat_result) -> None:
     """Delete ``path``, a direct child of the base whose stat is ``base_st``,
     without following symlinks or leaving the base's filesystem.
@@ -78,15 +140,29 @@ def remove_tree(path: Path, base_st: os.stat_result) -> None:
     directory (device and inode) that was checked, so a base swapped for a
     symlink after the check is refused.  Everything below works through
     directory file descriptors, so a symlink swapped in mid-way is unlinked,
-    never followed.  A subdirectory on another filesystem stops the removal
-    with ActionFailed (the entry is reported as failed, never as done).
+    never followed.  A subdirectory on another filesystem is never entered.
+    Anything that stops the removal raises RemovalBlocked naming the path
+    (the entry is reported as failed, never as done).
     """
-    parent_fd = os.open(path.parent, _DIR_FLAGS)
+    try:
+        parent_fd = os.open(path.parent, _DIR_FLAGS)
+    except OSError as e:
+        raise RemovalBlocked(
+            f"{path.parent} cannot be opened as the directory that was checked "
+            f"({e.strerror or e}: swapped for a symlink?); left alone",
+            removed=False,
+        ) from e
     try:
         st = os.fstat(parent_fd)
         if (st.st_dev, st.st_ino) != (base_st.st_dev, base_st.st_ino):
-            raise ActionFailed(f"{path.parent} changed since it was checked; left alone")
-        _remove_entry_dir(parent_fd, path.name, base_st.st_dev, path)
+            raise RemovalBlocked(
+                f"{path.parent} changed since it was checked; left alone", removed=False
+            )
+        progress = [0]
+        try:
+            _remove_entry_dir(parent_fd, path.name, base_st.st_dev, path, progress)
+        except _Blocked as b:
+            raise RemovalBlocked(b.message, removed=progress[0] > 0) from b.__cause__
     finally:
         os.close(parent_fd)
 
@@ -94,21 +170,52 @@ def remove_tree(path: Path, base_st: os.stat_result) -> None:
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _remove_entry_dir(parent_fd: int, name: str, dev: int, shown: Path) -> None:
-    fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+class _Blocked(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _remove_entry_dir(
+    parent_fd: int, name: str, dev: int, shown: Path, progress: list[int]
+) -> None:
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return  # removed by someone else meanwhile: nothing left to do here
+    except OSError as e:
+        raise _Blocked(f"{shown}: {e.strerror or e}") from e
     try:
         if os.fstat(fd).st_dev != dev:
-            raise ActionFailed(f"{shown} is on another filesystem (a mount point); left in place")
-        with os.scandir(fd) as it:
-            entries = list(it)
+            raise _Blocked(f"{shown} is on another filesystem (a mount point); left in place")
+        try:
+            with os.scandir(fd) as it:
+                entries = list(it)
+        except OSError as e:
+            raise _Blocked(f"{shown}: {e.strerror or e}") from e
+        # files before subdirectories: what a blocked subdirectory stops is
+        # then only itself, and "partly removed" is decided consistently
+        entries.sort(key=lambda e: e.is_dir(follow_symlinks=False))
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                _remove_entry_dir(fd, entry.name, dev, shown / entry.name)
-            else:
+                _remove_entry_dir(fd, entry.name, dev, shown / entry.name, progress)
+                continue
+            try:
                 os.unlink(entry.name, dir_fd=fd)
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise _Blocked(f"{shown / entry.name}: {e.strerror or e}") from e
+            progress[0] += 1
     finally:
         os.close(fd)
-    os.rmdir(name, dir_fd=parent_fd)
+    try:
+        os.rmdir(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise _Blocked(f"{shown}: {e.strerror or e}") from e
+    progress[0] += 1
 
 
 def open_base(base: Path, *, create: bool, backend: str) -> os.stat_result:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from core.dirs.safety import refuse_unsafe_base
 from core.errors import SessionNotFound, SesstuiError, UsageError
 
 RECORD_SUFFIX = ".json"
@@ -404,6 +405,8 @@ class FileSessionStore:
 
     def __init__(self, base: str | Path) -> None:
         self.base = Path(base)
+        # prune deletes records below the base: never `/`, the home or above it
+        refuse_unsafe_base(self.base)
         # the last seen workspace dirs: lets a lookup by bare id skip a full
         # scan of a big base; refreshed on every miss, so never stale for long
         self._workspaces: tuple[str, ...] | None = None
