@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +33,27 @@ class Row:
     @property
     def ok(self) -> bool:
         return self.ratio <= self.budget
+
+
+def quick() -> bool:
+    """``--quick``: a smoke run (small sizes, few rounds); its numbers mean nothing."""
+    return os.environ.get("SESSTUI_BENCH_QUICK") == "1"
+
+
+def loaded() -> bool:
+    """``--load``: measure (and baseline) under a busy loop on each core, where supported."""
+    return os.environ.get("SESSTUI_BENCH_LOAD") == "1"
+
+
+def seconds(default: float) -> float:
+    """``--seconds S``: how long the duration-based rows run (default: the issue's figure)."""
+    value = os.environ.get("SESSTUI_BENCH_SECONDS")
+    return float(value) if value else default
+
+
+def spread(values: Sequence[float]) -> str:
+    """``min..max`` of the runs behind a median, for the note column."""
+    return f"n={len(values)}, {min(values):.4g}..{max(values):.4g}"
 
 
 def median(values: Sequence[float]) -> float:
@@ -104,3 +127,29 @@ def main(run: Callable[[], list[Row]]) -> None:
     rows = run()
     print(format_rows(rows))
     raise SystemExit(0 if all(r.ok for r in rows) else 1)
+
+
+class BusyLoad:
+    """A busy loop on each core (separate processes) while the block runs: ``--load``.
+
+    Both the measured run and its baseline run under it, so the ratio says how the product
+    holds up on a machine that is busy with something else.
+    """
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes if processes is not None else (os.cpu_count() or 1)
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> BusyLoad:
+        import sys
+
+        for _ in range(self.processes):
+            self._procs.append(subprocess.Popen([sys.executable, "-S", "-c", "while True: pass"]))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self._procs:
+            proc.kill()
+        for proc in self._procs:
+            proc.wait()
+        self._procs.clear()
