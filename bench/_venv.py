@@ -22,8 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VENV = Path("/tmp/sesstui-bench-venv")
-# What a bench needs besides the product (bench_tail compares with a watchfiles watcher).
-BENCH_EXTRAS = ("watchfiles",)
+# What a bench needs besides the product: bench_tail compares with a watchfiles watcher, and
+# the redis / docker server fixtures shared with the tests import pytest.
+BENCH_EXTRAS = ("watchfiles", "pytest")
 # Copied beside the venv for the benches: the bench package and the server fixtures.
 _FIXTURES = ("__init__.py", "redis_fixtures.py", "docker_fixtures.py")
 _IGNORE = shutil.ignore_patterns(

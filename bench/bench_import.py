@@ -81,7 +81,7 @@ def run() -> list[Row]:
         Row(
             "heavy modules loaded by import core",
             len(heavy),
-            1,
+            0,
             0,
             unit="",
             absolute=True,

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING
 if __package__ in (None, ""):  # run as a script: make `bench`, `core`, `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, main, median
+from bench._common import Row, main, median, quick
 
 if TYPE_CHECKING:
     import redis
 
-SESSIONS = 100_000
-RUNS = 5
+SESSIONS = 10_000 if quick() else 100_000
+RUNS = 2 if quick() else 5
 LOAD_BATCH = 5_000
 MEMORY_OPS = 200_000
 

@@ -100,7 +100,13 @@ def _run_one(venv: _venv.CleanVenv, name: str, args: argparse.Namespace) -> list
 
 
 def _budget(r: Row) -> str:
+    if r.budget == float("inf"):
+        return "report"
     return f"≤ {format_value(r.budget, r.unit)}" if r.absolute else f"≤ {r.budget:g}x"
+
+
+def _ratio(r: Row) -> str:
+    return "-" if r.absolute else f"{r.ratio:.2f}"
 
 
 def print_table(rows: list[Row], *, markdown: bool) -> None:
@@ -110,7 +116,7 @@ def print_table(rows: list[Row], *, markdown: bool) -> None:
         for r in rows:
             print(
                 f"| {r.name} | {format_value(r.measured, r.unit)} | "
-                f"{format_value(r.baseline, r.unit)} | {r.ratio:.2f} | {_budget(r)} | "
+                f"{format_value(r.baseline, r.unit)} | {_ratio(r)} | {_budget(r)} | "
                 f"{'ok' if r.ok else 'OVER'} | {r.note} |"
             )
         return
@@ -122,7 +128,7 @@ def print_table(rows: list[Row], *, markdown: bool) -> None:
         verdict = "ok" if r.ok else "OVER"
         print(
             f"{r.name.ljust(width)}  {format_value(r.measured, r.unit):>11}  "
-            f"{format_value(r.baseline, r.unit):>11}  {r.ratio:5.2f}  {_budget(r):8}  {verdict}"
+            f"{format_value(r.baseline, r.unit):>11}  {_ratio(r):>5}  {_budget(r):8}  {verdict}"
         )
         if r.note:
             print(f"{''.ljust(width)}    {r.note}")
