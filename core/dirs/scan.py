@@ -240,9 +240,9 @@ def _list_dir(
     # The common case, every entry stat-ed without error, runs as comprehensions and C-level
     # sums (about half the per-entry cost of one loop doing it all); single-link regular files
     # need nothing else.  Directories, multi-link entries and other types go one by one below.
-    stat = os.stat
+    lstat = os.lstat  # one keyword fewer to parse than stat(follow_symlinks=False)
     try:
-        sts = [stat(nm, dir_fd=fd, follow_symlinks=False) for nm in names]
+        sts = [lstat(nm, dir_fd=fd) for nm in names]
     except OSError:
         entries: Iterable[tuple[str, Any]] = _stat_each(names, fd)
     else:
