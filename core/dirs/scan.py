@@ -16,9 +16,10 @@
   across the whole call like one ``du -s A B C`` invocation: an inode linked from several of
   the given directories counts in the first of them, in the order given.
 
-Speed.  The first walk is pure Python (``os.listdir`` on a directory fd, ``os.stat`` relative
-to it), which costs about 1.5x ``du`` single-threaded; threads do not help (every ``stat``
-re-takes the GIL).  ``measure_many`` therefore starts helper processes (this file, loaded with
+Speed.  The first walk is pure Python (``os.listdir`` on a directory fd, then one ``os.lstat``
+relative to it per entry, in one comprehension, with the sums of the plain files taken at C
+speed), which costs about 1.7x the CPU of ``du`` single-threaded (listing and stat-ing alone
+are 1.2x); threads do not help (every ``stat`` re-takes the GIL).  ``measure_many`` therefore starts helper processes (this file, loaded with
 the stdlib only, ~15 ms) once a walk takes longer than a few ms; they pull directories from a
 shared pipe of work tokens, so the walk runs on several cores (about 1.0x ``du`` on two).
 
