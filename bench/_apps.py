@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 EMPTY_MARK = "empty-app-ready"
 KV_ID = "bench-{:06d}"
-KV_PATTERN = r"bench-\d{6}"
+KV_PATTERN = r"bench-\d{3}"  # lenient: a narrow Name column may cut ids short
 COLUMNS = ("Backend", "Name", "State", "Age", "Active", "Size", "TTL", "Info")
 
 

@@ -50,7 +50,7 @@ from bench._term import (
 )
 
 BENCH_SRC = Path(__file__).resolve().parent.parent
-DIR_PATTERN = r"\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d"
+DIR_PATTERN = r"\d{4}-\d\d-\d\d-\d\d"  # the timestamp in a session dir name
 LOG_MB_PER_MIN = 200
 
 

@@ -19,9 +19,10 @@
 Speed.  The first walk is pure Python (``os.listdir`` on a directory fd, then one ``os.lstat``
 relative to it per entry, in one comprehension, with the sums of the plain files taken at C
 speed), which costs about 1.7x the CPU of ``du`` single-threaded (listing and stat-ing alone
-are 1.2x); threads do not help (every ``stat`` re-takes the GIL).  ``measure_many`` therefore starts helper processes (this file, loaded with
-the stdlib only, ~15 ms) once a walk takes longer than a few ms; they pull directories from a
-shared pipe of work tokens, so the walk runs on several cores (about 1.0x ``du`` on two).
+are 1.2x); threads do not help (every ``stat`` re-takes the GIL).  ``measure_many`` therefore
+starts helper processes (this file, loaded with the stdlib only, ~15 ms) once a walk takes
+longer than a few ms; they pull directories from a shared pipe of work tokens, so the walk runs
+on several cores (about 1.0x ``du`` on two).
 
 Re-measuring is cheap because results are cached and kept correct by inotify: every directory
 of a measured tree is watched (the watch is added *before* the directory is listed, so nothing
