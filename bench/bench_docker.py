@@ -22,10 +22,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench`, `core`, `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, listing_rows, main
+from bench._common import Row, listing_rows, main, quick
 
 CONTAINERS = 50
-RUNS = 31
+RUNS = 5 if quick() else 31
 WARMUP = 5
 
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 if __package__ in (None, ""):  # run as a script: make `bench`, `core`, `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, main, median
+from bench._common import Row, main, median, quick
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,9 +50,9 @@ if TYPE_CHECKING:
 
     from tests.redis_fixtures import RedisServer
 
-SESSIONS = int(os.environ.get("SESSTUI_BENCH_KV_SESSIONS", "100000"))
+SESSIONS = int(os.environ.get("SESSTUI_BENCH_KV_SESSIONS", "10000" if quick() else "100000"))
 MILLION = 1_000_000
-RUNS = 5
+RUNS = 2 if quick() else 5
 LOAD_BATCH = 5_000
 MEMORY_OPS = 200_000
 

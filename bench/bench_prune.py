@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, main, median
+from bench._common import Row, main, median, quick
 from core.dirs.backend import DirsBackend
 from core.dirs.naming import make_name
 from core.model import PrunePolicy
@@ -31,7 +31,8 @@ def build(base: Path) -> None:
             (d / ("logs" if j % 3 == 0 else "") / f"f{j}.dat").write_bytes(b"x" * 200)
 
 
-def run(rounds: int = 3) -> list[Row]:
+def run(rounds: int | None = None) -> list[Row]:
+    rounds = rounds or (1 if quick() else 3)
     root = Path(tempfile.mkdtemp(prefix="sesstui-bench-prune-"))
     ours: list[float] = []
     theirs: list[float] = []

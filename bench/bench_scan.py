@@ -16,7 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, main, median
+import contextlib
+
+from bench._common import BusyLoad, Row, loaded, main, median, quick, spread
 from core.dirs.scan import DirScanner
 
 DIRS = 200
@@ -53,6 +55,13 @@ def timed_du(base: Path) -> float:
 
 
 def run() -> list[Row]:
+    rounds = 3 if quick() else ROUNDS
+    load = BusyLoad() if loaded() else contextlib.nullcontext()
+    under = (
+        f", under a busy loop on each of {load.processes} cores"
+        if isinstance(load, BusyLoad)
+        else ""
+    )
     base = Path(tempfile.mkdtemp(prefix="sesstui-bench-scan-", dir="/tmp"))
     try:
         paths = build(base)
@@ -63,48 +72,61 @@ def run() -> list[Row]:
         if wrong or len(sizes) != DIRS:
             raise AssertionError(f"scanner disagrees with du on {len(wrong)} dirs")
 
-        du_first, first = [], []
-        scanner = DirScanner()
-        helpers = 0
-        for _ in range(ROUNDS):
-            du_first.append(timed_du(base))
-            scanner.close()  # outside the timing: releasing 800 watches is not a scan
-            t0 = time.perf_counter()
-            scanner = DirScanner()
-            done = sum(1 for _ in scanner.measure_many(paths))
-            first.append(time.perf_counter() - t0)
-            assert done == DIRS
-            helpers = scanner.stats.helpers_started
-
-        du_again, again = [], []
-        walks = scanner.stats.full_walks
-        for _ in range(ROUNDS):
-            du_again.append(timed_du(base))
-            t0 = time.perf_counter()
-            done = sum(1 for _ in scanner.measure_many(paths))
-            again.append(time.perf_counter() - t0)
-            assert done == DIRS
-        assert scanner.stats.full_walks == walks, "the re-scan walked"
-        scanner.close()
-        watching = "inotify" if scanner.inotify_error is None else "no inotify"
+        with load:
+            first, du_first, helpers, again, du_again, watching = _measure(base, paths, rounds)
         return [
             Row(
                 f"scan {DIRS * FILES // 1000}k files / {DIRS} dirs vs du -b --max-depth=1",
                 median(first),
                 median(du_first),
                 1.5,
-                note=f"median of {ROUNDS}, fresh scanner each, {helpers} helper process",
+                note=f"{spread(first)} s vs du {spread(du_first)} s, fresh scanner each, "
+                f"{helpers} helper process{under}",
             ),
             Row(
                 "re-scan unchanged tree vs du",
                 median(again),
                 median(du_again),
                 0.5,
-                note=f"median of {ROUNDS}, same scanner ({watching})",
+                note=f"{spread(again)} s vs du {spread(du_again)} s, same scanner ({watching})"
+                + under,
             ),
         ]
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _measure(
+    base: Path, paths: list[Path], rounds: int
+) -> tuple[list[float], list[float], int, list[float], list[float], str]:
+    """du and the scanner alternated run by run: first scans, then re-scans."""
+    du_first: list[float] = []
+    first: list[float] = []
+    scanner = DirScanner()
+    helpers = 0
+    for _ in range(rounds):
+        du_first.append(timed_du(base))
+        scanner.close()  # outside the timing: releasing 800 watches is not a scan
+        t0 = time.perf_counter()
+        scanner = DirScanner()
+        done = sum(1 for _ in scanner.measure_many(paths))
+        first.append(time.perf_counter() - t0)
+        assert done == DIRS
+        helpers = scanner.stats.helpers_started
+
+    du_again: list[float] = []
+    again: list[float] = []
+    walks = scanner.stats.full_walks
+    for _ in range(rounds):
+        du_again.append(timed_du(base))
+        t0 = time.perf_counter()
+        done = sum(1 for _ in scanner.measure_many(paths))
+        again.append(time.perf_counter() - t0)
+        assert done == DIRS
+    assert scanner.stats.full_walks == walks, "the re-scan walked"
+    scanner.close()
+    watching = "inotify" if scanner.inotify_error is None else "no inotify"
+    return first, du_first, helpers, again, du_again, watching
 
 
 if __name__ == "__main__":

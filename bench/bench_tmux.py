@@ -25,11 +25,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` and `core` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import Row, listing_rows, main
+from bench._common import Row, listing_rows, main, quick
 
 SESSIONS = 30
 WINDOWS = 3
-RUNS = 101
+RUNS = 11 if quick() else 101
 WARMUP = 5
 
 

@@ -8,9 +8,8 @@ Rich, docker, redis or libtmux: backends load lazily, by kind.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs more than the rest of
+# `import core` (design §6 budget); mypy and pyright treat any name TYPE_CHECKING as true.
 if TYPE_CHECKING:
     from core.config import load_config
     from core.errors import (
@@ -108,4 +107,6 @@ def __getattr__(name: str) -> object:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'core' has no attribute {name!r}")
+    import importlib
+
     return getattr(importlib.import_module(module), name)

@@ -52,3 +52,25 @@ print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert not set(json.loads(out.stdout)) & set(FORBIDDEN)
+
+
+def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
+    """`-I` ignores PYTHONPATH and user site: only the interpreter's own startup
+    modules are there before `import core`, so whatever it pulls in shows."""
+    code = (
+        "import sys, json\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "before = set(sys.modules)\n"
+        "import core\n"
+        "print(json.dumps({'file': core.__file__, 'before': sorted(before),"
+        " 'after': sorted(sys.modules)}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    report = json.loads(out.stdout)
+    assert Path(report["file"]).resolve() == ROOT / "core" / "__init__.py"
+    heavy = {"typing", "yaml", *FORBIDDEN}
+    assert not heavy & set(report["before"]), "the interpreter preloads a module under test"
+    loaded = {m.split(".")[0] for m in report["after"]}
+    assert not loaded & heavy, f"import core pulled in {sorted(loaded & heavy)}"

@@ -16,11 +16,13 @@
   across the whole call like one ``du -s A B C`` invocation: an inode linked from several of
   the given directories counts in the first of them, in the order given.
 
-Speed.  The first walk is pure Python (``os.listdir`` on a directory fd, ``os.stat`` relative
-to it), which costs about 1.5x ``du`` single-threaded; threads do not help (every ``stat``
-re-takes the GIL).  ``measure_many`` therefore starts helper processes (this file, loaded with
-the stdlib only, ~15 ms) once a walk takes longer than a few ms; they pull directories from a
-shared pipe of work tokens, so the walk runs on several cores (about 1.0x ``du`` on two).
+Speed.  The first walk is pure Python (``os.listdir`` on a directory fd, then one ``os.lstat``
+relative to it per entry, in one comprehension, with the sums of the plain files taken at C
+speed), which costs about 1.7x the CPU of ``du`` single-threaded (listing and stat-ing alone
+are 1.2x); threads do not help (every ``stat`` re-takes the GIL).  ``measure_many`` therefore
+starts helper processes (this file, loaded with the stdlib only, ~15 ms) once a walk takes
+longer than a few ms; they pull directories from a shared pipe of work tokens, so the walk runs
+on several cores (about 1.0x ``du`` on two).
 
 Re-measuring is cheap because results are cached and kept correct by inotify: every directory
 of a measured tree is watched (the watch is added *before* the directory is listed, so nothing
@@ -44,6 +46,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import marshal
+import operator
 import os
 import struct
 import sys
@@ -183,6 +186,25 @@ def _error_record(path: str, parent: int, name: str, lst: os.stat_result, why: s
     )
 
 
+_SIZE = operator.attrgetter("st_size")
+_BLOCKS = operator.attrgetter("st_blocks")
+_MTIME = operator.attrgetter("st_mtime")
+_INO = operator.attrgetter("st_ino")
+
+
+def _stat_each(names: list[str], fd: int) -> Iterator[tuple[str, Any]]:
+    """``(name, lstat or the OSError)`` per entry; entries deleted since listed are left out
+    (the directory's watch reports them)."""
+    stat = os.stat
+    for nm in names:
+        try:
+            yield nm, stat(nm, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            yield nm, e
+
+
 def _list_dir(
     path: str, fd: int, st: os.stat_result, dev: int
 ) -> tuple[
@@ -212,19 +234,39 @@ def _list_dir(
     skipped: list[tuple[str, str]] = []
     subdirs: list[tuple[str, os.stat_result]] = []
     error: str | None = None
-    stat = os.stat
     try:
         names = os.listdir(fd)
     except OSError as e:
         names = []
         error = e.strerror or str(e)
-    for nm in names:
-        try:
-            s = stat(nm, dir_fd=fd, follow_symlinks=False)
-        except FileNotFoundError:
-            continue  # deleted since listed; the watch reports it
-        except OSError as e:
-            error = error or f"{nm}: {e.strerror or e}"
+    # The common case, every entry stat-ed without error, runs as comprehensions and C-level
+    # sums (about half the per-entry cost of one loop doing it all); single-link regular files
+    # need nothing else.  Directories, multi-link entries and other types go one by one below.
+    lstat = os.lstat  # one keyword fewer to parse than stat(follow_symlinks=False)
+    try:
+        sts = [lstat(nm, dir_fd=fd) for nm in names]
+    except OSError:
+        entries: Iterable[tuple[str, Any]] = _stat_each(names, fd)
+    else:
+        odd = [i for i, s in enumerate(sts) if s.st_nlink != 1 or s.st_mode & _S_IFMT != _S_IFREG]
+        plain = sts
+        if odd:
+            entries = [(names[i], sts[i]) for i in odd]
+            skip = set(odd)
+            plain = [s for i, s in enumerate(sts) if i not in skip]
+        else:
+            entries = ()
+        if plain:
+            apparent += sum(map(_SIZE, plain))
+            blocks += sum(map(_BLOCKS, plain))
+            files += len(plain)
+            m = max(map(_MTIME, plain))
+            if m > newest:  # noqa: PLR1730
+                newest = m
+            inos.extend(map(_INO, plain))
+    for nm, s in entries:
+        if isinstance(s, OSError):
+            error = error or f"{nm}: {s.strerror or s}"
             continue
         mode = s.st_mode & _S_IFMT
         if mode == _S_IFDIR:
