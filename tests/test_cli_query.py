@@ -99,7 +99,7 @@ def test_unknown_view_lists_the_known_ones(
 
 def test_no_views_configured(tmp_path: Path, env: dict[str, str]) -> None:
     cfg = tmp_path / "sesstui.yml"
-    cfg.write_text(f"backends:\n  - {{name: runs, kind: dirs, base: {tmp_path}}}\n")
+    cfg.write_text(f"backends:\n  - {{name: runs, kind: dirs, base: {tmp_path / 'runs'}}}\n")
     r = run_cli("--config", str(cfg), "ls", "--view", "stale", env=env)
     assert r.returncode == 2
     assert "views: none (add them under `views:` in the config)" in r.stderr

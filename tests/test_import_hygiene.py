@@ -55,10 +55,14 @@ print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
 
 
 def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
-    """`-I` ignores PYTHONPATH and user site: only the interpreter's own startup
-    modules are there before `import core`, so whatever it pulls in shows."""
+    """`-I -S` ignores PYTHONPATH, the user site and the `.pth` files of site-packages
+    (an editable install's finder imports `typing`): only the interpreter's own startup
+    modules are there before `import core`, so whatever it pulls in shows. The
+    site-packages folders go on the path without their `.pth` hooks, so a third-party
+    import would still be found, and counted."""
     code = (
-        "import sys, json\n"
+        "import sys, json, site\n"
+        "sys.path.extend(site.getsitepackages())\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "before = set(sys.modules)\n"
         "import core\n"
@@ -66,7 +70,7 @@ def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
         " 'after': sorted(sys.modules)}))"
     )
     out = subprocess.run(
-        [sys.executable, "-I", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-I", "-S", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     report = json.loads(out.stdout)
     assert Path(report["file"]).resolve() == ROOT / "core" / "__init__.py"

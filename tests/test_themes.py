@@ -168,7 +168,7 @@ def test_the_cli_reports_a_broken_user_theme_and_exits_2(tmp_path: Path) -> None
     config_home = tmp_path / "config"
     bad = write_theme(config_home / "sesstui" / "themes", "x.yml", "name: x\nprimary: blurple\n")
     cfg = tmp_path / "sesstui.yml"
-    cfg.write_text(f"backends:\n  - {{name: runs, kind: dirs, base: {tmp_path}}}\n")
+    cfg.write_text(f"backends:\n  - {{name: runs, kind: dirs, base: {tmp_path / 'runs'}}}\n")
     env = {"XDG_CONFIG_HOME": str(config_home), "HOME": str(tmp_path)}
     out = run_cli("--config", str(cfg), env=env)
     assert out.returncode == 2, out.stderr
