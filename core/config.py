@@ -34,6 +34,8 @@ from core import paths
 from core.dirs.safety import unsafe_base
 from core.errors import ConfigError
 from core.model import PrunePolicy
+from core.redaction import MASK as _MASK
+from core.redaction import is_secret_key, redact
 from core.settings import (
     AppConfig,
     BackendConfig,
@@ -68,62 +70,6 @@ LOCAL_CONFIG_NAME = "sesstui.yml"
 
 USER_CONFIG_NAME = "config.yml"
 """The per-user file inside ``paths.config_dir()``."""
-
-# ---------------------------------------------------------------------------
-# Redaction
-# ---------------------------------------------------------------------------
-
-_SENSITIVE_WORDS = (
-    r"(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key"
-    r"|private[_-]?key|credentials?)"
-)
-_SECRET_KEY_RE = re.compile(rf"[A-Za-z0-9_.-]*{_SENSITIVE_WORDS}[A-Za-z0-9_.-]*", re.IGNORECASE)
-
-# scheme://user:PASSWORD@host -- the password runs to the last '@' before the
-# path, so an unencoded '@' inside the password is still hidden.
-_URL_PASSWORD_RE = re.compile(
-    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@'\"]*):(?P<password>[^\s/?#'\"]+)@"
-)
-
-# password=VALUE, "api_key": "VALUE", token: VALUE, ?token=VALUE&...
-_KEY_VALUE_RE = re.compile(
-    rf"(?P<key>[A-Za-z0-9_.-]*{_SENSITIVE_WORDS}[A-Za-z0-9_.-]*)(?P<quote>[\"']?)"
-    r"(?P<sep>[ \t]*[:=][ \t]*)"
-    r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"',;&)}\]]+)",
-    re.IGNORECASE,
-)
-
-_BEARER_RE = re.compile(r"(?P<head>\bBearer[ \t]+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-
-_MASK = "***"
-
-
-def _mask_key_value(match: re.Match[str]) -> str:
-    value = match["value"]
-    masked = f"{value[0]}{_MASK}{value[0]}" if value[0] in "\"'" else _MASK
-    return f"{match['key']}{match['quote']}{match['sep']}{masked}"
-
-
-def redact(text: str) -> str:
-    """``text`` with secrets replaced by ``***``.
-
-    Hides the password of URLs (``redis://user:***@host``, ``redis://:***@host``),
-    the value of ``key=value`` / ``key: value`` pairs whose key names a secret
-    (password, passwd, secret, token, api_key, access_key, private_key,
-    credentials, with any prefix or suffix such as ``REDIS_PASSWORD``), and
-    ``Bearer`` tokens.  Safe to apply twice.  Errs on the side of hiding.
-    """
-    if not text:
-        return text
-    text = _URL_PASSWORD_RE.sub(rf"\g<head>:{_MASK}@", text)
-    text = _KEY_VALUE_RE.sub(_mask_key_value, text)
-    return _BEARER_RE.sub(rf"\g<head>{_MASK}", text)
-
-
-def is_secret_key(name: str) -> bool:
-    """True when a key or variable called ``name`` holds a secret (``API_TOKEN``)."""
-    return _SECRET_KEY_RE.fullmatch(name) is not None
-
 
 # ---------------------------------------------------------------------------
 # Discovery

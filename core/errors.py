@@ -8,6 +8,8 @@ Each type also names the CLI exit code it maps to.
 
 from __future__ import annotations
 
+from core.redaction import redact
+
 
 class SesstuiError(Exception):
     """Base class: a title, an actionable message and an exit code."""
@@ -16,6 +18,8 @@ class SesstuiError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, *, title: str | None = None) -> None:
+        # every message is redacted here, so no caller can leak a secret
+        message = redact(message)
         super().__init__(message)
         self.message = message
         if title is not None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core.errors import SesstuiError
 from core.paths import state_dir
+from core.redaction import redact
 
 FILE_NAME = "journal.jsonl"
 ROTATE_BYTES = 5 * 1024 * 1024
@@ -232,6 +233,7 @@ class Journal:
         reported once (see ``on_warning``) and the entry is returned unsaved."""
         if self._user is None:
             self._user = _user()
+        detail, command = redact(detail), redact(command)
         if len(detail) > _MAX_DETAIL:
             detail = detail[: _MAX_DETAIL - 1] + "…"
         entry = JournalEntry(

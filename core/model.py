@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from core.redaction import redact
+
 
 class State(enum.Enum):
     """The state of a session, the same vocabulary for every kind."""
@@ -127,6 +129,11 @@ class BackendHealth:
     sessions: int = 0
     elapsed: float = 0.0
     endpoint: str = ""
+
+    def __post_init__(self) -> None:
+        # the reason and endpoint are shown everywhere: never with a secret
+        object.__setattr__(self, "reason", redact(self.reason))
+        object.__setattr__(self, "endpoint", redact(self.endpoint))
 
     @property
     def ok(self) -> bool:

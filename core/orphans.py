@@ -10,6 +10,10 @@ configuration and reports, per category:
 ``workspace``
     a JSON backend's workspace folder (a direct subfolder of its base, named
     like a workspace id) that holds no ``*.json`` record;
+``json-temp``
+    a temporary file of a JSON store's atomic write (``.<id>.json.<pid>.<hex>.tmp``)
+    in its base or a workspace, with its size and age; one older than an hour
+    was left by a crash, and the backend's prune removes it (through the plan);
 ``kv-no-ttl``
     a KV key without a TTL: it never expires;
 ``container``
@@ -29,8 +33,10 @@ orphaned one); everything else comes from the snapshot.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +48,7 @@ from core.settings import AppConfig, JsonBackendConfig
 if TYPE_CHECKING:
     from core.inventory import Inventory, Snapshot
 
-CATEGORIES = ("dir", "workspace", "kv-no-ttl", "container")
+CATEGORIES = ("dir", "workspace", "json-temp", "kv-no-ttl", "container")
 """Every category, in the order reports list them."""
 
 _USER_KINDS = ("tmux", "docker")  # the kinds whose sessions "use" a directory
@@ -72,6 +78,8 @@ class Orphan:
         """``backend:name`` for a session, ``backend:workspace/`` for a folder."""
         if self.ref is not None:
             return f"{self.ref.backend}:{self.name or self.ref.id}"
+        if self.category == "json-temp":
+            return f"{self.backend}:{self.name}"  # [workspace/]file
         folder = Path(self.path).name if self.path else "?"
         return f"{self.backend}:{folder}/"
 
@@ -120,7 +128,11 @@ def _partial(snapshot: Snapshot) -> dict[str, str]:
 
 
 def find_orphans(
-    snapshot: Snapshot, config: AppConfig, *, backends: Iterable[str] | None = None
+    snapshot: Snapshot,
+    config: AppConfig,
+    *,
+    backends: Iterable[str] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> OrphanReport:
     """Orphans of every configured backend (or only of ``backends``).
 
@@ -168,6 +180,7 @@ def find_orphans(
             orphans += found
             if problem:
                 skipped.append(problem)
+            orphans += _temp_orphans(b, clock())
     orphans += _kv_orphans(ours)
     orphans += _container_orphans(ours, config)
     order = {c: i for i, c in enumerate(CATEGORIES)}
@@ -250,6 +263,34 @@ def _workspace_orphans(b: JsonBackendConfig) -> tuple[list[Orphan], str]:
             )
         )
     return out, ""
+
+
+def _temp_orphans(b: JsonBackendConfig, now: float) -> list[Orphan]:
+    """Temporary files of atomic writes in one JSON base (and its workspaces)."""
+    from core.durations import duration_text
+    from core.jsonstore.store import STALE_TEMP_SECONDS, temp_files
+
+    base = Path(os.path.expanduser(b.base))  # noqa: PTH111 - as the backend expands it
+    out: list[Orphan] = []
+    for temp in temp_files(base):
+        age = temp.age(now)
+        if age > STALE_TEMP_SECONDS:
+            why = "left by an interrupted write; prune removes it"
+        else:
+            why = "a write may be in flight; prune removes it once older than 1 hour"
+        out.append(
+            Orphan(
+                "json-temp",
+                None,
+                str(temp.path),
+                f"temporary file, {duration_text(timedelta(seconds=age))} old: {why}",
+                temp.size,
+                actionable=False,
+                backend=b.name,
+                name=temp.ident,
+            )
+        )
+    return out
 
 
 def _disk_usage(path: Path) -> tuple[int, int]:

@@ -334,7 +334,8 @@ backends:
     assert mine <= set(refs)
     assert f"runs:{used.name}" not in refs
     assert "web:fine" not in refs
-    assert {o["category"] for o in doc["orphans"]} == set(CATEGORIES)
+    # json-temp (crash leftovers) has its own tests: tests/test_jsonstore_tmp.py
+    assert {o["category"] for o in doc["orphans"]} == set(CATEGORIES) - {"json-temp"}
     assert refs[str(agents / "idle-ws")] == {
         "category": "workspace",
         "backend": "agents",

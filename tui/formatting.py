@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.model import Session, SizeInfo
+from core.redaction import redact_fields
 
 
 def size_text(size: SizeInfo | None, *, pending: str = "…") -> str:
@@ -67,5 +68,5 @@ def session_json(s: Session) -> dict[str, object]:
         "disk_bytes": s.size.disk if s.size is not None else None,
         "path": s.path,
         "attachable": s.attachable,
-        "metadata": dict(s.metadata),
+        "metadata": redact_fields(s.metadata),
     }

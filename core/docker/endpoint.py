@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import redact
 from core.errors import BackendUnavailable
+from core.redaction import redact, remember_url_secrets
 from core.settings import DockerBackendConfig
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -47,6 +47,10 @@ class Endpoint:
     client_key: str | None = None
     context: str | None = None  # the CLI context it came from
     source: str = "config"  # config | context | environment | default
+
+    def __post_init__(self) -> None:
+        # docker errors may echo the address: hide its password in them too
+        remember_url_secrets(self.host)
 
     @property
     def display(self) -> str:

@@ -13,7 +13,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,11 +23,15 @@ from core.errors import BackendUnavailable, LockBusy, SessionNotFound, UnsafeOpe
 from core.jsonstore.store import (
     LOCK_DIR,
     RECORD_SUFFIX,
+    STALE_TEMP_SECONDS,
     CorruptRecord,
     InvalidSessionId,
     SessionRecord,
     is_record_name,
+    is_temp_name,
     parse_record,
+    temp_files,
+    temp_record_name,
     validate_id,
 )
 from core.locks import exclusive_lock
@@ -156,11 +160,13 @@ class JsonBackend(BaseBackend):
     # sizes come with the listing (one stat per file), so SIZES is not claimed
     capabilities = Capability.LIST | Capability.LOGS | Capability.DELETE | Capability.PRUNE
 
-    def __init__(self, config: BackendConfig) -> None:
+    def __init__(self, config: BackendConfig, *, clock: Callable[[], float] = time.time) -> None:
+        """``clock`` (seconds since the epoch) dates prune's age cutoffs."""
         if not isinstance(config, JsonBackendConfig):
             raise TypeError("JsonBackend needs a JsonBackendConfig")
         super().__init__(config.name)
         self.config = config
+        self.clock = clock
         self.base = Path(os.path.expanduser(config.base))  # noqa: PTH111
         self._health = BackendHealth(self.name, self.kind, HealthStatus.OK, endpoint=str(self.base))
 
@@ -447,7 +453,8 @@ class JsonBackend(BaseBackend):
         """
         base_st = check_base(self.base)
         days = self.config.prune_after_days
-        cutoff = time.time() - days * 86400
+        now = self.clock()
+        cutoff = now - days * 86400
         entries: list[PlanEntry] = []
         skipped: list[PlanSkip] = []
         for session in self.list_sessions():
@@ -477,8 +484,47 @@ class JsonBackend(BaseBackend):
                     ended.timestamp(),
                 )
             )
+        entries += self._stale_temp_entries(now, base_st, skipped)
         entries.sort(key=lambda e: e.mtime or 0.0)
         return PrunePlan(self.name, tuple(entries), tuple(skipped), policy, str(self.base))
+
+    def _stale_temp_entries(
+        self, now: float, base_st: os.stat_result, skipped: list[PlanSkip]
+    ) -> list[PlanEntry]:
+        """Temporary files of atomic writes older than an hour: left by a crash."""
+        entries: list[PlanEntry] = []
+        for temp in temp_files(self.base):
+            if temp.age(now) <= STALE_TEMP_SECONDS:
+                continue  # a write may still be in flight
+            why = self._refusal(temp.path, base_st)
+            if why:
+                skipped.append(PlanSkip(self.name, temp.ident, str(temp.path), why))
+                continue
+            entries.append(
+                PlanEntry(
+                    self.name,
+                    temp.ident,
+                    str(temp.path),
+                    PruneReason.AGE,
+                    temp.size,
+                    "stale temporary file of an interrupted write (older than 1 hour)",
+                    temp.mtime,
+                )
+            )
+        return entries
+
+    def _temp_path(self, ident: str) -> Path | None:
+        """``[workspace/]name`` of a temporary file -> its path, or None."""
+        workspace, sep, name = ident.rpartition("/")
+        if not is_temp_name(name):
+            return None
+        if sep:
+            try:
+                validate_id(workspace, "workspace id")
+            except InvalidSessionId:
+                return None
+            return self.base / workspace / name
+        return self.base / name
 
     def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult:
         """Remove exactly the plan's record files, re-checking each first.
@@ -498,16 +544,18 @@ class JsonBackend(BaseBackend):
         return PruneResult(self.name, tuple(results))
 
     def _remove_one(self, entry: PlanEntry, base_st: os.stat_result) -> EntryResult:
+        temp = self._temp_path(entry.id)
         try:
-            _, path = self._path_of(entry.id)
+            _, path = (None, temp) if temp is not None else self._path_of(entry.id)
         except SessionNotFound:
             return EntryResult(entry, False, "not a session id of this base; left alone")
         if entry.path not in (None, str(path)):
             return EntryResult(entry, False, "path does not match the id; left alone")
         try:
             # the producer's per-session lock: never delete under a write in flight
+            record = temp_record_name(path.name) if temp is not None else path.name
             with exclusive_lock(
-                self.base / LOCK_DIR / f"{path.name[: -len(RECORD_SUFFIX)]}.lock",
+                self.base / LOCK_DIR / f"{record[: -len(RECORD_SUFFIX)]}.lock",
                 wait=SESSION_LOCK_WAIT,
                 what=f"a write to {entry.id}",
             ):

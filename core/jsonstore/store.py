@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import stat
 import threading
 import uuid
@@ -31,6 +32,8 @@ from core.errors import SessionNotFound, SesstuiError, UsageError
 RECORD_SUFFIX = ".json"
 TEMP_SUFFIX = ".tmp"
 LOCK_DIR = ".locks"
+STALE_TEMP_SECONDS = 3600.0
+"""A temporary file of an atomic write older than this was left by a crash."""
 MAX_ID_LENGTH = 128  # leaves room below NAME_MAX (255) for the temp-file suffix
 
 RECORD_FIELDS = (
@@ -335,6 +338,67 @@ def is_record_name(name: str) -> bool:
     return (
         name.endswith(RECORD_SUFFIX) and not name.startswith(".") and len(name) > len(RECORD_SUFFIX)
     )
+
+
+# .{record}.{pid}.{8 hex}.tmp, as atomic_write names them
+_TEMP_RE = re.compile(r"\.(?P<record>[^/]+\.json)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp\Z")
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the name of an atomic write's temporary file."""
+    return _TEMP_RE.fullmatch(name) is not None
+
+
+def temp_record_name(name: str) -> str:
+    """The record a temporary file was written for (``abc.json``)."""
+    match = _TEMP_RE.fullmatch(name)
+    if match is None:
+        raise ValueError(f"{name!r} is not a temporary file of the JSON store")
+    return match["record"]
+
+
+@dataclass(frozen=True, slots=True)
+class TempFile:
+    """A temporary file of an atomic write, found in a base or a workspace."""
+
+    ident: str  # "[workspace/]name", relative to the base
+    path: Path
+    size: int
+    mtime: float
+
+    def age(self, now: float) -> float:
+        return max(0.0, now - self.mtime)
+
+
+def temp_files(base: Path) -> list[TempFile]:
+    """The atomic writes' temporary files directly in ``base`` and in its
+    workspace folders; regular files only, never through a symlink."""
+    found: list[TempFile] = []
+
+    def scan(folder: Path, prefix: str) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            return  # vanished or unreadable: nothing judged
+        for entry in entries:
+            if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                found.append(
+                    TempFile(prefix + entry.name, Path(entry.path), st.st_size, st.st_mtime)
+                )
+            elif not prefix and entry.is_dir(follow_symlinks=False):
+                try:
+                    validate_id(entry.name, "workspace id")
+                except InvalidSessionId:
+                    continue
+                scan(Path(entry.path), entry.name + "/")
+
+    scan(base, "")
+    return sorted(found, key=lambda t: t.ident)
 
 
 def read_record(path: Path) -> SessionRecord:

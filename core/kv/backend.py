@@ -38,7 +38,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.backend import BaseBackend
-from core.config import redact
 from core.errors import (
     ActionFailed,
     BackendUnavailable,
@@ -55,6 +54,9 @@ from core.kv.providers import (
     Transform,
     canonical_provider,
     glob_escape,
+    may_be_not_redis,
+    not_redis,
+    not_redis_message,
     utc_now,
 )
 from core.model import (
@@ -71,6 +73,7 @@ from core.model import (
     SessionRef,
     State,
 )
+from core.redaction import redact, remember_url_secrets
 from core.settings import BackendConfig, KvBackendConfig
 
 if TYPE_CHECKING:
@@ -161,8 +164,10 @@ class _MemorySource:
         return None
 
 
-def _reason_of(exc: BaseException, endpoint: str, timeout: float) -> str:
-    """Why Redis could not be used, in words a person can act on."""
+def _reason_of(exc: BaseException, endpoint: str, timeout: float, url: str | None = None) -> str:
+    """Why Redis could not be used, in words a person can act on; with ``url``
+    a failure that may come from a server that is not Redis is checked by
+    sending it one ``PING``."""
     text = redact(str(exc))
     low = text.lower()
     name = type(exc).__name__
@@ -181,6 +186,10 @@ def _reason_of(exc: BaseException, endpoint: str, timeout: float) -> str:
         return f"Redis at {endpoint} did not answer within {timeout:g}s"
     if "no such file" in low:
         return f"no Redis socket at {endpoint}: the file does not exist"
+    if url is not None and may_be_not_redis(exc):
+        heard = not_redis(url, timeout)
+        if heard is not None:
+            return not_redis_message(endpoint, heard)
     if "protocol error" in low or "invalid" in low or name in ("InvalidResponse", "ResponseError"):
         return f"the server at {endpoint} does not speak Redis ({text or name})"
     return f"cannot use Redis at {endpoint}: {text or name}"
@@ -195,6 +204,7 @@ def _raw_key(key: str) -> bytes:
 class _RedisSource:
     def __init__(self, url: str, connect_timeout: float, socket_timeout: float) -> None:
         self.url = url
+        remember_url_secrets(url)  # a second line of defence for echoed URLs
         self.endpoint = redact(url)
         self.connect_timeout = connect_timeout
         self.socket_timeout = socket_timeout
@@ -235,7 +245,7 @@ class _RedisSource:
             except Exception:  # noqa: BLE001, S110 - already broken
                 pass
         return BackendUnavailable(
-            _reason_of(exc, self.endpoint, max(self.connect_timeout, self.socket_timeout))
+            _reason_of(exc, self.endpoint, max(self.connect_timeout, self.socket_timeout), self.url)
         )
 
     def pages(self, prefix: str, *, cold: bool = False) -> Iterator[list[Row]]:

@@ -24,15 +24,17 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
-from core.config import redact
 from core.errors import BackendUnavailable, ConfigError, UsageError
+from core.redaction import redact, remember_url_secrets
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -297,6 +299,61 @@ def glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
+# the first byte of every RESP2 / RESP3 reply
+_RESP_TYPES = frozenset(b"+-:$*_,#!=(%~>|")
+
+
+def not_redis(url: str, timeout: float) -> str | None:
+    """What the server at ``url`` does instead of answering ``PING`` like Redis
+    ("answered 'HTTP/1.0 400 Bad request'"), or None when it speaks Redis or
+    cannot be asked (TLS, unreachable, a URL that does not parse).  Called only
+    after a request failed, to tell "not Redis" from other failures."""
+    try:
+        parts = urlsplit(url)
+        if parts.scheme == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            sock.connect(parts.path)
+        elif parts.scheme == "redis":
+            address = (parts.hostname or "localhost", parts.port or 6379)
+            sock = socket.create_connection(address, timeout=timeout)
+        else:
+            return None
+    except (OSError, ValueError):
+        return None
+    with sock:
+        try:
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+        except TimeoutError:
+            return None  # a hung server: the caller's timeout message says so
+        except OSError:
+            reply = b""
+    if not reply:
+        return "it closed the connection without a Redis reply"
+    if reply[0] in _RESP_TYPES:
+        return None
+    first = reply.splitlines()[0].decode("utf-8", "replace")[:40]
+    return f"it answered {redact(first)!r}"
+
+
+def may_be_not_redis(exc: BaseException) -> bool:
+    """Does this failure look like a server that is not Redis (worth a probe)?"""
+    low = str(exc).lower()
+    if "password" in low or "auth" in low:
+        return False
+    return type(exc).__name__ == "InvalidResponse" or any(
+        hint in low for hint in ("closed by server", "protocol error", "invalid", "reset by peer")
+    )
+
+
+def not_redis_message(endpoint: str, heard: str) -> str:
+    return (
+        f"the server at {endpoint} does not speak Redis ({heard}); "
+        "check the URL's host and port point at redis-server"
+    )
+
+
 class RedisProvider:
     """The async provider over Redis (``redis.asyncio``).
 
@@ -313,6 +370,7 @@ class RedisProvider:
         socket_timeout: float = 2.0,
     ) -> None:
         self.url = url or redis_url_from_env()
+        remember_url_secrets(self.url)  # a second line of defence for echoed URLs
         self.connect_timeout = connect_timeout
         self.socket_timeout = socket_timeout
         self._clients: dict[int, Redis] = {}
@@ -340,6 +398,10 @@ class RedisProvider:
         return client
 
     def _wrap(self, exc: Exception) -> BackendUnavailable:
+        if may_be_not_redis(exc):
+            heard = not_redis(self.url, self.connect_timeout)
+            if heard is not None:
+                return BackendUnavailable(not_redis_message(self.endpoint, heard))
         return BackendUnavailable(
             f"Redis at {self.endpoint} failed: {redact(str(exc)) or type(exc).__name__}"
         )

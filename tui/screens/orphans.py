@@ -159,7 +159,10 @@ class OrphansScreen(Screen[None]):
         if not len(report):
             text = "No orphans: nothing is left behind."
         else:
-            counts = " · ".join(f"{c} {n}" for c, n in report.counts().items())
+            # crash leftovers are rare: named only when there are some
+            counts = " · ".join(
+                f"{c} {n}" for c, n in report.counts().items() if n or c != "json-temp"
+            )
             text = f"{counts} · {bytes_text(report.total_bytes)} in all"
         summary.update(text)
         skipped = self.query_one("#orphans-skipped", Static)

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.model import LogSource, Session
+from core.redaction import redact, redact_fields
 from tui.formatting import ago_text, bytes_text
 from tui.theme_style import theme_style
 
@@ -49,7 +50,8 @@ class DetailPanel(VerticalScroll):
         grid = self._render_fields()
         if self.record and self.session is not None:
             # the whole record, scrollable with the panel (focus it with tab)
-            return Group(grid, Text(""), Text("record", style="bold"), Text(self.record))
+            record = Text(redact(self.record))
+            return Group(grid, Text(""), Text("record", style="bold"), record)
         return grid
 
     def _render_fields(self) -> Table | Text:
@@ -83,7 +85,7 @@ class DetailPanel(VerticalScroll):
             row("path", s.path)
         if self.related:
             row("related", "\n".join(self.related))
-        for k, v in s.metadata.items():
+        for k, v in redact_fields(s.metadata).items():
             if k not in ("base", "uuid"):
                 row(k, v)
         if self.sources:
