@@ -118,8 +118,11 @@ def _mask_bare(match: re.Match[str]) -> str:
 # 2. key = value
 # ---------------------------------------------------------------------------
 
+# The secret word sits in the key's last dotted part (`db.password`, not `secret.log`), and
+# a key never continues a path (`/srv/secret: Permission denied` names a file, not a secret).
 _KEY_VALUE_RE = re.compile(
-    rf"(?P<key>[A-Za-z0-9_.-]*{_SENSITIVE_WORDS}[A-Za-z0-9_.-]*)(?P<quote>[\"']?)"
+    rf"(?<![/\\\w.-])(?P<key>(?:[A-Za-z0-9_-]*\.)*[A-Za-z0-9_-]*{_SENSITIVE_WORDS}[A-Za-z0-9_-]*)"
+    r"(?P<quote>[\"']?)"
     r"(?P<sep>\s*[:=]\s*)"
     r"(?P<value>\"(?:\\.|[^\"\\\n])*(?:\"|$)|'(?:\\.|[^'\\\n])*(?:'|$)|[^\s\"',;&)}\]]+)",
     re.IGNORECASE | re.MULTILINE,

@@ -70,7 +70,11 @@ def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
         " 'after': sorted(sys.modules)}))"
     )
     out = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-I", "-S", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     report = json.loads(out.stdout)
     assert Path(report["file"]).resolve() == ROOT / "core" / "__init__.py"

@@ -193,6 +193,20 @@ def test_user_names_and_plain_urls_stay() -> None:
     assert redact(hint).startswith("Redis at redis://h:1/0 needs a password; put it in (")
 
 
+def test_file_names_that_contain_a_secret_word_are_not_keys() -> None:
+    """An error naming `/run/secret.log` or `token.txt` keeps its message: only a key whose
+    last dotted part names a secret, not continuing a path, masks what follows."""
+    for text in (
+        "cannot read /tmp/x/secret.log: Permission denied",
+        "/srv/app/secret: Permission denied",
+        "token.txt: No such file or directory",
+        "my_password_file.yml:3: unknown key",
+    ):
+        assert redact(text) == text
+    assert redact("db.password: hunter2") == "db.password: ***"
+    assert redact("--token=abc def") == "--token=*** def"
+
+
 def test_errors_and_health_are_redacted_at_construction() -> None:
     forget_secrets()
     err = BackendUnavailable("Redis at redis://:hunter2@h:1/0 failed (password = hunter2)")
