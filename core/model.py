@@ -209,6 +209,9 @@ class PrunePlan:
     policy: PrunePolicy | None = None
     base: str | None = None
     error: str = ""  # planning failed for this backend; the others still plan
+    # the base as planned (device, inode, real path; a dirs backend's
+    # ``engine.BaseIdentity``): the delete refuses a base replaced since
+    base_identity: object | None = None
 
     @property
     def total_bytes(self) -> int:

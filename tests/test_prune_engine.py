@@ -246,6 +246,65 @@ def test_base_swapped_after_planning_is_refused_by_the_producer(
     assert "through a symlink" in warnings_of(caplog)
 
 
+def swap_parent_for_symlink(base: Path, session: Path) -> Path:
+    """Replace the folder *above* ``base`` by a symlink to a copy of it: the base
+    path still names a real directory (not a link), with a same-named copy of
+    ``session`` in it; returns that copy."""
+    parent = base.parent
+    elsewhere = parent.parent / f"{parent.name}-elsewhere"
+    shutil.copytree(parent, elsewhere, symlinks=True)
+    parent.rename(parent.parent / f"{parent.name}-moved")
+    parent.symlink_to(elsewhere, target_is_directory=True)
+    return elsewhere / base.name / session.name
+
+
+def replace_base_by_a_directory(base: Path, session: Path) -> Path:
+    """Move ``base`` aside and make a new real directory in its place holding a
+    same-named copy of ``session``; returns that copy."""
+    moved = base.parent / "moved-aside"
+    base.rename(moved)
+    shutil.copytree(moved / session.name, base / session.name)
+    return base / session.name
+
+
+SWAPS = {"parent symlinked": swap_parent_for_symlink, "base replaced": replace_base_by_a_directory}
+
+
+@pytest.mark.parametrize("swap", SWAPS)
+def test_base_replaced_after_planning_is_refused_by_the_backend(tmp_path: Path, swap: str) -> None:
+    # the base path still checks out as a real directory: only the plan's
+    # record of which directory it was (device, inode, real path) tells
+    base = tmp_path / "area" / "runs"
+    s = make_session(base, age=OLD)
+    b = backend(base)
+    plan = b.plan_prune()
+    assert [e.id for e in plan.entries] == [s.name]
+    copy = SWAPS[swap](base, s)
+    with pytest.raises(UnsafeOperation, match="not the directory that was planned"):
+        b.prune(plan, force=True)
+    assert (copy / "logs" / "app.log").read_text() == "hello\n"
+
+
+@pytest.mark.parametrize("swap", SWAPS)
+def test_base_replaced_after_planning_is_refused_by_the_producer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, swap: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="core.dirs")
+    base = tmp_path / "area" / "runs"
+    s = make_session(base, age=OLD)
+    copies: list[Path] = []
+    handler = SessionHandler(
+        SessionDir(base, max_session_dirs=-1, max_age_days=1),
+        change_directory=False,
+        on_before_prune=lambda dirs: copies.append(SWAPS[swap](base, s)),
+    )
+    with handler.session_context():
+        pass
+    (copy,) = copies
+    assert (copy / "logs" / "app.log").read_text() == "hello\n"
+    assert "not the directory that was planned" in warnings_of(caplog)
+
+
 @pytest.mark.parametrize("swap", ["symlink", "another directory"])
 def test_remove_tree_refuses_a_base_swapped_after_its_check(tmp_path: Path, swap: str) -> None:
     # the window between check_base and the removal: the base is opened

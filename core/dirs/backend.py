@@ -292,6 +292,7 @@ class DirsBackend(BaseBackend):
             tuple(skipped),
             policy,
             str(self.base),
+            base_identity=view.identity,
         )
 
     def plan_delete(self, session_ids: Iterable[str], *, force: bool = False) -> PrunePlan:
@@ -309,7 +310,12 @@ class DirsBackend(BaseBackend):
                     PlanEntry(self.name, sid, str(path), PruneReason.REQUESTED, None, "", mtime)
                 )
         return PrunePlan(
-            self.name, tuple(self._measure_entries(entries)), tuple(skipped), None, str(self.base)
+            self.name,
+            tuple(self._measure_entries(entries)),
+            tuple(skipped),
+            None,
+            str(self.base),
+            base_identity=view.identity,
         )
 
     def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult:
@@ -321,6 +327,9 @@ class DirsBackend(BaseBackend):
         """
         if plan.backend != self.name:
             raise UnsafeOperation(f"plan is for backend '{plan.backend}', not '{self.name}'")
+        identity = plan.base_identity
+        if identity is not None and not isinstance(identity, engine.BaseIdentity):
+            raise UnsafeOperation(f"plan for '{plan.backend}' carries a foreign base identity")
         results: dict[int, EntryResult] = {}
         targets: list[engine.Target] = []
         planned: list[int] = []
@@ -334,7 +343,16 @@ class DirsBackend(BaseBackend):
                 continue
             targets.append(engine.Target(path, parsed))
             planned.append(i)
-        for i, outcome in zip(planned, engine.remove(self.base, targets, force=force), strict=True):
+        for i, outcome in zip(
+            planned,
+            engine.remove(
+                self.base,
+                targets,
+                force=force,
+                planned=identity,
+            ),
+            strict=True,
+        ):
             results[i] = EntryResult(plan.entries[i], outcome.ok, outcome.message)
         ordered = tuple(results[i] for i in range(len(plan.entries)))
         for r in ordered:

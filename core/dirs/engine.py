@@ -8,7 +8,9 @@ exit).  *Which* directories a retention rule selects is decided elsewhere
 removes it, with the same rules for every caller:
 
 * the base is checked (not empty, ``/``, the home directory or an ancestor of
-  it, a symlink) when planning and again when deleting;
+  it, a symlink) when planning and again when deleting, and must still be the
+  directory that was planned (same device, inode and real path: a base, or a
+  parent of it, swapped after planning is refused);
 * one pruner per base at a time (the lock file ``.sesstui-prune.lock``);
 * only direct children of the base, real directories, never through a symlink;
 * never a directory on another filesystem or holding a mount point (checked
@@ -32,7 +34,7 @@ from pathlib import Path
 
 from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, pid_alive
 from core.dirs.safety import RemovalBlocked, check_base, mount_points_under, remove_tree
-from core.errors import ActionFailed
+from core.errors import ActionFailed, UnsafeOperation
 from core.locks import exclusive_lock
 
 
@@ -80,12 +82,37 @@ class BaseView:
     base: Path
     st: os.stat_result
     mounts: tuple[Path, ...]
+    real: str = ""
 
     @classmethod
     def take(cls, base: Path) -> BaseView:
         """Check ``base`` (UnsafeOperation / ActionFailed when refused) and look."""
         st = check_base(base)
-        return cls(base, st, tuple(mount_points_under(base)))
+        return cls(base, st, tuple(mount_points_under(base)), os.path.realpath(base))
+
+    @property
+    def identity(self) -> BaseIdentity:
+        """What a plan records so the delete can tell it is the same directory."""
+        return BaseIdentity(self.st.st_dev, self.st.st_ino, self.real)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseIdentity:
+    """A base as it was when planned: its device, inode and real path."""
+
+    dev: int
+    ino: int
+    real: str
+
+    def check(self, now: BaseView) -> None:
+        """Raise UnsafeOperation when ``now`` is not the planned directory."""
+        if (now.st.st_dev, now.st.st_ino) != (self.dev, self.ino) or now.real != self.real:
+            where = f" (now {now.real})" if now.real != self.real else ""
+            raise UnsafeOperation(
+                f"refusing to prune: {now.base} is not the directory that was planned "
+                f"({self.real}){where}; it, or a folder above it, was replaced since; "
+                "plan again"
+            )
 
 
 def refusal(view: BaseView, path: Path, parsed: ParsedName | None, *, force: bool) -> str:
@@ -149,12 +176,14 @@ def remove(
     *,
     force: bool = False,
     workers: int = 4,
+    planned: BaseIdentity | None = None,
 ) -> list[Outcome]:
     """Remove ``targets`` from ``base``, re-checking the base and each entry first.
 
     Takes the base's prune lock (LockBusy names the holder); the base is
-    checked again after it (UnsafeOperation / ActionFailed for the whole
-    prune).  Outcomes are per entry, in the targets' order.
+    checked again after it, and compared with ``planned`` (the base as it was
+    planned: UnsafeOperation / ActionFailed for the whole prune).  Outcomes
+    are per entry, in the targets' order.
     """
     check_base(base)  # refuse a swapped base before even creating the lock file
     lock = base / PRUNE_LOCK_NAME
@@ -167,6 +196,8 @@ def remove(
                 "prune needs write access to the base directory"
             ) from e
         view = BaseView.take(base)
+        if planned is not None:
+            planned.check(view)
 
         def one(target: Target) -> Outcome:
             why = refusal(view, target.path, target.parsed, force=force)

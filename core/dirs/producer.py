@@ -39,7 +39,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -682,7 +682,7 @@ class SessionDir:
             self._open.discard(path)
         engine.release(path)
 
-    def plan_prune(self, exclude: Path | None = None) -> list[tuple[Path, PruneReason]]:
+    def plan_prune(self, exclude: Path | None = None) -> PlannedPrune:
         """The directories :meth:`prune` would delete now, oldest first, with the reason.
 
         Never includes ``exclude`` (default: the current session, :attr:`path`)
@@ -699,14 +699,14 @@ class SessionDir:
             candidates, self.max_session_dirs, self.max_age_days, time.time()
         )
         if not selected:
-            return []
+            return PlannedPrune()
         view = engine.BaseView.take(self.base_directory)
         with self._open_lock:
             protected = [*self._open]
         current = exclude if exclude is not None else self._path
         if current is not None:
             protected.append(current)
-        plan: list[tuple[Path, PruneReason]] = []
+        plan = PlannedPrune(base=view.identity)
         for candidate, reason in selected:
             if any(_same_path(candidate.path, p) for p in protected):
                 logger.debug("prune: keeping current session %s", candidate.path)
@@ -737,7 +737,8 @@ class SessionDir:
             return []
         targets = [engine.Target(path, self._parse(path.name)) for path, _ in plan]
         try:
-            outcomes = engine.remove(self.base_directory, targets)
+            planned = plan.base if isinstance(plan, PlannedPrune) else None
+            outcomes = engine.remove(self.base_directory, targets, planned=planned)
         except LockBusy as e:
             logger.warning("prune skipped: %s", e.message)
             return []
@@ -751,6 +752,20 @@ class SessionDir:
             else:
                 logger.warning("prune: could not remove %s: %s", path, outcome.message)
         return removed
+
+
+class PlannedPrune(list[tuple[Path, PruneReason]]):
+    """What :meth:`SessionDir.plan_prune` selected: ``(path, reason)`` pairs, plus
+    the base as it was when planned, which the delete checks again."""
+
+    def __init__(
+        self,
+        items: Iterable[tuple[Path, PruneReason]] = (),
+        *,
+        base: engine.BaseIdentity | None = None,
+    ) -> None:
+        super().__init__(items)
+        self.base = base
 
 
 def _enter_directory(path: Path) -> str | None:
