@@ -320,6 +320,12 @@ class Inventory:
                 raise BackendUnavailable(
                     f"no session named '{text}' in the backends that answered; unavailable: {names}"
                 )
+            if ref is not None:  # `nope:abc`: the backend part is what is wrong
+                known = ", ".join(sorted(self.backends)) or "none configured"
+                raise SessionNotFound(
+                    f"no backend named '{ref.backend}' (backends: {known}); "
+                    "see `sesstui ls` for refs"
+                )
             raise SessionNotFound(
                 f"no session named '{text}'; see `sesstui ls`, or name it as backend:id"
             )

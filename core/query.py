@@ -474,6 +474,11 @@ class _Parser:
         raw = value.text
         span = (value.start, len(raw))
         if key in _TIME_FIELDS:
+            if raw.replace(".", "", 1).isdigit():  # `age>7`: seconds? days? say which
+                raise self.fail(
+                    f"{raw!r} has no unit; write e.g. {raw}d (days), {raw}h, {raw}m or {raw}s",
+                    *span,
+                )
             try:
                 limit = parse_duration(raw).total_seconds()
             except UsageError:

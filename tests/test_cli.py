@@ -194,6 +194,25 @@ def test_every_command_has_help(cmd: str) -> None:
     assert "exit codes" in r.stdout
 
 
+def test_version_names_the_installed_distribution() -> None:
+    from importlib.metadata import version
+
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"sesstui {version('sesstui')}"
+
+
+def test_a_ref_to_an_unknown_backend_says_the_backend_is_unknown(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    base = tmp_path / "runs"
+    a = make_session(base)
+    cfg = write_config(tmp_path, base)
+    r = run_cli("--config", str(cfg), "delete", f"nope:{a.name}", "--yes", env=env)
+    assert r.returncode == 4, r.stderr
+    assert "no backend named 'nope' (backends: runs" in r.stderr
+    assert a.exists()
+
+
 def test_usage_error_exit_code() -> None:
     r = run_cli("logs")
     assert r.returncode == 2

@@ -191,7 +191,7 @@ def test_calute_sessions_show_with_state_turns_and_current_agent(tmp_path: Path)
     assert live.state is State.ACTIVE and done.state is State.ENDED
     assert live.metadata["turns"] == "1" and live.metadata["transitions"] == "1"
     assert live.metadata["agent"] == "billing" and live.metadata["first_agent"] == "triage"
-    assert live.info == "agent billing · 1 turns · ws support"
+    assert live.info == "agent billing · 1 turn · ws support"
     assert (
         done.metadata["ended_at"] == json.loads((tmp_path / "done.json").read_text())["updated_at"]
     )

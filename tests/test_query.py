@@ -393,6 +393,15 @@ def test_error_positions_point_at_the_mistake() -> None:
     assert error('"a"b').position == 3  # text glued to the closing quote
 
 
+def test_a_time_without_a_unit_is_an_error_that_suggests_one() -> None:
+    # `age>7` used to mean seven seconds, silently; now it asks which unit
+    for text, number in (("age>7", "7"), ("active<=30", "30"), ("ttl<2.5", "2.5")):
+        e = error(text)
+        assert f"write e.g. {number}d (days)" in e.message
+        assert underlined(text) == number
+    assert parse_query("age>7d") is not None and parse_query("ttl<90s") is not None
+
+
 def test_bad_regex_points_into_the_pattern() -> None:
     e = error("kind:tmux name~ab(c")
     assert e.message.startswith("bad regular expression")

@@ -35,6 +35,16 @@ exit codes: 0 ok, 1 action failed, 2 usage or config error,
 """
 
 
+def _version() -> str:
+    """The installed distribution's version (the source tree's when run from it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sesstui")
+    except PackageNotFoundError:
+        return "(not installed; run from a source tree)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sesstui",
@@ -42,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--version", action="version", version=f"sesstui {_version()}")
     p.add_argument("--config", metavar="FILE", help="config file (default: discovered, see README)")
     p.add_argument("--theme", help="dashboard theme, e.g. sesstui-dark, sesstui-light, sesstui-16")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

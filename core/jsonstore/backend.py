@@ -289,7 +289,10 @@ class JsonBackend(BaseBackend):
         size: SizeInfo,
     ) -> Session:
         current = record.current_agent
-        parts = [f"agent {current or '-'}", f"{len(record.turns)} turns"]
+        parts = [
+            f"agent {current or '-'}",
+            f"{len(record.turns)} turn{'' if len(record.turns) == 1 else 's'}",
+        ]
         if workspace:
             parts.append(f"ws {workspace}")
         metadata: dict[str, str] = {
