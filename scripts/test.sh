@@ -27,16 +27,40 @@ if ((${#need[@]})); then
   fi
 fi
 
-# -- python dependencies -------------------------------------------------------
-say "installing the project and its test dependencies"
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+# -- python -------------------------------------------------------------------
+# The tests run in a virtualenv: the one that is active, else .venv here (made
+# on first use). Never the system interpreter: a Debian system pip refuses
+# installs (PEP 668), and a base interpreter may lack setuptools/wheel.
+if python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
+  venv_dir=$(python3 -c 'import sys; print(sys.prefix)')
+else
+  venv_dir=$PWD/.venv
+  if [ ! -x "$venv_dir/bin/python" ]; then
+    say "making a virtualenv in .venv"
+    if ! python3 -m venv "$venv_dir" 2>/dev/null; then
+      # Debian ships venv (ensurepip) separately
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+      fi
+      rm -rf "$venv_dir"
+      python3 -m venv "$venv_dir"
+    fi
+  fi
+fi
+export VIRTUAL_ENV=$venv_dir
+export PATH=$venv_dir/bin:$PATH
+py=$venv_dir/bin/python
+
+say "installing the project and its test dependencies into $venv_dir"
+"$py" -m pip install -q --disable-pip-version-check -e ".[test]"
 
 say "ruff"
-ruff check .
-ruff format --check .
+"$py" -m ruff check .
+"$py" -m ruff format --check .
 
 say "mypy --strict (core, tui, tests)"
-mypy
+"$py" -m mypy
 
 say "pytest"
-python3 -m pytest -q -p no:cacheprovider "$@"
+"$py" -m pytest -q -p no:cacheprovider "$@"

@@ -26,11 +26,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from core.settings import DockerBackendConfig
+from tests.helpers import unavailable
 
 IMAGE = "sesstui-busybox:test"
 # applets the tests run; busybox picks the applet from argv[0]
@@ -298,10 +299,8 @@ def close_engine(engine: DockerEngine) -> None:
         engine.daemon.stop()
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"a Docker engine is required under CI: {reason}")
-    pytest.skip(f"no Docker engine: {reason}")
+def _unavailable(reason: str) -> NoReturn:
+    unavailable(f"no Docker engine: {reason}")
 
 
 @pytest.fixture(scope="session", name="docker_engine")
@@ -322,7 +321,7 @@ def _docker_engine_fixture() -> Iterator[DockerEngine]:
 def _spare_daemon_fixture(docker_engine: DockerEngine) -> Iterator[Daemon]:
     """A second, throwaway dockerd (tests that kill a daemon use this one)."""
     if docker_engine.daemon is None and os.geteuid() != 0:
-        pytest.skip("a throwaway dockerd needs root")
+        unavailable("a throwaway dockerd needs root")
     try:
         daemon = start_daemon()
     except EngineUnavailable as e:

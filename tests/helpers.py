@@ -12,13 +12,25 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
+
+import pytest
 
 from core.dirs.naming import make_name
 from core.model import PrunePolicy
 from core.settings import DirsBackendConfig
 
 T = TypeVar("T")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A part this test needs is missing here: skip, naming it, except under
+    ``CI=true``, where the test command installed everything and a missing part
+    is a failure (a CI run never skips)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"required under CI=true, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
 
 # a pid that is certainly not running: larger than any pid_max
 DEAD_PID = 4_194_999

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tui.screens.dashboard import DashboardScreen
 
@@ -25,3 +26,19 @@ def dash(pilot: Pilot[int]) -> DashboardScreen:
     screen = pilot.app.screen_stack[1]
     assert isinstance(screen, DashboardScreen)
     return screen
+
+
+async def steady(pilot: Pilot[int]) -> None:
+    """Make the next snapshot independent of the wall clock.
+
+    Called after the keys of a snapshot test: every Input on every screen
+    stops blinking (its cursor stays shown) and toasts are cleared (they time
+    out after a few seconds, so whether a picture had one would depend on how
+    loaded the machine was)."""
+    app = pilot.app
+    await pilot.wait_for_scheduled_animations()
+    for screen in app.screen_stack:
+        for box in screen.query(Input):
+            box.cursor_blink = False
+    app.clear_notifications()
+    await pilot.pause()

@@ -9,7 +9,6 @@ reason, except under ``CI=true`` where they fail.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 import redis
 
 from core.settings import KvBackendConfig
+from tests.helpers import unavailable
 
 _BOOT_WAIT = 10.0
 
@@ -176,9 +176,7 @@ def _server_or_skip(password: str | None = None, *, tls: bool = False) -> RedisS
     try:
         return open_server(password, tls=tls)
     except ServerUnavailable as e:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"no redis-server under CI: {e}")
-        pytest.skip(str(e))
+        unavailable(f"no redis-server: {e}")
 
 
 @pytest.fixture(scope="session")

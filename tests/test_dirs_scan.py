@@ -24,6 +24,7 @@ import pytest
 from core.dirs import scan
 from core.dirs.scan import DirScanner
 from core.model import SizeInfo
+from tests.helpers import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 IS_ROOT = os.geteuid() == 0
@@ -524,6 +525,11 @@ _PROBE = textwrap.dedent(
 
 
 def run_probe(prefix: list[str], path: Path, change: str) -> dict[str, object]:
+    if prefix:
+        # can this machine run the prefix at all (user namespaces, capabilities)?
+        env = subprocess.run([*prefix, "true"], capture_output=True, text=True, check=False)
+        if env.returncode != 0:
+            unavailable(f"{prefix[0]} cannot run here: {env.stderr.strip()[-300:]}")
     proc = subprocess.run(
         [*prefix, sys.executable, "-c", _PROBE, str(REPO), str(path), change],
         capture_output=True,
@@ -531,7 +537,8 @@ def run_probe(prefix: list[str], path: Path, change: str) -> dict[str, object]:
         check=False,
     )
     if proc.returncode != 0:
-        pytest.skip(f"probe could not run here: {proc.stderr.strip()[-300:]}")
+        # the environment runs; the scanner under test crashed
+        pytest.fail(f"the probe failed: {proc.stderr.strip()[-2000:]}")
     result: dict[str, object] = json.loads(proc.stdout)
     return result
 
@@ -546,7 +553,7 @@ def test_unreadable_subdir_is_skipped_and_reported(tmp_path: Path) -> None:
     if IS_ROOT:
         # Root reads everything: drop the two capabilities that bypass file modes.
         if shutil.which("setpriv") is None:
-            pytest.skip("root without setpriv cannot make a directory unreadable")
+            unavailable("root without setpriv cannot make a directory unreadable")
         caps = "-dac_override,-dac_read_search"
         prefix = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
     # Make it readable again inside the probe: the parent's watch sees the chmod.
@@ -566,7 +573,7 @@ def test_unreadable_subdir_is_skipped_and_reported(tmp_path: Path) -> None:
 
 def test_watch_limit_falls_back_to_relisting(tmp_path: Path) -> None:
     if shutil.which("unshare") is None:
-        pytest.skip("no unshare(1)")
+        unavailable("no unshare(1)")
     session = tmp_path / "session"
     for i in range(8):
         write(session / f"d{i}" / "deep" / "file", 10 * i + 1)
@@ -602,7 +609,7 @@ def test_watch_limit_falls_back_to_relisting(tmp_path: Path) -> None:
 def test_queue_overflow_walks_again(watched: DirScanner, tree: dict[str, Path]) -> None:
     limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
     if limit > 500_000:
-        pytest.skip(f"max_queued_events={limit}: too many events to overflow in a test")
+        unavailable(f"max_queued_events={limit}: too many events to overflow in a test")
     s1, s2, s3 = sessions(tree)
     check_many(watched, [s1, s2, s3])
     walks = watched.stats.full_walks
@@ -635,7 +642,7 @@ def tmpfs_inside(tree: dict[str, Path]) -> Iterator[Path]:
         check=False,
     )
     if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        unavailable(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
     try:
         yield mnt
     finally:
@@ -662,7 +669,7 @@ def test_bind_mount_cycle_is_not_followed(scanner: DirScanner, tree: dict[str, P
         ["mount", "--bind", str(s3), str(loop)], capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
-        pytest.skip(f"cannot bind-mount here: {proc.stderr.strip()}")
+        unavailable(f"cannot bind-mount here: {proc.stderr.strip()}")
     try:
         check_one(scanner, s3)  # same filesystem, same inode as an ancestor: a cycle
         assert scanner.report(s3).skipped == (str(loop),)

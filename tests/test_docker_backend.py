@@ -44,7 +44,7 @@ from tests.docker_fixtures import (  # noqa: F401 - fixtures
     _docker_engine_fixture,
     _spare_daemon_fixture,
 )
-from tests.helpers import as_nobody, unique, wait_for
+from tests.helpers import as_nobody, unavailable, unique, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOP = "while true; do sleep 0.1; done"
@@ -619,7 +619,7 @@ def test_a_socket_without_permission_is_unavailable(
     socket = engine.host.removeprefix("unix://")
     mode = os.stat(socket).st_mode & 0o777
     if mode & 0o006:
-        pytest.skip(f"the engine socket {socket} is open to everyone ({oct(mode)})")
+        unavailable(f"the engine socket {socket} is open to everyone ({oct(mode)})")
     cfg = engine.config("perm")
 
     def attempt() -> str:

@@ -31,6 +31,7 @@ from core.logtail import (
     read_last_lines,
 )
 from core.model import LogLine
+from tests.helpers import unavailable
 
 WAIT = 5.0
 
@@ -90,7 +91,7 @@ def reference_last(data: bytes, n: int, max_line_bytes: int) -> list[str]:
 def mode(request: pytest.FixtureRequest) -> Mode:
     value: Mode = request.param
     if value == "inotify" and not sys.platform.startswith("linux"):
-        pytest.skip("inotify is Linux-only")
+        unavailable("inotify is Linux-only")
     return value
 
 
@@ -340,7 +341,7 @@ def test_tail_without_follow_yields_last_lines_and_ends(log: Path) -> None:
 
 def test_follow_auto_mode_uses_inotify_on_linux(log: Path) -> None:
     if not sys.platform.startswith("linux"):
-        pytest.skip("inotify is Linux-only")
+        unavailable("inotify is Linux-only")
     with FileTail(log, follow=True) as tail:
         assert tail.mode == "inotify"
     with FileTail(log, follow=True, mode="poll") as tail:

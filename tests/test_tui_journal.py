@@ -22,7 +22,7 @@ from core.model import SessionRef
 from core.settings import AppConfig
 from tests.fakes import FROZEN, frozen_clock
 from tests.helpers import dirs_config, make_session
-from tests.pilot_helpers import wait_until
+from tests.pilot_helpers import steady, wait_until
 from tui.screens.journal import JournalScreen
 from tui.themes import VARIABLE_DEFAULTS, bundled_themes
 
@@ -225,6 +225,7 @@ def fixed_journal(path: Path) -> Journal:
 async def settle(pilot: Pilot[int]) -> None:
     await wait_until(pilot, lambda: screen_of(pilot).loaded, "the journal read")
     await pilot.pause(0.05)
+    await steady(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])

@@ -15,14 +15,13 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from core.inventory import Inventory
 from core.model import LogLine, SessionRef
 from core.settings import AppConfig, SessionSpec, UIConfig
 from tests.fakes import frozen_clock, sample_backends, sample_config
 from tests.helpers import dirs_config, make_session
-from tests.pilot_helpers import wait_until
+from tests.pilot_helpers import steady, wait_until
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
@@ -592,12 +591,10 @@ def open_merged_then(*keys: str) -> Callable[[Pilot[int]], Awaitable[None]]:
         screen = MergedLogScreen(list(labels), labels)
         await app.push_screen(screen)
         await wait_until(pilot, lambda: screen.pane.line_count == 36, "the merged backlog")
-        for box in screen.query(Input):
-            box.cursor_blink = False
         for key in keys:
             await pilot.press(key)
-        app.clear_notifications()  # a toast would hide the pane's bottom edge
         await pilot.pause(0.1)
+        await steady(pilot)
 
     return run
 

@@ -21,7 +21,7 @@ from core.orphans import Orphan, OrphanReport
 from core.settings import AppConfig, JsonBackendConfig, UIConfig
 from tests.fakes import frozen_clock, sample_backends, sample_config
 from tests.helpers import dirs_config, make_session
-from tests.pilot_helpers import wait_until
+from tests.pilot_helpers import steady, wait_until
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
@@ -291,6 +291,7 @@ def before_orphans() -> Callable[[Pilot[int]], Awaitable[None]]:
     async def run(pilot: Pilot[int]) -> None:
         await open_orphans(pilot, OrphansScreen(lambda inv, cfg: REPORT))
         await pilot.pause(0.2)
+        await steady(pilot)
 
     return run
 

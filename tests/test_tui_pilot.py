@@ -102,9 +102,16 @@ async def test_follow_shows_appended_lines_and_f_pauses(tmp_path: Path) -> None:
         await pilot.press("f")
         await wait_until(pilot, lambda: not dash(pilot).follow, "paused")
         assert "paused" in str(dash(pilot).log_pane.border_title)
+        # paused means nothing reads the log any more (not: a reader whose
+        # lines are hidden), so a line written now cannot show, whatever the timing
+        await wait_until(
+            pilot,
+            lambda: not any(w.group == "tail" and w.is_running for w in pilot.app.workers),
+            "the tail worker ended",
+        )
         with log.open("a") as f:
             f.write("written while paused\n")
-        await pilot.pause(0.6)
+        await pilot.pause()
         assert "written while paused" not in log_text(pilot)
         await pilot.press("f")
         await wait_until(pilot, lambda: "written while paused" in log_text(pilot), "resumed")

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from core.inventory import Inventory
 from tests.fakes import frozen_clock, sample_backends, sample_config
+from tests.pilot_helpers import steady
 from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
 
@@ -57,13 +57,11 @@ async def settle(pilot: Pilot[int]) -> None:
 def before(*keys: str) -> Callable[[Pilot[int]], Awaitable[None]]:
     async def run(pilot: Pilot[int]) -> None:
         await settle(pilot)
-        # a blinking cursor would make the picture depend on timing
-        for box in pilot.app.screen.query(Input):
-            box.cursor_blink = False
         for key in keys:
             await pilot.press(key)
             await pilot.pause(0.05)
         await settle(pilot) if not keys else await pilot.pause(0.3)
+        await steady(pilot)
 
     return run
 

@@ -22,16 +22,14 @@ import pytest
 
 from core.settings import DirsBackendConfig, TmuxBackendConfig
 from core.tmux.backend import TmuxBackend
-from tests.helpers import wait_for
+from tests.helpers import unavailable, wait_for
 
 
 def need_tmux() -> str:
     """The tmux binary; skip without one, except under CI=true where it fails."""
     tmux = shutil.which("tmux")
     if tmux is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tmux is required under CI (scripts/test.sh installs it)")
-        pytest.skip("tmux is not installed")
+        unavailable("tmux is not installed (scripts/test.sh installs it)")
     return tmux
 
 
