@@ -28,6 +28,9 @@ def dash(pilot: Pilot[int]) -> DashboardScreen:
     return screen
 
 
+_FOLLOWERS = frozenset({"tail", "merged"})
+
+
 async def steady(pilot: Pilot[int]) -> None:
     """Make the next snapshot independent of the wall clock.
 
@@ -36,6 +39,14 @@ async def steady(pilot: Pilot[int]) -> None:
     out after a few seconds, so whether a picture had one would depend on how
     loaded the machine was)."""
     app = pilot.app
+    # what the keys started (a plan, an action, a refresh) has finished; the
+    # tails follow for as long as their screen is open, so they are left running
+    await wait_until(
+        pilot,
+        lambda: not any(w.is_running and w.group not in _FOLLOWERS for w in app.workers),
+        "the workers the keys started",
+        timeout=30,
+    )
     await pilot.wait_for_scheduled_animations()
     for screen in app.screen_stack:
         for box in screen.query(Input):

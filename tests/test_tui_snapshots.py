@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from core.inventory import Inventory
 from tests.fakes import frozen_clock, sample_backends, sample_config
-from tests.pilot_helpers import steady
+from tests.pilot_helpers import steady, wait_until
 from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
 
@@ -43,14 +43,15 @@ def make_app(
 async def settle(pilot: Pilot[int]) -> None:
     """Wait until the refresh worker has finished and the log has its lines."""
     app = pilot.app
-    for _ in range(200):
-        await pilot.pause(0.02)
+
+    def settled() -> bool:
         screen = app.screen
         if not isinstance(screen, DashboardScreen):
-            continue
+            return False
         refreshing = any(w.group == "refresh" and w.is_running for w in app.workers)
-        if not refreshing and screen.log_pane.line_count > 1 and not screen._refreshing:
-            break
+        return not refreshing and screen.log_pane.line_count > 1 and not screen._refreshing
+
+    await wait_until(pilot, settled, "the first refresh and the log's lines", timeout=30)
     await pilot.pause(0.05)
 
 
