@@ -149,7 +149,7 @@ async def test_protected_single_delete_needs_the_name(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), "plan")
         confirm = app.screen.query_one("#confirm", Button)
         box = app.screen.query_one("#plan-typed", Input)
-        box.focus()
+        assert app.screen.focused is box  # keys typed right away land in the box
         await pilot.press("1")
         await pilot.pause(0.1)
         assert confirm.disabled  # the count is not what a single delete asks for
@@ -204,10 +204,11 @@ async def test_bulk_stop_with_typed_count_and_related_jump(
         assert isinstance(bulk, BulkScreen)
         assert sorted(s.name for s in bulk.sessions) == ["one", "two"]
         kill = bulk.query_one("#kill", Button)
-        assert kill.disabled and bulk.focused is bulk.query_one("#cancel")
-        bulk.query_one("#plan-typed").focus()
-        await pilot.press("2")
-        await wait_until(pilot, lambda: not kill.disabled, "typed count")
+        assert kill.disabled and bulk.focused is bulk.query_one("#plan-typed")
+        await pilot.press("n")  # a letter is text in the box here, never the "no" key
+        assert app.screen is bulk and bulk.query_one("#plan-typed", Input).value == "n"
+        await pilot.press("backspace", "2", "enter")  # enter on the right count: Stop 2
+        await wait_until(pilot, lambda: bulk.focused is bulk.query_one("#stop"), "on Stop")
         await pilot.click("#kill")
         await wait_until(pilot, lambda: sessions_on(socket) == {"three"}, "two stopped")
         await wait_until(pilot, lambda: set(t.shown) >= {"work:three"} and not t.marked, "rows")

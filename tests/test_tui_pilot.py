@@ -230,14 +230,19 @@ async def test_protected_backend_needs_the_count_typed(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), "plan")
         confirm = app.screen.query_one("#confirm", Button)
         assert confirm.disabled
-        app.screen.query_one("#plan-typed").focus()
-        await pilot.press("1")
+        assert app.screen.focused is app.screen.query_one("#plan-typed")
+        await pilot.press("1", "enter")  # the wrong count: enter stays in the box
+        assert app.screen.focused is app.screen.query_one("#plan-typed")
         await pilot.pause(0.1)
         assert confirm.disabled  # wrong count
         await pilot.press("backspace", "2")
         await wait_until(pilot, lambda: not confirm.disabled, "enabled by the right count")
-        # the default is still Cancel: Enter in the box does nothing destructive
-        await pilot.click("#confirm")
+        assert all(p.exists() for p in old)  # typing alone never acts
+        # keyboard only: Enter on the right count moves to the button, Enter acts
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.focused is confirm, "on the button")
+        assert all(p.exists() for p in old)
+        await pilot.press("enter")
         await wait_until(pilot, lambda: not any(p.exists() for p in old), "pruned")
 
 
@@ -253,3 +258,23 @@ async def test_markup_in_the_filter_is_text_not_a_crash(tmp_path: Path) -> None:
         assert app.is_running
         assert len(t.shown) == 0
         assert "filter:" in str(t.border_title)
+
+
+async def test_a_toast_never_covers_the_dialog_buttons(tmp_path: Path) -> None:
+    from textual.widgets import Button
+    from textual.widgets._toast import Toast
+
+    make_session(tmp_path, age=timedelta(days=30))
+    app = app_for(tmp_path, max_sessions=-1, max_age_days=10)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_until(pilot, lambda: len(table(pilot).shown) == 1, "rows")
+        await pilot.press("greater_than_sign")  # a toast: "Sorted by ..."
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), "plan screen")
+        app.notify("a second toast\nof two lines", timeout=60)
+        await wait_until(pilot, lambda: len(app.screen.query(Toast)) == 2, "both toasts shown")
+        await pilot.pause()
+        buttons = [b.region for b in app.screen.query(Button)]
+        toasts = [t.region for t in app.screen.query(Toast)]
+        assert buttons and all(t.area for t in toasts)
+        assert not [(b, t) for b in buttons for t in toasts if b.overlaps(t)]

@@ -110,14 +110,26 @@ class BulkScreen(ModalScreen[str | None]):
             table.add_row(
                 Text("skip", style="dim"), s.backend, "", Text(why, style="dim"), Text(s.name)
             )
-        # the safe choice has the focus: Enter right away cancels
-        self.query_one("#cancel", Button).focus()
+        # the safe choice has the focus: Enter right away cancels; a protected
+        # backend's box takes the keys first (the act buttons stay disabled
+        # until the word is right, so typing can never act by itself)
+        typed = self.query("#plan-typed")
+        (typed.first() if typed else self.query_one("#cancel", Button)).focus()
 
     @on(Input.Changed, "#plan-typed")
     def _typed(self, event: Input.Changed) -> None:
         ok = event.value.strip() == self.expected
         for ident, _, _ in self.choices:
             self.query_one(f"#{ident}", Button).disabled = not ok
+
+    @on(Input.Submitted, "#plan-typed")
+    def _submitted(self, event: Input.Submitted) -> None:
+        # the right word: Enter moves to the first act button (one more Enter acts)
+        first = self.query_one(f"#{self.choices[0][0]}", Button)
+        if first.disabled:
+            self.app.bell()
+        else:
+            first.focus()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -117,8 +117,11 @@ class PlanScreen(ModalScreen[bool]):
                 table.add_row(
                     Text("keep", style="dim"), "", s.why, self._label_for(s.backend, s.id)
                 )
-        # the safe choice has the focus: Enter right away cancels
-        self.query_one("#cancel", Button).focus()
+        # the safe choice has the focus: Enter right away cancels; a protected
+        # backend's box takes the keys first (the act button stays disabled
+        # until the word is right, so typing can never act by itself)
+        typed = self.query("#plan-typed")
+        (typed.first() if typed else self.query_one("#cancel", Button)).focus()
 
     def _label_for(self, backend: str, ident: str) -> str:
         return f"{backend}:{self.names.get(f'{backend}:{ident}', ident)}"
@@ -126,6 +129,15 @@ class PlanScreen(ModalScreen[bool]):
     @on(Input.Changed, "#plan-typed")
     def _typed(self, event: Input.Changed) -> None:
         self.query_one("#confirm", Button).disabled = event.value.strip() != self.expected
+
+    @on(Input.Submitted, "#plan-typed")
+    def _submitted(self, event: Input.Submitted) -> None:
+        # the right word: Enter moves to the act button (one more Enter acts)
+        button = self.query_one("#confirm", Button)
+        if button.disabled:
+            self.app.bell()
+        else:
+            button.focus()
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
