@@ -18,19 +18,24 @@ NOISE = {"cursor_left", "cursor_right", "page_left", "page_right", "select_curso
 
 
 def key_rows(screen: Screen[None]) -> list[tuple[str, str]]:
-    """(key as displayed, description) for every described binding in force,
-    the app's own actions first, then navigation."""
-    own: list[tuple[str, str]] = []
-    other: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
+    """(keys as displayed, description) for every described binding in force,
+    the app's own actions first, then navigation.  Keys that do the same
+    (``↓`` and ``j``, ``^home`` and ``g``) share one row: ``↓, j``."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    own: set[tuple[str, str]] = set()
     for active in screen.active_bindings.values():
         b = active.binding
-        if not b.description or b.action in NOISE or (b.action, b.description) in seen:
+        if not b.description or b.action in NOISE:
             continue
-        seen.add((b.action, b.description))
-        row = (screen.app.get_key_display(b), b.description)
-        (own if (b.id or "").startswith(OWN) else other).append(row)
-    return own + other
+        what = (b.action, b.description)
+        keys = rows.setdefault(what, [])
+        shown = screen.app.get_key_display(b)
+        if shown not in keys:
+            keys.append(shown)
+        if (b.id or "").startswith(OWN):
+            own.add(what)
+    ordered = [w for w in rows if w in own] + [w for w in rows if w not in own]
+    return [(", ".join(rows[w]), w[1]) for w in ordered]
 
 
 def key_table(rows: list[tuple[str, str]]) -> Table:

@@ -19,8 +19,8 @@ class VimTable(DataTable[Text]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("j", "cursor_down", "Cursor down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Cursor up", show=False, id="table.up"),
         Binding("g", "scroll_top", "Top", show=False, id="table.top"),
         Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
     ]
