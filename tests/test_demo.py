@@ -17,6 +17,7 @@ import pytest
 from core.errors import SessionNotFound
 from core.inventory import Inventory
 from core.model import SessionRef, State
+from core.orphans import find_orphans
 from core.paths import state_dir
 from core.relations import related
 from core.settings import DockerBackendConfig, TmuxBackendConfig
@@ -234,6 +235,16 @@ def test_containers_on_the_engine_then_removed(
     finally:
         inv.close()
     assert listed == set(sb.docker.names)
+    # the demo's containers come from its specs, like a user's: no orphans
+    specs = sb.config().sessions
+    assert set(specs) == set(sb.docker.names)
+    assert {s.backend for s in specs.values()} == {"docker"}
+    inv = Inventory.from_config(sb.config())
+    try:
+        report = find_orphans(inv.refresh(), sb.config())
+    finally:
+        inv.close()
+    assert [o for o in report.orphans if o.category == "container"] == []
     assert docker_engine.client.api.inspect_container(keep)["State"]["Running"]
 
     sb.close()

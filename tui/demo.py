@@ -49,6 +49,7 @@ from core.settings import (
     DockerBackendConfig,
     JsonBackendConfig,
     KvBackendConfig,
+    SessionSpec,
     TmuxBackendConfig,
     UIConfig,
 )
@@ -164,6 +165,7 @@ def demo_config(
     *,
     tmux: TmuxBackendConfig | None = None,
     docker: DockerBackendConfig | None = None,
+    sessions: Mapping[str, SessionSpec] | None = None,
 ) -> AppConfig:
     """The demo's configuration: its dirs, KV and JSON backends, plus tmux and
     docker when the sandbox has them."""
@@ -182,7 +184,9 @@ def demo_config(
         backends.append(tmux)
     if docker is not None:
         backends.append(docker)
-    return AppConfig(backends=tuple(backends), ui=UIConfig(refresh_seconds=2.0))
+    return AppConfig(
+        backends=tuple(backends), sessions=dict(sessions or {}), ui=UIConfig(refresh_seconds=2.0)
+    )
 
 
 def _tmux_env() -> dict[str, str]:
@@ -240,19 +244,35 @@ class DemoDocker:
 
     def start(self, image: str) -> None:
         self.image = image
-        for name, line, every in _CONTAINERS:
-            full = f"demo-{name}-{self.token[:6]}"
-            script = f"trap 'exit 0' TERM; n=0; while :; do n=$((n+1)); {line}; sleep {every}; done"
+        for spec in self.specs().values():
             # create + start: unlike run(), create never pulls a missing image
             container = self.client.containers.create(
                 image,
-                ["sh", "-c", script],
-                name=full,
-                network_mode="none",  # needs no bridge; the demo talks to nothing
-                labels={SESSION_LABEL: full, MANAGED_LABEL: "true", DEMO_LABEL: self.token},
+                list(spec.command),
+                name=spec.name,
+                network_mode=spec.network,  # needs no bridge; the demo talks to nothing
+                labels={SESSION_LABEL: spec.name, MANAGED_LABEL: "true", DEMO_LABEL: self.token},
             )
-            self.names.append(full)
+            self.names.append(spec.name)
             container.start()
+
+    def specs(self) -> dict[str, SessionSpec]:
+        """A ``sessions:`` spec for each demo container, as a user's config
+        would have: the containers are not orphans, and ``s`` can start a
+        stopped one again."""
+        specs: dict[str, SessionSpec] = {}
+        for name, line, every in _CONTAINERS:
+            full = f"demo-{name}-{self.token[:6]}"
+            script = f"trap 'exit 0' TERM; n=0; while :; do n=$((n+1)); {line}; sleep {every}; done"
+            specs[full] = SessionSpec(
+                name=full,
+                backend="docker",
+                command=("sh", "-c", script),
+                image=self.image,
+                network="none",
+                stop_timeout=3.0,
+            )
+        return specs
 
     def config(self) -> DockerBackendConfig:
         """The demo's backend: only this sandbox's containers (its demo label
@@ -370,6 +390,7 @@ class Sandbox:
             self.agents,
             tmux=self.tmux.config(self.root / "tmux-logs") if self.tmux else None,
             docker=self.docker.config() if self.docker else None,
+            sessions=self.docker.specs() if self.docker and self.docker.image else None,
         )
 
     def close(self) -> None:
