@@ -664,16 +664,18 @@ class SessionDir:
     ``base_directory`` is made absolute when the object is built, so a later
     ``chdir`` (into a session) does not move it.
 
-    Retention and the current session: the current session (the ``exclude``
-    argument, by default :attr:`path`; plus every session a
-    :class:`SessionHandler` still has open on this object) *counts* toward
-    ``max_session_dirs`` but is never deleted.  Counting it keeps the promise
-    "at most N directories on disk" in the usual case, where the current
-    session is the newest: after a prune exactly N remain, the current one
-    among them, and the rule sees the same candidates the dashboard's pruner
-    sees.  If the rule selects a protected session (it is among the oldest, or
-    ``max_session_dirs`` is 0), that one is skipped and nothing else is deleted
-    in its place, so more than N may remain: the safe direction when in doubt.
+    Retention and protected sessions: a session a :class:`SessionHandler`
+    still has open (on this object or another in this process), and, for
+    :meth:`plan_prune` / :meth:`prune`, the ``exclude`` argument (by default
+    :attr:`path`), *counts* toward ``max_session_dirs`` but is never deleted.
+    Counting it keeps the promise "at most N directories on disk" in the usual
+    case, where the open session is the newest, and the rule sees the same
+    candidates the dashboard's pruner and vcti-session see.  If the rule
+    selects a protected session, that one is skipped and nothing else is
+    deleted in its place, so more than N may remain: the safe direction when
+    in doubt.  vcti-session's :meth:`get_directories_to_prune` /
+    :meth:`prune_old_directories` protect only open sessions (so
+    ``max_session_dirs=0`` removes what :meth:`create` made, as vcti does).
     """
 
     def __init__(
