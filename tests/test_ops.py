@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from core.errors import ActionFailed, AmbiguousSession, SessionNotFound, UsageEr
 from core.model import State
 from core.ops import SessionManager, auto_detect_backend
 from core.settings import AppConfig, TmuxBackendConfig
+from tests.docker_fixtures import DockerEngine, _docker_engine_fixture  # noqa: F401 - fixture
 from tests.helpers import wait_for
 from tests.tmux_fixtures import (  # noqa: F401 - fixtures
     TmuxServer,
@@ -155,3 +157,39 @@ def test_bad_names_backends_and_fields_are_usage_errors() -> None:
         SessionManager("a", config=NO_BACKENDS).logs(0)
     container = SessionManager("a", backend="container", config=NO_BACKENDS, image="busybox")
     assert (container.kind, container.backend) == ("docker", "container")
+
+
+def test_container_sessions_and_a_name_in_tmux_and_a_container(
+    tmux_server: TmuxServer, docker_engine: DockerEngine
+) -> None:
+    """kstlib's ambiguity case: the same name as a tmux session and a container."""
+    name = f"astro-{uuid.uuid4().hex[:6]}"
+    cfg = AppConfig(
+        backends=(
+            TmuxBackendConfig(name="tm", kind="tmux", socket_name=tmux_server.socket),
+            docker_engine.config("dk"),
+        )
+    )
+    box = SessionManager(
+        name,
+        backend="container",
+        config=cfg,
+        image=docker_engine.image,
+        command="sh -c 'echo hello-container && exec sleep 60'",
+        stop_timeout=2,
+    )
+    try:
+        assert (box.backend, box.kind) == ("dk", "docker")
+        assert not box.exists()
+        box.start()
+        assert box.is_running() and box.status().state is State.RUNNING
+        wait_for(lambda: "hello-container" in box.logs(5), 15, "the container's output")
+        tmux_server.run("new-session", "-d", "-s", name, "sleep 60")
+        with pytest.raises(AmbiguousSession) as info:
+            SessionManager(name, backend=None, config=cfg)
+        assert info.value.backends == ["tm", "dk"]
+        box.stop(timeout=2)
+        assert not box.is_running() and box.exists()  # stopped, not removed
+    finally:
+        box.close()
+        docker_engine.client.api.remove_container(name, force=True)
