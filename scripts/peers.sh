@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv="${SESSTUI_PEERS_VENV:-.peers-venv}"
+venv=.peers-venv  # tests/peers.py looks here (or at $SESSTUI_PEERS_PYTHON)
 # The versions the interop tests and docs/interop.md were written against.
 # vcti-config is held below 4: vcti-session 1.0.1 asks for >=3.1.2, and 4.0
 # made None a value in resolve_value, so every SessionDir / LogConfig built
@@ -76,6 +76,10 @@ if [ -z "$py" ]; then
 fi
 
 say "peer libraries (${peers[*]}) into $venv with $("$py" -c 'import sys; print(sys.version.split()[0])')"
+if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
+  warn "$venv exists and is not a venv; left alone (remove it and run again)"
+  exit 0
+fi
 rm -rf "$venv"
 if ! "$py" -m venv "$venv" \
   || ! "$venv/bin/python" -m pip install -q --disable-pip-version-check "${peers[@]}"; then
