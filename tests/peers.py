@@ -19,8 +19,9 @@ import subprocess
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
-import pytest
+from tests.helpers import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_PYTHON = REPO / ".peers-venv" / "bin" / "python"
@@ -30,11 +31,8 @@ VENV_PYTHON = REPO / ".peers-venv" / "bin" / "python"
 _KEEP = ("PATH", "LANG", "LC_ALL", "TMUX_TMPDIR", "SYSTEMROOT")
 
 
-def _missing(reason: str) -> None:
-    message = f"{reason}; run `bash scripts/peers.sh` (scripts/test.sh does)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"under CI the peer libraries are required: {message}")
-    pytest.skip(message)
+def _missing(reason: str) -> NoReturn:
+    unavailable(f"{reason}; run `bash scripts/peers.sh` (scripts/test.sh does)")
 
 
 @functools.cache

@@ -80,12 +80,12 @@ def created_time(parsed: ParsedName, mtime: float) -> float:
     may run in another time zone (a container in UTC, a remote host) than the
     reader.  A directory cannot be made after it was last modified, so:
 
-    * a stamp later than the mtime is shifted back by the smallest whole
+    * a stamp later than the mtime is moved back by the smallest whole
       number of quarter hours (at most 26 h) that puts it at or before the
-      mtime; beyond that it is not a zone, and the mtime is used;
+      mtime; further ahead it is not a zone, and the mtime is used;
     * a stamp earlier than the mtime by a whole number of quarter hours (to
       within 2 s, at most 26 h) is taken as that zone's stamp of a directory
-      untouched since it was made, and the mtime is used.
+      untouched since it was made, and moved forward by them.
 
     Any other stamp is trusted (a session made earlier and written since).
     Without a parsable stamp, the mtime.
@@ -101,7 +101,7 @@ def created_time(parsed: ParsedName, mtime: float) -> float:
     behind = -ahead
     steps = round(behind / _ZONE_STEP)
     if 0 < steps * _ZONE_STEP <= _MAX_ZONE_GAP and abs(behind - steps * _ZONE_STEP) <= _SLACK:
-        return mtime
+        return stamp + steps * _ZONE_STEP
     return stamp
 
 
