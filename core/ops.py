@@ -286,13 +286,34 @@ class SessionManager:
     # -- actions ------------------------------------------------------------
 
     def start(
-        self, command: str | Sequence[str] | None = None, *, shell: bool | None = None
+        self,
+        command: str | Sequence[str] | None = None,
+        *,
+        shell: bool | None = None,
+        working_dir: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        image: str | None = None,
+        volumes: Sequence[str] | None = None,
+        ports: Sequence[str] | None = None,
     ) -> Session:
-        """Start the session, with ``command`` instead of the spec's when given."""
+        """Start the session; what is given replaces the spec's for this start
+        (``env`` is added to the spec's), as kstlib's keyword overrides."""
         spec = self._spec
         if command is not None:
             use_shell = spec.shell if shell is None else shell
             spec = replace(spec, command=_command(command, use_shell), shell=use_shell)
+        elif shell is not None and shell != spec.shell:
+            raise UsageError("shell= goes with a command: start(command, shell=True)")
+        if working_dir is not None:
+            spec = replace(spec, working_dir=Path(working_dir).expanduser())
+        if env:
+            spec = replace(spec, env={**spec.env, **env})
+        if image is not None:
+            spec = replace(spec, image=image)
+        if volumes is not None:
+            spec = replace(spec, volumes=tuple(volumes))
+        if ports is not None:
+            spec = replace(spec, ports=tuple(ports))
         return self._get_backend().start(spec)
 
     def stop(self, *, graceful: bool = True, timeout: float | None = None) -> bool:

@@ -104,6 +104,18 @@ def test_from_config_reads_a_kstlib_style_spec(tmux_server: TmuxServer, tmp_path
     assert tmux_server.value("=astro:", "#{pane_current_path}") == str(tmp_path)
     wait_for(lambda: "42" in s.logs(), 10, "output")
     s.stop(timeout=5)
+    # kstlib's keyword overrides, for one start: env is added to the spec's
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    s.start(
+        "sh -c 'echo \"mode=$ASTRO_MODE extra=$EXTRA\"; exec sleep 60'",
+        working_dir=elsewhere,
+        env={"EXTRA": "yes"},
+    )
+    assert tmux_server.value("=astro:", "#{pane_current_path}") == str(elsewhere)
+    wait_for(lambda: "mode=paper extra=yes" in s.logs(), 10, "the merged env")
+    s.stop(timeout=5)
+    assert s.config.working_dir == tmp_path  # the spec itself is unchanged
     with pytest.raises(SessionNotFound, match="specs: astro"):
         SessionManager.from_config("nope", config=cfg)
 
