@@ -1,7 +1,8 @@
 """kstlib.ops interop with the REAL package (in the peers' venv, see
 tests/peers.py), on a private tmux server: what kstlib starts, core's facade
 sees, reads and stops; what core starts, kstlib sees, reads and stops; a
-spec written for kstlib's config file is read by sesstui's config.
+spec written for kstlib's config file is read by sesstui's config; a name in
+tmux and in a container (private dockerd) is ambiguous to both.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import json
 import stat
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
 
 from core.config import load_config
-from core.errors import SessionNotFound
+from core.errors import AmbiguousSession, SessionNotFound
 from core.model import State
-from core.ops import SessionManager
-from core.settings import AppConfig
+from core.ops import SessionManager, auto_detect_backend
+from core.settings import AppConfig, TmuxBackendConfig
+from tests.docker_fixtures import DockerEngine, _docker_engine_fixture  # noqa: F401 - fixture
 from tests.helpers import wait_for
 from tests.peers import run_peer
 from tests.tmux_fixtures import (  # noqa: F401 - fixtures
@@ -155,3 +158,42 @@ def test_a_kstlib_config_spec_is_read_by_sesstui(tmux_server: TmuxServer, tmp_pa
     assert tmux_server.value("=astro:", "#{pane_current_path}") == str(tmp_path)
     wait_for(lambda: "hello-from-the-spec" in ours.logs(), 10, "output after our start")
     ours.stop(graceful=False)
+
+
+def test_the_same_name_in_tmux_and_a_container_is_ambiguous_to_both(
+    tmux_server: TmuxServer, docker_engine: DockerEngine, tmp_path: Path
+) -> None:
+    name = f"astro-{uuid.uuid4().hex[:6]}"
+    cfg = AppConfig(
+        backends=(
+            TmuxBackendConfig(name="tm", kind="tmux", socket_name=tmux_server.socket),
+            docker_engine.config("dk"),
+        )
+    )
+    box = SessionManager(
+        name, backend="container", config=cfg, image=docker_engine.image, command="sleep 60"
+    )
+    try:
+        box.start()
+        tmux_server.run("new-session", "-d", "-s", name, "sleep 60")
+        theirs = run_peer(
+            KSTLIB,
+            f"""
+            import json
+            from kstlib.ops import SessionAmbiguousError, auto_detect_backend
+            try:
+                found = auto_detect_backend({name!r}, socket_name={tmux_server.socket!r})
+                print(json.dumps(["found", str(found)]))
+            except SessionAmbiguousError as e:
+                print(json.dumps(["ambiguous", e.backends]))
+            """,
+            cwd=tmp_path,
+            env={"DOCKER_HOST": docker_engine.host},
+        )
+        assert theirs == ["ambiguous", ["tmux", "container"]]
+        with pytest.raises(AmbiguousSession) as info:
+            auto_detect_backend(name, config=cfg)
+        assert info.value.backends == ["tm", "dk"]
+    finally:
+        box.close()
+        docker_engine.client.api.remove_container(name, force=True)
