@@ -1064,25 +1064,33 @@ _SESSION_KEYS = (
     "ports",
     "network",
     "attach",
+    # kstlib.ops spellings
+    "socket_name",
+    "log_volume",
+    "runtime",
 )
-_DOCKER_SESSION_KEYS = ("image", "volumes", "ports", "network", "attach")
-_TMUX_SESSION_KEYS = ("window_name", "session_dir")
+_DOCKER_SESSION_KEYS = ("image", "volumes", "ports", "network", "attach", "log_volume", "runtime")
+_TMUX_SESSION_KEYS = ("window_name", "session_dir", "socket_name")
 _COMMAND_EXAMPLE = "[python, -m, bot]"
+# kstlib.ops names a backend by its kind; "container" is its word for docker/podman
+_BACKEND_KINDS = {"tmux": "tmux", "container": "docker", "docker": "docker", "podman": "docker"}
 
 
 def _parse_command(node: _Node | None, shell: bool, ctx: _Context) -> tuple[str, ...]:
     if node is None:
         return ()
     if isinstance(node.value, str):
-        if not shell:
-            raise ctx.error(
-                f"a command string needs 'shell: true'; otherwise give a list such as "
-                f"{_COMMAND_EXAMPLE} (no shell is involved then)",
-                node,
-            )
         if not node.value.strip():
             raise ctx.error("the command is empty; write what to run, e.g. 'make run'", node)
-        return (node.value,)
+        if shell:
+            return (node.value,)
+        # kstlib.ops style: one string, split into words without a shell
+        from core.cmdline import split_command
+
+        try:
+            return tuple(split_command(node.value))
+        except ValueError as e:
+            raise ctx.error(str(e), node) from None
     if not isinstance(node.value, list):
         raise ctx.error(
             f"expected a list of arguments, e.g. {_COMMAND_EXAMPLE}; got {_describe(node.value)}",
@@ -1104,14 +1112,42 @@ def _parse_session(
         )
     sec = _Section(node, ctx, "one session", "{backend: work, command: [python, -m, bot]}")
     sec.check_keys(_SESSION_KEYS)
-    backend_node = sec.need(
-        "backend", f"the backend that runs it, one of {', '.join(backend_names)}"
-    )
-    backend = ctx.text(backend_node, backend_names[0])
-    if backend not in backend_names:
+    backend_node = sec.get("backend")
+    socket_node = sec.get("socket_name")
+    socket_name = None if socket_node is None else ctx.text(socket_node, "bots", allow_empty=False)
+    if backend_node is None:
+        # kstlib.ops: no backend means its default, tmux
+        backend = _backend_of_kind(
+            "tmux", "tmux", socket_name=socket_name, backends=backends, ctx=ctx, node=node
+        )
+    else:
+        backend = ctx.text(backend_node, backend_names[0])
+        if backend not in backend_names:
+            if backend not in _BACKEND_KINDS:
+                raise ctx.error(
+                    f"unknown backend '{backend}'; configured backends: "
+                    f"{', '.join(backend_names)} (or a kind: tmux, container)",
+                    backend_node,
+                )
+            backend = _backend_of_kind(
+                backend,
+                _BACKEND_KINDS[backend],
+                socket_name=socket_name,
+                backends=backends,
+                ctx=ctx,
+                node=backend_node,
+            )
+    chosen = next(b for b in backends if b.name == backend)
+    if (
+        socket_node is not None
+        and isinstance(chosen, TmuxBackendConfig)
+        and chosen.socket_name != socket_name
+    ):
         raise ctx.error(
-            f"unknown backend '{backend}'; configured backends: {', '.join(backend_names)}",
-            backend_node,
+            f"socket_name '{socket_name}' is not the socket of backend '{backend}' "
+            f"({chosen.socket_name or 'the default server'}); name the tmux backend "
+            "with that socket_name, or drop the key",
+            socket_node,
         )
     shell = sec.flag("shell", False)
     working_dir_node = sec.get("working_dir")
@@ -1128,7 +1164,20 @@ def _parse_session(
                 session_dir_node,
             )
     window_node = sec.get("window_name")
-    kind = next(b.kind for b in backends if b.name == backend)
+    kind = chosen.kind
+    runtime_node = sec.get("runtime")
+    if runtime_node is not None and ctx.text(runtime_node, "docker") not in ("docker", "podman"):
+        raise ctx.error(
+            "runtime must be 'docker' or 'podman' (the backend's engine runs it: "
+            "podman through its Docker-compatible socket)",
+            runtime_node,
+        )
+    log_volume_node = sec.get("log_volume")
+    log_volume = (
+        ()
+        if log_volume_node is None
+        else (ctx.text(log_volume_node, "./logs:/app/logs", allow_empty=False),)
+    )
     wrong = _TMUX_SESSION_KEYS if kind == "docker" else _DOCKER_SESSION_KEYS
     for key in wrong:
         bad = sec.get(key)
@@ -1168,11 +1217,50 @@ def _parse_session(
         image=None
         if image_node is None
         else ctx.text(image_node, "busybox:latest", allow_empty=False),
-        volumes=_text_list(sec.get("volumes"), ctx, "[/srv/data:/data:ro]"),
+        volumes=_text_list(sec.get("volumes"), ctx, "[/srv/data:/data:ro]") + log_volume,
         ports=_text_list(sec.get("ports"), ctx, "['8080:80']"),
         network=None if network_node is None else ctx.text(network_node, "none", allow_empty=False),
         attach=attach,
     )
+
+
+def _backend_of_kind(
+    word: str,
+    kind: str,
+    *,
+    socket_name: str | None,
+    backends: Sequence[BackendConfig],
+    ctx: _Context,
+    node: _Node,
+) -> str:
+    """The one configured backend of ``kind`` a kstlib-style ``backend: tmux``
+    (or ``container``) means; with ``socket_name``, the tmux backend on it."""
+    found = [b for b in backends if b.kind == kind]
+    if socket_name is not None:
+        found = [
+            b for b in found if isinstance(b, TmuxBackendConfig) and b.socket_name == socket_name
+        ]
+    what = f"{kind} backend" + (f" with socket_name '{socket_name}'" if socket_name else "")
+    if not found:
+        example = (
+            f"{{name: {socket_name or 'work'}, kind: tmux"
+            + (f", socket_name: {socket_name}}}" if socket_name else "}")
+            if kind == "tmux"
+            else "{name: local-docker, kind: docker}"
+        )
+        raise ctx.error(
+            f"backend '{word}' means the {kind} backend, but no {what} is configured; "
+            f"add one under backends:, e.g. {example}",
+            node,
+        )
+    if len(found) > 1:
+        names = ", ".join(b.name for b in found)
+        raise ctx.error(
+            f"backend '{word}' is ambiguous: several {kind} backends are configured "
+            f"({names}); name one of them",
+            node,
+        )
+    return found[0].name
 
 
 def _text_list(node: _Node | None, ctx: _Context, example: str) -> tuple[str, ...]:

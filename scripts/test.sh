@@ -54,6 +54,7 @@ py=$venv_dir/bin/python
 
 say "installing the project and its test dependencies into $venv_dir"
 "$py" -m pip install -q --disable-pip-version-check -e ".[test]"
+bash scripts/peers.sh  # vcti-session + kstlib in .peers-venv/ (Python >= 3.12) for tests/peers.py
 
 say "ruff"
 "$py" -m ruff check .

@@ -477,11 +477,123 @@ sessions:
     assert cfg.sessions["sh"].shell is True
 
 
-def test_command_string_needs_shell(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + "sessions:\n  bot: {backend: runs, command: make run}\n")
+def test_a_command_string_is_split_into_words_without_a_shell(tmp_path: Path) -> None:
+    # kstlib.ops writes commands as one string: read as words, never through sh
+    path = write(
+        tmp_path,
+        MINIMAL
+        + "sessions:\n"
+        + "  bot: {backend: runs, command: \"python -m bot --name 'my bot' a\\\\ b\"}\n",
+    )
+    bot = load_config(path, env={}).sessions["bot"]
+    assert bot.command == ("python", "-m", "bot", "--name", "my bot", "a b")
+    assert bot.shell is False
+
+
+@pytest.mark.parametrize(
+    ("command", "found"),
+    [
+        ("make run && echo done", "'&'"),
+        ("make run | tee log", "'|'"),
+        ("echo $HOME", "'$'"),
+        ("ls *.log", "'*'"),
+        ("cd ~/bot", "'~'"),
+        ("LOG=1 bot", "put variables under 'env:'"),
+        ("echo 'open", "cannot be split"),
+    ],
+)
+def test_a_command_string_with_shell_syntax_needs_shell_true(
+    tmp_path: Path, command: str, found: str
+) -> None:
+    path = write(
+        tmp_path, MINIMAL + f"sessions:\n  bot:\n    backend: runs\n    command: {command!r}\n"
+    )
     err = load_error(path)
-    assert (err.line, err.key) == (6, "sessions.bot.command")
-    assert "shell: true" in str(err)
+    assert (err.line, err.key) == (8, "sessions.bot.command")
+    assert found in str(err)
+    if "env:" not in found and "split" not in found:
+        assert "shell: true" in str(err)
+    # with shell: true the same line is one shell command line
+    path = write(
+        tmp_path,
+        MINIMAL
+        + f"sessions:\n  bot:\n    backend: runs\n    shell: true\n    command: {command!r}\n",
+    )
+    assert load_config(path, env={}).sessions["bot"].command == (command,)
+
+
+KSTLIB_BACKENDS = """\
+backends:
+  - name: runs
+    kind: dirs
+    base: /srv/runs
+  - name: work
+    kind: tmux
+  - name: bots
+    kind: tmux
+    socket_name: bots
+  - name: engine
+    kind: docker
+sessions:
+"""
+
+
+def test_kstlib_backend_kinds_name_the_one_backend_of_that_kind(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        KSTLIB_BACKENDS
+        + """\
+  astro:
+    backend: tmux
+    socket_name: bots
+    command: "python -m astro.bot"
+  prod:
+    backend: container
+    image: astro-bot:latest
+    volumes: ["./data:/app/data"]
+    log_volume: "./logs:/app/logs"
+    runtime: podman
+""",
+    )
+    cfg = load_config(path, env={})
+    astro, prod = cfg.sessions["astro"], cfg.sessions["prod"]
+    assert (astro.backend, astro.command) == ("bots", ("python", "-m", "astro.bot"))
+    assert prod.backend == "engine"
+    assert prod.volumes == ("./data:/app/data", "./logs:/app/logs")
+
+
+def test_kstlib_backend_kind_errors_say_what_to_write(tmp_path: Path) -> None:
+    # two tmux backends and no socket_name: which one is meant?
+    err = load_error(write(tmp_path, KSTLIB_BACKENDS + "  a: {backend: tmux, command: [x]}\n"))
+    assert err.key == "sessions.a.backend"
+    assert "ambiguous" in str(err) and "work, bots" in str(err)
+    # no backend: kstlib's default, tmux; still ambiguous here
+    err = load_error(write(tmp_path, KSTLIB_BACKENDS + "  a: {command: [x]}\n"))
+    assert "ambiguous" in str(err)
+    # no such socket
+    err = load_error(write(tmp_path, KSTLIB_BACKENDS + "  a: {backend: tmux, socket_name: nope}\n"))
+    assert "no tmux backend with socket_name 'nope'" in str(err)
+    assert "socket_name: nope" in str(err)  # the example to add
+    # no container backend at all
+    err = load_error(write(tmp_path, MINIMAL + "sessions:\n  a: {backend: container, image: x}\n"))
+    assert "no docker backend is configured" in str(err) and "kind: docker" in str(err)
+    # a socket_name that contradicts the named backend
+    err = load_error(write(tmp_path, KSTLIB_BACKENDS + "  a: {backend: work, socket_name: bots}\n"))
+    assert err.key == "sessions.a.socket_name" and "not the socket of backend 'work'" in str(err)
+    err = load_error(
+        write(tmp_path, KSTLIB_BACKENDS + "  a: {backend: engine, image: x, runtime: lxc}\n")
+    )
+    assert err.key == "sessions.a.runtime"
+    err = load_error(write(tmp_path, KSTLIB_BACKENDS + "  a: {backend: work, log_volume: a:b}\n"))
+    assert "does not apply to a tmux backend" in str(err)
+
+
+def test_a_spec_without_backend_is_the_one_tmux_backend(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        MINIMAL + "  - {name: work, kind: tmux}\nsessions:\n  bot: {command: 'sleep 60'}\n",
+    )
+    assert load_config(path, env={}).sessions["bot"].backend == "work"
 
 
 def test_session_backend_must_exist(tmp_path: Path) -> None:

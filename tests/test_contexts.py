@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from core.contexts import ContextRegistry, JsonContextSink, KvContextSink
+from core.contexts import (
+    ContextRegistry,
+    JsonContextSink,
+    KvContextSink,
+    SessionContextManager,
+    get_session_context_manager,
+)
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonSessions
 from core.jsonstore.store import FileSessionStore
@@ -100,3 +108,123 @@ async def test_contexts_persist_to_json_records(tmp_path: Path) -> None:
     await reg.remove("mcp-7")
     (row,) = backend.list_sessions()
     assert row.state is State.ENDED  # ended, its history kept
+
+
+# -- workflow-mcp's SessionContextManager names --------------------------------
+
+
+async def test_workflow_mcp_calls_create_read_count_and_mark_used() -> None:
+    clock = ManualClock()
+    reg = SessionContextManager(idle_limit=timedelta(hours=24), clock=clock)
+    assert await reg.get_working_directory("nobody") is None  # unknown: None, not made
+    assert await reg.get_session_count() == 0
+    await reg.set_working_directory("conn-1", "/srv/one")  # an unknown id is made
+    made = clock.now
+    assert await reg.get_session_count() == 1
+    clock.advance(timedelta(hours=20))
+    assert await reg.get_working_directory("conn-1") == "/srv/one"  # reading marks it used
+    ctx = reg.get("conn-1")
+    assert (
+        ctx is not None and ctx.created_at == made and ctx.last_used == made + timedelta(hours=20)
+    )
+    assert ctx.working_directory == "/srv/one" and ctx.working_dir == Path("/srv/one")
+    await reg.set_working_directory("conn-1", Path("/srv/two"))
+    assert await reg.get_working_directory("conn-1") == "/srv/two"
+    clock.advance(timedelta(hours=20))
+    assert reg.get("conn-1") is not None  # get() is a read too: marks it used
+    clock.advance(timedelta(hours=20))  # 20 h after that read, 40 h after the write
+    assert await reg.cleanup_stale() == 0
+    clock.advance(timedelta(hours=5))
+    assert await reg.cleanup_stale() == 1
+    assert await reg.get_session_count() == 0
+
+
+def test_module_level_accessor_is_one_registry() -> None:
+    first = get_session_context_manager()
+    assert get_session_context_manager() is first
+    assert isinstance(first, ContextRegistry) and SessionContextManager is ContextRegistry
+    assert first.idle_limit == timedelta(hours=24) and first.check_interval == timedelta(hours=1)
+
+
+# -- the cleanup task survives a failing store ------------------------------------
+
+
+async def wait_for(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+async def test_cleanup_task_survives_a_removal_that_raises(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="core.contexts")
+    clock = ManualClock()
+    manager = JsonSessions(FileSessionStore(tmp_path))
+    reg = ContextRegistry(
+        idle_limit=timedelta(hours=1),
+        check_interval=timedelta(milliseconds=10),
+        sink=JsonContextSink(manager),
+        clock=clock,
+    )
+    await reg.get_or_create("broken")
+    await reg.get_or_create("fine")
+    record = tmp_path / "contexts" / "broken.json"
+    good = record.read_bytes()
+    record.write_text("{ truncated")  # a real failure: ending it raises CorruptRecord
+    backend = JsonBackend(JsonBackendConfig(name="agents", kind="json", base=tmp_path))
+
+    def states() -> dict[str, State]:
+        return {s.id: s.state for s in backend.list_sessions()}
+
+    async with reg:
+        clock.advance(timedelta(hours=2))
+        await wait_for(lambda: states().get("contexts/fine") is State.ENDED, "fine to end")
+        await wait_for(lambda: "trying again at the next cleanup" in caplog.text, "the warning")
+        assert reg.running  # the task lived through the failure
+        assert states()["contexts/broken"] is State.CORRUPT
+        assert reg.count == 0
+        record.write_bytes(good)  # repaired: the next round ends it
+        await wait_for(lambda: states().get("contexts/broken") is State.ENDED, "the retry")
+        # and it keeps working for contexts that go stale later
+        await reg.get_or_create("later")
+        clock.advance(timedelta(hours=2))
+        await wait_for(lambda: states().get("contexts/later") is State.ENDED, "a later one")
+        assert reg.running
+    assert "'broken'" in caplog.text
+
+
+# -- a context persisted to KV keeps its key alive while used ---------------------
+
+
+async def test_a_used_context_refreshes_its_kv_ttl_instead_of_lapsing() -> None:
+    clock = ManualClock()
+    store = f"ctx-{unique()}"
+    provider = MemoryProvider.shared(store, clock=clock)
+    manager = KvSessions("contexts", provider=provider, clock=clock)
+    reg = ContextRegistry(idle_limit=timedelta(hours=2), sink=KvContextSink(manager), clock=clock)
+    assert reg.store_ttl == timedelta(hours=2, minutes=1)
+    await reg.set_working_directory("conn-9", "/srv/nine")
+    key = manager.key("conn-9")
+    first = await manager.get_session_info("conn-9")
+    assert first is not None
+    for _ in range(3):  # 4.5 h of use, each 90 min apart: past the 2 h idle limit twice
+        clock.advance(timedelta(minutes=90))
+        assert await reg.get_working_directory("conn-9") == "/srv/nine"
+        ttl = await provider.ttl(key)
+        assert ttl is not None and ttl == pytest.approx(
+            timedelta(hours=2, minutes=1).total_seconds()
+        )
+    info = await manager.get_session_info("conn-9")
+    assert info is not None
+    assert info["created_at"] == first["created_at"]  # the same record, never re-created
+    assert info["custom_metadata"]["working_dir"] == "/srv/nine"
+    # uses closer together than refresh_interval write nothing
+    clock.advance(timedelta(seconds=30))
+    await reg.touch("conn-9")
+    assert await provider.ttl(key) == pytest.approx(timedelta(hours=2, seconds=30).total_seconds())
+    # left idle, it lapses shortly after the registry would drop it
+    clock.advance(timedelta(hours=2, minutes=1))
+    assert await manager.get_session_info("conn-9") is None

@@ -369,6 +369,34 @@ def test_producer_in_another_time_zone_stays_active(tmp_path: Path) -> None:
         proc.wait()
 
 
+@pytest.mark.parametrize("hours", [9, -5, 5.5, 14, -12])
+def test_name_stamped_in_another_zone_shows_the_directorys_age(
+    tmp_path: Path, hours: float
+) -> None:
+    """A stamp ``hours`` ahead of (or behind) the real local time, on a
+    directory whose own mtime says it was made an hour ago: the age shown is
+    an hour, not an hour plus the zone gap."""
+    made = datetime.now().replace(microsecond=0) - timedelta(hours=1)
+    name_clock = made + timedelta(hours=hours)
+    s = make_session(tmp_path, now=name_clock)
+    os.utime(s, (made.timestamp() + 0.4, made.timestamp() + 0.4))
+    (listed,) = backend(tmp_path).list_sessions()
+    assert listed.created is not None
+    assert listed.created.timestamp() == made.timestamp(), "off by the zones' difference"
+
+
+def test_an_old_stamp_on_a_directory_written_since_is_trusted(tmp_path: Path) -> None:
+    # made 3 days ago (same zone), a file added to it 70 minutes ago: the name
+    # is right, the mtime only says it was written since
+    made = datetime.now().replace(microsecond=0) - timedelta(days=3)
+    s = make_session(tmp_path, now=made)
+    touched = datetime.now().timestamp() - 70 * 60 - 7.5
+    os.utime(s, (touched, touched))
+    (listed,) = backend(tmp_path).list_sessions()
+    assert listed.created is not None
+    assert listed.created.timestamp() == made.timestamp()
+
+
 def test_one_backend_failing_to_plan_does_not_stop_the_others(tmp_path: Path) -> None:
     good = tmp_path / "good"
     old = make_session(good, age=timedelta(days=50))

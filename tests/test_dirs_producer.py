@@ -26,6 +26,8 @@ from core.dirs.producer import (
     SessionDir,
     SessionHandler,
     WorkDir,
+    WorkDirMissing,
+    forget_loaded_env_files,
     parse_dotenv,
 )
 from core.dirs.retention import Candidate, list_candidates, select_for_prune
@@ -51,9 +53,11 @@ def clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Non
         if "SESSION_DIR_" in var or "SESSION_LOG_" in var:
             monkeypatch.delenv(var)
     monkeypatch.chdir(tmp_path)
+    forget_loaded_env_files()  # .env files earlier tests loaded are seen by later objects
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
+    forget_loaded_env_files()
     for h in list(root.handlers):
         if h not in handlers:
             root.removeHandler(h)
@@ -208,7 +212,7 @@ def test_dotenv_between_environment_and_defaults(
         "export APP_SESSION_DIR_PREFIX='dot_'\n"
         'APP_SESSION_DIR_MAX_SESSION_DIRS="3"\n'
         "APP_SESSION_DIR_MAX_AGE_DAYS=4  # days\n"
-        "APP_SESSION_LOG_LEVEL=Info\n"
+        "APP_SESSION_LOG_LEVEL=' info '\n"
     )
     sd = SessionDir(tmp_path, env_prefix="APP_", env_file=env_file)
     assert (sd.prefix, sd.max_session_dirs, sd.max_age_days) == ("dot_", 3, 4.0)
@@ -226,6 +230,67 @@ def test_dotenv_does_not_touch_the_environment(tmp_path: Path) -> None:
     assert "SESSION_DIR_MAX_SESSION_DIRS" not in os.environ
 
 
+def test_a_dotenv_one_object_loaded_is_seen_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # vcti-session loads env_file into os.environ, so objects built later
+    # without an env_file see its values; so do ours, without changing os.environ
+    first = tmp_path / "first.env"
+    first.write_text("SESSION_DIR_MAX_SESSION_DIRS=3\nSESSION_LOG_LEVEL=trace\n")
+    second = tmp_path / "second.env"
+    second.write_text("SESSION_DIR_MAX_SESSION_DIRS=4\n")
+    assert SessionDir(tmp_path).max_session_dirs == 20
+    assert SessionDir(tmp_path, env_file=first).max_session_dirs == 3
+    assert SessionDir(tmp_path).max_session_dirs == 3
+    assert LogConfig().level == "trace"  # one group's object loads it for the others too
+    # an object's own file beats an earlier one; the real environment beats both
+    assert SessionDir(tmp_path, env_file=second).max_session_dirs == 4
+    assert SessionDir(tmp_path).max_session_dirs == 3  # the first file loaded keeps its value
+    monkeypatch.setenv("SESSION_DIR_MAX_SESSION_DIRS", "9")
+    assert SessionDir(tmp_path, env_file=second).max_session_dirs == 9
+    monkeypatch.delenv("SESSION_DIR_MAX_SESSION_DIRS")
+    # an error from a remembered value names the file it came from
+    bad = tmp_path / "bad.env"
+    bad.write_text("\nSESSION_DIR_MAX_AGE_DAYS=soon\n")
+    forget_loaded_env_files()
+    with pytest.raises(ConfigError):
+        SessionDir(tmp_path, env_file=bad)
+    with pytest.raises(ConfigError, match=rf"{re.escape(str(bad))}:2: SESSION_DIR_MAX_AGE_DAYS"):
+        SessionDir(tmp_path)
+    forget_loaded_env_files()
+    assert SessionDir(tmp_path).max_age_days == 10.0
+    assert "SESSION_DIR_MAX_SESSION_DIRS" not in os.environ
+
+
+def test_environment_values_are_stripped_and_blank_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_DIR_PREFIX", "  job_ ")
+    monkeypatch.setenv("SESSION_DIR_MAX_SESSION_DIRS", "   ")
+    monkeypatch.setenv("SESSION_LOG_FILE_PATH", " logs/app.log\t")
+    monkeypatch.setenv("SESSION_LOG_LEVEL", " \t")
+    sd = SessionDir(tmp_path)
+    assert (sd.prefix, sd.max_session_dirs) == ("job_", 20)
+    cfg = LogConfig()
+    assert (cfg.file_path, cfg.level) == (Path("logs/app.log"), "info")
+    env_file = tmp_path / ".env"
+    env_file.write_text("SESSION_DIR_MAX_SESSION_DIRS=' 6 '\nSESSION_LOG_LEVEL='  '\n")
+    # a blank environment value falls through to the .env file, a blank .env value to the default
+    assert SessionDir(tmp_path, env_file=env_file).max_session_dirs == 6
+    assert LogConfig(env_file=env_file).level == "info"
+
+
+def test_env_prefix_none_is_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_DIR_MAX_SESSION_DIRS", "5")
+    monkeypatch.setenv("SESSION_LOG_LEVEL", "error")
+    sd = SessionDir(tmp_path, env_prefix=None)
+    assert (sd.env_prefix, sd.max_session_dirs) == (None, 5)
+    assert SessionDir(tmp_path).env_prefix is None
+    assert LogConfig(env_prefix=None).level == "error"
+    with pytest.raises(ConfigError, match="env_prefix"):
+        SessionDir(tmp_path, env_prefix=3)  # type: ignore[arg-type]
+
+
 def test_empty_environment_value_counts_as_unset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -233,6 +298,7 @@ def test_empty_environment_value_counts_as_unset(
     env_file.write_text("SESSION_DIR_MAX_SESSION_DIRS=3\n")
     monkeypatch.setenv("SESSION_DIR_MAX_SESSION_DIRS", "")
     assert SessionDir(tmp_path, env_file=env_file).max_session_dirs == 3
+    forget_loaded_env_files()
     assert SessionDir(tmp_path).max_session_dirs == 20
 
 
@@ -295,10 +361,89 @@ def test_bad_dotenv_value_names_file_and_line(tmp_path: Path) -> None:
 def test_bad_arguments_name_the_argument(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="max_session_dirs"):
         SessionDir(tmp_path, max_session_dirs=-5)
-    with pytest.raises(ConfigError, match=r"level: .*'verbose'"):
-        LogConfig(level="verbose")
+    with pytest.raises(ConfigError, match=r"level: .*'loud'"):
+        LogConfig(level="loud")
     with pytest.raises(ConfigError, match="default_level"):
         LogConfig(default_level="loud")
+
+
+@pytest.mark.parametrize(
+    ("level", "number"),
+    [
+        ("notset", 0),
+        ("trace", 5),
+        ("debug", 10),
+        ("verbose", 15),
+        ("info", 20),
+        ("warning", 30),
+        ("error", 40),
+        ("fatal", 50),
+    ],
+)
+def test_vcti_level_names_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, level: str, number: int
+) -> None:
+    assert LogConfig(level=level).level_number == number
+    monkeypatch.setenv("SESSION_LOG_LEVEL", f" {level} ")
+    assert LogConfig().level == level
+
+
+@pytest.mark.parametrize(
+    ("level", "hint"),
+    [
+        ("critical", "calls it 'fatal'"),
+        ("INFO", "write 'info'"),
+        ("Debug", "write 'debug'"),
+        ("warn", "write 'warning'"),
+        ("loud", "got 'loud'"),
+    ],
+)
+def test_what_vcti_refuses_is_refused_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, level: str, hint: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(hint)) as info:
+        LogConfig(level=level)
+    assert "notset, trace, debug, verbose, info, warning, error, fatal" in str(info.value)
+    monkeypatch.setenv("SESSION_LOG_LEVEL", level)
+    with pytest.raises(ConfigError, match="SESSION_LOG_LEVEL"):
+        LogConfig()
+
+
+def test_trace_and_verbose_records_are_written_with_their_names(tmp_path: Path) -> None:
+    cfg = LogConfig(file_path="t.log", level="trace", message_format="%(levelname)s %(message)s")
+    cfg.apply(tmp_path)
+    log = logging.getLogger("lvl.test")
+    log.log(5, "fine grained")
+    log.log(15, "a bit more")
+    log.log(4, "below trace")
+    cfg.remove()
+    lines = (tmp_path / "t.log").read_text().splitlines()
+    assert [x for x in lines if x.startswith(("TRACE", "VERBOSE", "Level"))] == [
+        "TRACE fine grained",
+        "VERBOSE a bit more",
+    ]
+    assert not any("below trace" in x for x in lines)
+
+
+@pytest.mark.parametrize(
+    ("preset", "line"),
+    [
+        ("minimal", "hello\n"),
+        ("standard", "WARNING:     hello\n"),
+        ("detailed", "WARNING: {path}:{lineno}   hello\n"),
+    ],
+)
+def test_vcti_message_format_presets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str, line: str
+) -> None:
+    monkeypatch.setenv("SESSION_LOG_MESSAGE_FORMAT", preset)
+    cfg = LogConfig(file_path="p.log")
+    assert cfg.message_format == preset
+    cfg.apply(tmp_path)
+    lineno = sys._getframe().f_lineno + 1
+    logging.getLogger("preset.test").warning("hello")
+    cfg.remove()
+    assert (tmp_path / "p.log").read_text() == line.format(path=__file__, lineno=lineno)
 
 
 @pytest.mark.parametrize(
@@ -329,18 +474,18 @@ def test_log_config_defaults_and_resolution(
     cfg = LogConfig()
     assert (cfg.file_path, cfg.level, cfg.console_enabled, cfg.color_enabled) == (
         None,
-        "warning",
+        "info",  # vcti-session's default
         False,
         False,
     )
     assert cfg.message_format is None
-    cfg = LogConfig(default_file_path="logs/app.log", default_level="INFO")
-    assert (cfg.file_path, cfg.level) == (Path("logs/app.log"), "info")
+    cfg = LogConfig(default_file_path="logs/app.log", default_level="error")
+    assert (cfg.file_path, cfg.level) == (Path("logs/app.log"), "error")
     monkeypatch.setenv("SESSION_LOG_FILE_PATH", "env.log")
-    monkeypatch.setenv("SESSION_LOG_LEVEL", "ERROR")
+    monkeypatch.setenv("SESSION_LOG_LEVEL", "error")
     cfg = LogConfig(default_file_path="logs/app.log", default_level="info")
     assert (cfg.file_path, cfg.level) == (Path("env.log"), "error")
-    cfg = LogConfig(file_path="arg.log", level="Debug", console_enabled=False)
+    cfg = LogConfig(file_path="arg.log", level="debug", console_enabled=False)
     assert (cfg.file_path, cfg.level, cfg.level_number) == (Path("arg.log"), "debug", 10)
 
 
@@ -629,13 +774,98 @@ def test_prune_on_exit_false_keeps_everything(tmp_path: Path) -> None:
     assert old.is_dir()
 
 
-def test_prune_excludes_current_session_in_handler(tmp_path: Path) -> None:
-    handler = SessionHandler(SessionDir(tmp_path, max_session_dirs=0))
-    others = [make_dir(tmp_path, f"session_o{i}", i) for i in range(3)]
+def test_max_zero_keeps_nothing_not_even_the_session_that_just_ran(tmp_path: Path) -> None:
+    # vcti-session prunes after the session ends, with it as a candidate
+    seen: list[list[Path]] = []
+    handler = SessionHandler(SessionDir(tmp_path, max_session_dirs=0), on_before_prune=seen.append)
+    others = [make_dir(tmp_path, f"session_o{i}", i + 1) for i in range(3)]
     with handler.session_context() as session:
-        pass
-    assert session.path.is_dir()
+        assert handler.path == session.path
+        # while it runs, it is protected from any prune in this process
+        assert session.path not in handler.session_dir.get_directories_to_prune()
+    assert handler.path is None
+    assert not session.path.exists()
     assert not any(o.exists() for o in others)
+    assert seen == [[*others[::-1], session.path]]
+
+
+def test_the_session_that_just_ran_stays_with_a_positive_limit(tmp_path: Path) -> None:
+    handler = SessionHandler(SessionDir(tmp_path, max_session_dirs=1))
+    old = make_dir(tmp_path, "session_old", 1)
+    with handler as h:
+        assert h is handler
+        current = h.path
+        assert current is not None and current.is_dir()
+    assert handler.path is None
+    assert current.is_dir()
+    assert not old.exists()
+
+
+def test_max_zero_never_deletes_a_session_of_another_live_process(tmp_path: Path) -> None:
+    # a live pid (ours is alive, but pid 1 is someone else's) keeps its session
+    init_dir = tmp_path / f"session_2020-01-01-00-00-00_1_{'a' * 32}"
+    init_dir.mkdir()
+    t = time.time()
+    os.utime(init_dir, (t, t))
+    sd = SessionDir(tmp_path, max_session_dirs=0, max_age_days=-1)
+    assert sd.get_directories_to_prune() == []
+    with SessionHandler(sd) as h:
+        ran = h.path
+    assert init_dir.is_dir()
+    assert ran is not None and not ran.exists()
+
+
+def test_vcti_prune_names_on_session_dir(tmp_path: Path) -> None:
+    sd = SessionDir(tmp_path, max_session_dirs=1, max_age_days=-1)
+    a = make_dir(tmp_path, "session_a", 3)
+    b = make_dir(tmp_path, "session_b", 2)
+    made = sd.create()
+    # as vcti-session: the directory create() made is a candidate like any other
+    assert sd.get_directories_to_prune() == [a, b]
+    assert sd.plan_prune() == [(a, COUNT), (b, COUNT)]
+    old = time.time() - 10 * DAY
+    os.utime(made, (old, old))
+    assert sd.get_directories_to_prune() == [made, a]
+    assert sd.plan_prune() == [(a, COUNT)]  # sesstui's own prune() still spares path
+    assert sd.prune_old_directories() == [made, a]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("session_")] == ["session_b"]
+
+
+def test_create_session_and_prune_old_sessions_without_a_with_block(tmp_path: Path) -> None:
+    seen: list[list[Path]] = []
+    handler = SessionHandler(
+        SessionDir(tmp_path, max_session_dirs=0),
+        LogConfig(file_path="logs/app.log"),
+        on_before_prune=seen.append,
+    )
+    old = make_dir(tmp_path, "session_old", 2)
+    first = handler.create_session()
+    assert handler.path == first
+    logging.getLogger("standalone").info("in the first")
+    assert handler.prune_old_sessions() == [old]  # the open session is never pruned
+    assert seen == [[old]]
+    second = handler.create_session()  # closes the first: its log handler goes
+    logging.getLogger("standalone").info("in the second")
+    assert "in the second" not in (first / "logs" / "app.log").read_text()
+    assert handler.prune_old_sessions() == [first]
+    assert handler.path == second and second.is_dir()
+
+
+def test_with_handler_does_not_nest_and_logs_to_the_session(tmp_path: Path) -> None:
+    handler = SessionHandler(SessionDir(tmp_path / "runs"), LogConfig(file_path="app.log"))
+    with handler:
+        path = handler.path
+        assert path is not None
+        assert Path.cwd() == path
+        logging.getLogger("w").info("inside with")
+        with pytest.raises(RuntimeError, match="does not nest"), handler:
+            pass
+    assert "inside with" in (path / "app.log").read_text()
+    with pytest.raises(ValueError, match="boom"), handler:
+        raise ValueError("boom")
+    assert handler.path is None
+    with pytest.raises(TypeError, match="SessionDir"):
+        SessionHandler(tmp_path)  # type: ignore[arg-type]
 
 
 def test_dir_swapped_for_a_symlink_after_planning_is_skipped(
@@ -673,10 +903,9 @@ def test_sessions_still_open_on_a_shared_session_dir_are_protected(tmp_path: Pat
         os.utime(outer.path, (old, old))
         with handler.session_context() as inner:
             pass
-        assert outer.path.is_dir()
-        assert inner.path.is_dir()
-    assert outer.path.is_dir()  # the outer exit excludes itself
-    assert not inner.path.exists()  # ... and prunes the finished inner one
+        assert outer.path.is_dir()  # still open: protected, though the oldest
+        assert not inner.path.exists()  # finished: max 0 keeps nothing
+    assert not outer.path.exists()  # and the outer one goes at its own exit
 
 
 def test_raising_hooks_are_warnings_and_the_session_goes_on(
@@ -909,7 +1138,7 @@ def test_message_format_goes_to_the_file(tmp_path: Path) -> None:
     cfg = LogConfig(file_path="f.log", message_format="%(levelname)s|%(name)s|%(message)s")
     with WorkDir(tmp_path / "w", cfg, create_if_missing=True).work_context() as wd:
         logging.getLogger("fmt.test").error("formatted")
-    assert (wd.path / "f.log").read_text() == "ERROR|fmt.test|formatted\n"
+    assert (wd.directory / "f.log").read_text() == "ERROR|fmt.test|formatted\n"
 
 
 # --------------------------------------------------------------------------
@@ -920,18 +1149,37 @@ def test_workdir_missing_without_create_is_a_config_error(tmp_path: Path) -> Non
     missing = tmp_path / "missing"
     with (
         pytest.raises(ConfigError, match="create_if_missing") as info,
-        WorkDir(missing).work_context(),
+        WorkDir(missing, None, False).work_context(),  # vcti's positional order
     ):
         pytest.fail("the body must not run")
     assert str(missing) in str(info.value)
+    assert isinstance(info.value, FileNotFoundError)  # what vcti-session raises
+    assert isinstance(info.value, WorkDirMissing)
     assert not missing.exists()
+
+
+def test_workdir_vcti_shape(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    wd = WorkDir(str(link))  # create_if_missing defaults to True, as in vcti-session
+    assert wd.directory == real  # absolute, symlinks resolved
+    assert wd.path is None  # outside the context
+    with wd as entered:
+        assert entered is wd
+        assert wd.path == real and Path.cwd() == real
+        with pytest.raises(RuntimeError, match="does not nest"), wd:
+            pass
+    assert wd.path is None
+    assert real.is_dir()
+    assert "inactive" in repr(wd)
 
 
 def test_workdir_create_if_missing_creates_and_enters(tmp_path: Path) -> None:
     start = Path.cwd()
     target = tmp_path / "a" / "b"
     with WorkDir(target, create_if_missing=True).work_context() as wd:
-        assert wd.path == target
+        assert wd.path == target.resolve()
         assert Path.cwd() == target
     assert target.is_dir()
     assert Path.cwd() == start

@@ -87,11 +87,12 @@ def test_producer_prune_keeps_another_live_programs_session(
         sd = SessionDir(tmp_path, max_session_dirs=0, max_age_days=1)
         assert [p for p, _ in sd.plan_prune()] == [dead]
         assert sd.prune() == [dead]
-        # and the handler's prune on exit, with its own fresh session excluded
+        # and the handler's prune on exit: max 0 removes the session that just
+        # ran (as vcti-session does), never the other live program's
         with SessionHandler(sd, change_directory=False).session_context() as mine:
             pass
         assert theirs.is_dir() and (theirs / "logs" / "app.log").is_file()
-        assert mine.path.is_dir()
+        assert not mine.path.exists()
         assert f"active: pid {proc.pid} is running" in caplog.text
         # the same session is equally kept by the dashboard's prune
         b = backend(tmp_path)
@@ -112,11 +113,14 @@ def test_producer_prunes_own_finished_sessions_but_not_open_ones(tmp_path: Path)
         set_old(open_one.path)
         with second.session_context() as done:
             pass
-        assert open_one.path.is_dir() and done.path.is_dir()
-        with second.session_context():
+        # max 0: the finished one went at its own exit; the open one stays
+        assert open_one.path.is_dir() and not done.path.exists()
+        done_by_hand = second.session_dir.create()  # ours, never held: finished
+        with second.session_context() as again:
             pass
         assert open_one.path.is_dir()
-        assert not done.path.exists()
+        assert not done_by_hand.exists() and not again.path.exists()
+    assert not open_one.path.exists()
 
 
 # -- mounts: never emptied, by either caller --------------------------------------

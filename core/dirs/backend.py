@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from core.backend import BaseBackend, LineStream
 from core.dirs import engine
 from core.dirs.engine import BaseView
-from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, parse_name
+from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, created_time, parse_name
 from core.dirs.safety import open_base
 from core.errors import ActionFailed, BackendUnavailable, SessionNotFound, UnsafeOperation
 from core.model import (
@@ -118,7 +118,7 @@ class DirsBackend(BaseBackend):
         return sessions
 
     def _session(self, name: str, path: Path, parsed: ParsedName, mtime: float) -> Session:
-        created_ts = parsed.created.timestamp() if parsed.created is not None else mtime
+        created_ts = created_time(parsed, mtime)
         live = self._live(parsed, mtime)
         size = self._sizes.get(name)
         last = mtime

@@ -7,6 +7,7 @@ right: the last two ``_`` fields are the pid and the 32-hex uuid.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import uuid
@@ -64,6 +65,44 @@ def parse_name(
     except ValueError:
         created = None
     return ParsedName(prefix, stamp, int(m["pid"]), m["uuid"], created)
+
+
+_ZONE_STEP = 900.0  # time zones differ by whole quarter hours
+_MAX_ZONE_GAP = 26 * 3600.0  # UTC-12 .. UTC+14
+_SLACK = 2.0  # the stamp has whole seconds; directory times are a little later
+
+
+def created_time(parsed: ParsedName, mtime: float) -> float:
+    """When a session directory was made (POSIX time), from its name's stamp,
+    checked against the directory's own mtime.
+
+    The stamp is the producer's local time without an offset, and the producer
+    may run in another time zone (a container in UTC, a remote host) than the
+    reader.  A directory cannot be made after it was last modified, so:
+
+    * a stamp later than the mtime is moved back by the smallest whole
+      number of quarter hours (at most 26 h) that puts it at or before the
+      mtime; further ahead it is not a zone, and the mtime is used;
+    * a stamp earlier than the mtime by a whole number of quarter hours (to
+      within 2 s, at most 26 h) is taken as that zone's stamp of a directory
+      untouched since it was made, and moved forward by them.
+
+    Any other stamp is trusted (a session made earlier and written since).
+    Without a parsable stamp, the mtime.
+    """
+    if parsed.created is None:
+        return mtime
+    stamp = parsed.created.timestamp()
+    ahead = stamp - mtime
+    if ahead > _SLACK:
+        steps = math.ceil((ahead - _SLACK) / _ZONE_STEP)
+        shifted = stamp - steps * _ZONE_STEP
+        return shifted if steps * _ZONE_STEP <= _MAX_ZONE_GAP else mtime
+    behind = -ahead
+    steps = round(behind / _ZONE_STEP)
+    if 0 < steps * _ZONE_STEP <= _MAX_ZONE_GAP and abs(behind - steps * _ZONE_STEP) <= _SLACK:
+        return stamp + steps * _ZONE_STEP
+    return stamp
 
 
 def pid_alive(pid: int, *, not_after: float | None = None) -> bool:

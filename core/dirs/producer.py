@@ -23,9 +23,13 @@ the other way round::
 
 Every setting resolves as: constructor argument > environment variable
 (``{env_prefix}SESSION_DIR_*`` / ``{env_prefix}SESSION_LOG_*``) > ``.env`` file
-> default.  An environment variable (or ``.env`` entry) set to the empty string
-counts as unset.  A bad value raises :class:`~core.errors.ConfigError` naming
-the argument or variable (and the ``.env`` file and line) and the value.
+> default.  Environment and ``.env`` values are stripped; one that is blank
+counts as unset.  A ``.env`` file one object loaded is seen by the objects
+built after it in this process (as with vcti-session, which loads it into
+``os.environ``), below the real environment and the object's own ``env_file``;
+the process environment itself is left alone.  A bad value raises
+:class:`~core.errors.ConfigError` naming the argument or variable (and the
+``.env`` file and line) and the value.
 
 Internal operations log to the ``core.dirs`` logger.
 """
@@ -40,9 +44,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Literal, ParamSpec, TypeVar
 
 from core.dirs import engine
@@ -60,9 +65,11 @@ from core.model import PruneReason
 
 __all__ = [
     "DEFAULT_FORMAT",
+    "DEFAULT_LEVEL",
     "DEFAULT_MAX_AGE_DAYS",
     "DEFAULT_MAX_SESSION_DIRS",
     "LOG_LEVELS",
+    "MESSAGE_FORMAT_PRESETS",
     "ActiveSession",
     "BeforePruneHook",
     "CreatedHook",
@@ -72,6 +79,8 @@ __all__ = [
     "SessionDir",
     "SessionHandler",
     "WorkDir",
+    "WorkDirMissing",
+    "forget_loaded_env_files",
     "parse_dotenv",
 ]
 
@@ -81,12 +90,29 @@ DEFAULT_MAX_SESSION_DIRS = 20
 DEFAULT_MAX_AGE_DAYS = 10.0
 DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 
+TRACE = 5
+VERBOSE = 15
+
+# vcti-session's level names, exactly (it refuses others, "critical" and upper
+# case included): a value shared through the environment or a .env file must
+# mean the same to both libraries
 LOG_LEVELS: dict[str, int] = {
+    "notset": logging.NOTSET,
+    "trace": TRACE,
     "debug": logging.DEBUG,
+    "verbose": VERBOSE,
     "info": logging.INFO,
     "warning": logging.WARNING,
     "error": logging.ERROR,
-    "critical": logging.CRITICAL,
+    "fatal": logging.FATAL,
+}
+DEFAULT_LEVEL = "info"
+
+# vcti-session's message format presets (its plain variants)
+MESSAGE_FORMAT_PRESETS: dict[str, str] = {
+    "minimal": "%(message)s",
+    "standard": "%(levelname)s:     %(message)s",
+    "detailed": "%(levelname)s: %(pathname)s:%(lineno)d   %(message)s",
 }
 
 CreatedHook = Callable[[Path], object]
@@ -208,6 +234,27 @@ def parse_dotenv(text: str) -> dict[str, str]:
     return {k: v.value for k, v in _parse_dotenv(text, "<string>").items()}
 
 
+# Values of every .env file an object loaded in this process, first file first
+# (vcti-session loads them into os.environ, so later objects see them; here
+# they are kept apart, so the process environment and child processes are not
+# changed).  The real environment and an object's own env_file come first.
+_loaded_dotenv: dict[str, tuple[_DotenvValue, str]] = {}
+_loaded_lock = threading.Lock()
+
+
+def _remember_dotenv(values: dict[str, _DotenvValue], source: str) -> None:
+    with _loaded_lock:
+        for key, entry in values.items():
+            # like a second load_dotenv: an earlier file's value stays
+            _loaded_dotenv.setdefault(key, (entry, source))
+
+
+def forget_loaded_env_files() -> None:
+    """Forget the ``.env`` values earlier objects loaded (tests, long-lived apps)."""
+    with _loaded_lock:
+        _loaded_dotenv.clear()
+
+
 def _load_dotenv(path: Path) -> dict[str, _DotenvValue]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -245,25 +292,33 @@ class _Sources:
 
     __slots__ = ("_file", "_file_values", "_prefix")
 
-    def __init__(self, env_prefix: str, env_file: str | Path | None, group: str) -> None:
-        if not isinstance(env_prefix, str):
-            raise ConfigError(f"expected a string, got {env_prefix!r}", key="env_prefix")
-        self._prefix = env_prefix + group
+    def __init__(self, env_prefix: str | None, env_file: str | Path | None, group: str) -> None:
+        if env_prefix is not None and not isinstance(env_prefix, str):
+            raise ConfigError(f"expected a string or None, got {env_prefix!r}", key="env_prefix")
+        self._prefix = (env_prefix or "") + group
         self._file = str(env_file) if env_file is not None else None
         self._file_values = _load_dotenv(Path(env_file)) if env_file is not None else {}
+        if self._file is not None:
+            _remember_dotenv(self._file_values, self._file)
 
     def variable(self, argname: str) -> str:
         """The environment variable behind the argument ``argname``."""
         return self._prefix + argname.upper()
 
     def lookup(self, argname: str) -> tuple[str, _Where] | None:
+        """The stripped value of the setting's variable: environment, then this
+        object's ``.env`` file, then one an earlier object loaded; blank = unset."""
         var = self.variable(argname)
-        value = os.environ.get(var)
+        value = os.environ.get(var, "").strip()
         if value:
             return value, _Where(var)
         entry = self._file_values.get(var)
-        if entry is not None and entry.value:
-            return entry.value, _Where(var, self._file, entry.line)
+        if entry is not None and entry.value.strip():
+            return entry.value.strip(), _Where(var, self._file, entry.line)
+        with _loaded_lock:
+            earlier = _loaded_dotenv.get(var)
+        if earlier is not None and earlier[0].value.strip():
+            return earlier[0].value.strip(), _Where(var, earlier[1], earlier[0].line)
         return None
 
     def resolve(
@@ -338,9 +393,18 @@ def _to_days(value: object) -> float:
 
 
 def _to_level(value: object) -> str:
-    if isinstance(value, str) and value.strip().lower() in LOG_LEVELS:
-        return value.strip().lower()
-    raise ValueError(f"expected a log level ({', '.join(LOG_LEVELS)}), got {value!r}")
+    if isinstance(value, str) and value in LOG_LEVELS:
+        return value
+    hint = ""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word == "critical":
+            hint = " (vcti-session calls it 'fatal')"
+        elif word == "warn":
+            hint = " (write 'warning')"
+        elif word in LOG_LEVELS:
+            hint = f" (write {word!r}: names are lower case, as vcti-session reads them)"
+    raise ValueError(f"expected a log level ({', '.join(LOG_LEVELS)}), got {value!r}{hint}")
 
 
 def _to_str(value: object) -> str:
@@ -371,6 +435,13 @@ def _plain_name(text: str) -> bool:
 
 # --------------------------------------------------------------------------
 # logging
+
+
+def _name_levels() -> None:
+    """Give vcti-session's extra levels their names, unless something named them."""
+    for number, name in ((TRACE, "TRACE"), (VERBOSE, "VERBOSE")):
+        if logging.getLevelName(number) == f"Level {number}":
+            logging.addLevelName(number, name)
 
 
 _RESET = "\x1b[0m"
@@ -422,14 +493,18 @@ class LogConfig:
         absolute ones are used as they are; ``~`` expands; missing parent
         directories are created.  ``None`` (the default): no log file.
     ``level`` (``SESSION_LOG_LEVEL``)
-        debug / info / warning / error / critical, any case (default warning).
+        vcti-session's names, lower case: notset, trace, debug, verbose, info,
+        warning, error, fatal (default info).  ``trace`` is 5 and ``verbose``
+        15 (their names are registered with :mod:`logging` when used).
     ``console_enabled`` (``SESSION_LOG_CONSOLE_ENABLED``)
         Also log to stderr (default false).
     ``color_enabled`` (``SESSION_LOG_COLOR_ENABLED``)
         ANSI colour per level on the console (default false).
     ``message_format`` (``SESSION_LOG_MESSAGE_FORMAT``)
-        A ``logging`` format string in ``%`` or ``{`` style (default
-        :data:`DEFAULT_FORMAT`).
+        A ``logging`` format string in ``%`` or ``{`` style, or one of
+        vcti-session's presets ``minimal``, ``standard``, ``detailed``
+        (:data:`MESSAGE_FORMAT_PRESETS`; default :data:`DEFAULT_FORMAT`, which
+        starts with the time so the dashboard can merge logs by time).
 
     Booleans accept true/false, 1/0, yes/no, on/off.  ``default_file_path`` and
     ``default_level`` replace the built-in defaults.
@@ -443,10 +518,10 @@ class LogConfig:
         console_enabled: bool | None = None,
         color_enabled: bool | None = None,
         message_format: str | None = None,
-        env_prefix: str = "",
+        env_prefix: str | None = None,
         env_file: str | Path | None = None,
         default_file_path: str | Path | None = None,
-        default_level: str = "warning",
+        default_level: str = DEFAULT_LEVEL,
     ) -> None:
         src = _Sources(env_prefix, env_file, "SESSION_LOG_")
         default_lvl = _check_arg(default_level, "default_level", _to_level)
@@ -465,8 +540,9 @@ class LogConfig:
         self.color_enabled: bool = src.resolve("color_enabled", color_enabled, _to_bool, False)[0]
         fmt, where = src.resolve("message_format", message_format, _to_str, None)
         self.message_format: str | None = fmt
+        self._format: str | None = MESSAGE_FORMAT_PRESETS.get(fmt, fmt) if fmt else fmt
         try:
-            self._style: _Style = _format_style(fmt) if fmt is not None else "%"
+            self._style: _Style = _format_style(self._format) if self._format else "%"
         except ValueError as e:
             raise where.error(str(e)) from None
         self._lock = threading.Lock()
@@ -501,8 +577,9 @@ class LogConfig:
         :class:`ConfigError` when the log file cannot be opened.
         """
         level = self.level_number
+        _name_levels()
         formatter: logging.Formatter
-        fmt = self.message_format or DEFAULT_FORMAT
+        fmt = self._format or DEFAULT_FORMAT
         added: list[logging.Handler] = []
         target = self.resolve_file_path(session_path)
         if target is not None:
@@ -587,16 +664,18 @@ class SessionDir:
     ``base_directory`` is made absolute when the object is built, so a later
     ``chdir`` (into a session) does not move it.
 
-    Retention and the current session: the current session (the ``exclude``
-    argument, by default :attr:`path`; plus every session a
-    :class:`SessionHandler` still has open on this object) *counts* toward
-    ``max_session_dirs`` but is never deleted.  Counting it keeps the promise
-    "at most N directories on disk" in the usual case, where the current
-    session is the newest: after a prune exactly N remain, the current one
-    among them, and the rule sees the same candidates the dashboard's pruner
-    sees.  If the rule selects a protected session (it is among the oldest, or
-    ``max_session_dirs`` is 0), that one is skipped and nothing else is deleted
-    in its place, so more than N may remain: the safe direction when in doubt.
+    Retention and protected sessions: a session a :class:`SessionHandler`
+    still has open (on this object or another in this process), and, for
+    :meth:`plan_prune` / :meth:`prune`, the ``exclude`` argument (by default
+    :attr:`path`), *counts* toward ``max_session_dirs`` but is never deleted.
+    Counting it keeps the promise "at most N directories on disk" in the usual
+    case, where the open session is the newest, and the rule sees the same
+    candidates the dashboard's pruner and vcti-session see.  If the rule
+    selects a protected session, that one is skipped and nothing else is
+    deleted in its place, so more than N may remain: the safe direction when
+    in doubt.  vcti-session's :meth:`get_directories_to_prune` /
+    :meth:`prune_old_directories` protect only open sessions (so
+    ``max_session_dirs=0`` removes what :meth:`create` made, as vcti does).
     """
 
     def __init__(
@@ -607,7 +686,7 @@ class SessionDir:
         timestamp_format: str | None = None,
         max_session_dirs: int | None = None,
         max_age_days: float | None = None,
-        env_prefix: str = "",
+        env_prefix: str | None = None,
         env_file: str | Path | None = None,
     ) -> None:
         base = _check_arg(base_directory, "base_directory", _to_path)
@@ -694,6 +773,25 @@ class SessionDir:
         an unsafe base (a symlink, ``/``, the home directory) raises
         :class:`~core.errors.UnsafeOperation`.
         """
+        current = exclude if exclude is not None else self._path
+        return self._plan([] if current is None else [current])
+
+    def get_directories_to_prune(self) -> list[Path]:
+        """vcti-session's name: what :meth:`prune_old_directories` would delete now.
+
+        As in vcti-session, the directory made by the last :meth:`create` is a
+        candidate like any other (with ``max_session_dirs=0`` nothing is
+        kept); still never a session a :class:`SessionHandler` has open, one
+        whose creating process is alive, nor one the engine's safety rules keep.
+        """
+        return [path for path, _ in self._plan([])]
+
+    def prune_old_directories(self) -> list[Path]:
+        """vcti-session's name: delete :meth:`get_directories_to_prune`; return
+        what was removed (vcti returns None)."""
+        return self._remove(self._plan([]))
+
+    def _plan(self, protected_paths: Sequence[Path]) -> PlannedPrune:
         candidates = list_candidates(self.base_directory, self.prefix)
         selected = select_for_prune(
             candidates, self.max_session_dirs, self.max_age_days, time.time()
@@ -702,10 +800,7 @@ class SessionDir:
             return PlannedPrune()
         view = engine.BaseView.take(self.base_directory)
         with self._open_lock:
-            protected = [*self._open]
-        current = exclude if exclude is not None else self._path
-        if current is not None:
-            protected.append(current)
+            protected = [*self._open, *protected_paths]
         plan = PlannedPrune(base=view.identity)
         for candidate, reason in selected:
             if any(_same_path(candidate.path, p) for p in protected):
@@ -800,57 +895,77 @@ def _call_hook(
         logger.warning("%s hook %r raised; the session goes on", name, hook, exc_info=True)
 
 
+class WorkDirMissing(ConfigError, FileNotFoundError):
+    """A :class:`WorkDir` without ``create_if_missing`` whose directory is not
+    there: a ConfigError, and a FileNotFoundError as vcti-session raises."""
+
+    def __init__(self, path: Path) -> None:
+        ConfigError.__init__(
+            self,
+            f"work directory {path} does not exist (pass create_if_missing=True to create it)",
+            key="directory",
+        )
+        self.filename = str(path)
+
+
 class WorkDir:
     """A directory the user chose (no generated name, no pruning).
 
-    ``directory`` is made absolute when the object is built.  With
-    ``create_if_missing`` a missing directory is created (with parents) on
-    entering; without it, entering raises :class:`ConfigError`.
-    ``change_directory=False`` leaves the process's working directory alone
-    (needed for threaded or async programs: ``chdir`` is process-wide).
+    vcti-session's signature: ``WorkDir(directory, log_config=None,
+    create_if_missing=True, *, change_directory=True)``.  :attr:`directory` is
+    the absolute path (symlinks resolved) fixed when the object is built;
+    :attr:`path` is that directory inside ``with work_dir:`` (or
+    :meth:`work_context`) and None outside.  A missing directory is created
+    (with parents) on entering, unless ``create_if_missing=False``: then
+    entering raises :class:`WorkDirMissing`.  ``change_directory=False``
+    leaves the process's working directory alone (needed for threaded or async
+    programs: ``chdir`` is process-wide).
     """
 
     def __init__(
         self,
         directory: str | Path,
         log_config: LogConfig | None = None,
+        create_if_missing: bool = True,
         *,
-        create_if_missing: bool = False,
         change_directory: bool = True,
     ) -> None:
-        self._path = _check_arg(directory, "directory", _to_path).absolute()
+        self.directory: Path = _check_arg(directory, "directory", _to_path).resolve()
         self.log_config = log_config
         self.create_if_missing = create_if_missing
         self.change_directory = change_directory
+        self._active: Path | None = None
+        self._entered: AbstractContextManager[WorkDir] | None = None
 
     def __repr__(self) -> str:
-        return f"WorkDir({str(self._path)!r}, create_if_missing={self.create_if_missing})"
+        state = "active" if self._active is not None else "inactive"
+        return (
+            f"WorkDir({str(self.directory)!r}, create_if_missing={self.create_if_missing}, "
+            f"status={state})"
+        )
 
     @property
-    def path(self) -> Path:
-        """The (absolute) work directory."""
-        return self._path
+    def path(self) -> Path | None:
+        """The work directory while inside the context, else None."""
+        return self._active
 
     @contextmanager
     def work_context(self) -> Iterator[WorkDir]:
         """Enter the directory: logging applied, cwd changed (optionally).
 
         On exit, also after an exception, the previous working directory is
-        restored and the log handlers are removed.
+        restored, the log handlers are removed and :attr:`path` is None again.
         """
-        path = self._path
+        path = self.directory
         if not path.exists():
             if not self.create_if_missing:
-                raise ConfigError(
-                    f"work directory {path} does not exist "
-                    "(pass create_if_missing=True to create it)",
-                    key="directory",
-                )
+                raise WorkDirMissing(path)
             path.mkdir(parents=True, exist_ok=True)
             logger.debug("created work directory %s", path)
         elif not path.is_dir():
             raise ConfigError(f"{path} exists and is not a directory", key="directory")
         handlers = self.log_config.apply(path) if self.log_config is not None else []
+        self._active = path
         try:
             previous = _enter_directory(path) if self.change_directory else None
             try:
@@ -858,8 +973,28 @@ class WorkDir:
             finally:
                 _restore_directory(previous)
         finally:
+            self._active = None
             if self.log_config is not None and handlers:
                 self.log_config.remove(handlers)
+
+    def __enter__(self) -> WorkDir:
+        if self._entered is not None:
+            raise RuntimeError("this WorkDir is already entered; 'with work_dir:' does not nest")
+        entered = self.work_context()
+        result = entered.__enter__()
+        self._entered = entered
+        return result
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        entered, self._entered = self._entered, None
+        if entered is None:
+            return None
+        return entered.__exit__(exc_type, exc, tb)
 
 
 @dataclass(frozen=True, slots=True)
@@ -876,13 +1011,24 @@ class ActiveSession:
 class SessionHandler:
     """Runs a block of code in a fresh session directory.
 
-    ``session_context()`` does, in order: create the directory, apply logging,
+    ``session_context()`` (or ``with handler:``, which yields the handler, as
+    vcti-session's does) does, in order: create the directory, apply logging,
     chdir into it (unless ``change_directory=False``), ``on_session_created(path)``,
     run the body; if the body raised an ``Exception``, ``on_session_error(exc)``;
     then ``on_session_exit(path, exc or None)``, restore the working directory,
-    and with ``prune_on_exit`` compute the prune plan (never the current
-    session), ``on_before_prune(dirs)`` when it is not empty, delete; finally
-    remove the log handlers.  The body's exception propagates after all that.
+    and with ``prune_on_exit`` compute the prune plan, ``on_before_prune(dirs)``
+    when it is not empty, delete; finally remove the log handlers.  The body's
+    exception propagates after all that.
+
+    The prune on exit is vcti-session's: the session that just ran is a
+    candidate like the others (it is the newest, so only ``max_session_dirs=0``
+    removes it).  Sessions other handlers in this process still have open, and
+    sessions whose creating process is alive, are never removed (see
+    :mod:`core.dirs.engine`).
+
+    :attr:`path` is the open session's directory (None outside a session);
+    :meth:`create_session` and :meth:`prune_old_sessions` are the two halves
+    for callers that do not use a ``with`` block.
 
     Exit steps run however the body ends, including ``KeyboardInterrupt`` and
     ``SystemExit``; those are not errors for the hooks (``on_session_error`` is
@@ -904,6 +1050,12 @@ class SessionHandler:
         on_before_prune: BeforePruneHook | None = None,
         on_session_error: ErrorHook | None = None,
     ) -> None:
+        if not isinstance(session_dir, SessionDir):
+            raise TypeError(f"session_dir must be a SessionDir, got {type(session_dir).__name__}")
+        if log_config is not None and not isinstance(log_config, LogConfig):
+            raise TypeError(
+                f"log_config must be a LogConfig or None, got {type(log_config).__name__}"
+            )
         self.session_dir = session_dir
         self.log_config = log_config
         self.change_directory = change_directory
@@ -912,20 +1064,83 @@ class SessionHandler:
         self.on_session_exit = on_session_exit
         self.on_before_prune = on_before_prune
         self.on_session_error = on_session_error
+        self._path: Path | None = None
+        # the session create_session() opened outside a with block, and its handlers
+        self._standalone: Path | None = None
+        self._handlers: list[logging.Handler] = []
+        self._entered: AbstractContextManager[ActiveSession] | None = None
 
     def __repr__(self) -> str:
         return f"SessionHandler({self.session_dir!r}, {self.log_config!r})"
 
-    @contextmanager
-    def session_context(self) -> Iterator[ActiveSession]:
-        """Create a session directory and run the body in it (see the class doc)."""
+    @property
+    def path(self) -> Path | None:
+        """The directory of the session this handler has open, else None."""
+        return self._path
+
+    def create_session(self) -> Path:
+        """Create a session directory and apply logging to it; return its path.
+
+        The session stays open (:attr:`path`, protected from every prune) until
+        the next :meth:`create_session` or the end of the ``with`` block; log
+        handlers of a previous session made this way are removed first.
+        """
+        self._close_session()
+        path, self._handlers = self._open_session()
+        self._standalone = path
+        return path
+
+    def _open_session(self) -> tuple[Path, list[logging.Handler]]:
         sd = self.session_dir
         path = sd.create()
         sd._hold(path)
-        handlers: list[logging.Handler] = []
         try:
-            if self.log_config is not None:
-                handlers = self.log_config.apply(path)
+            handlers = self.log_config.apply(path) if self.log_config is not None else []
+        except BaseException:
+            sd._release(path)
+            raise
+        self._path = path
+        return path, handlers
+
+    def _close_session(self) -> None:
+        """Release the session :meth:`create_session` opened, and its log handlers."""
+        path, self._standalone = self._standalone, None
+        handlers, self._handlers = self._handlers, []
+        if path is not None:
+            if self._path == path:
+                self._path = None
+            self.session_dir._release(path)
+        if self.log_config is not None and handlers:
+            self.log_config.remove(handlers)
+
+    def prune_old_sessions(self) -> list[Path]:
+        """Prune by the session dir's rules now: ``on_before_prune(dirs)`` when
+        there is something to delete, then delete that plan; return what went.
+
+        Failures are logged as warnings (as on exit), never raised.
+        """
+        try:
+            plan = self.session_dir._plan([])
+        except Exception:
+            logger.warning("prune: cannot list %s", self.session_dir.base_directory, exc_info=True)
+            return []
+        if not plan:
+            return []
+        _call_hook("on_before_prune", self.on_before_prune, [p for p, _ in plan])
+        try:
+            # the plan shown to the hook is the one executed (not a fresh scan)
+            return self.session_dir._remove(plan)
+        except SesstuiError as e:  # the base was refused when deleting
+            logger.warning("prune: %s", e.message)
+        except Exception:
+            logger.warning("prune: failed", exc_info=True)
+        return []
+
+    @contextmanager
+    def session_context(self) -> Iterator[ActiveSession]:
+        """Create a session directory and run the body in it (see the class doc)."""
+        path, handlers = self._open_session()
+        try:
             previous = _enter_directory(path) if self.change_directory else None
             try:
                 _call_hook("on_session_created", self.on_session_created, path)
@@ -944,26 +1159,35 @@ class SessionHandler:
             # prune sits in the outer finally so it also runs after an error
         finally:
             try:
+                # the session has ended: released first, so it is a candidate
+                # like any other (vcti-session prunes after clearing its path)
+                if self._path == path:
+                    self._path = None
+                self.session_dir._release(path)
                 if self.prune_on_exit:
-                    self._prune(path)
+                    self.prune_old_sessions()
             finally:
-                sd._release(path)
                 if self.log_config is not None and handlers:
                     self.log_config.remove(handlers)
 
-    def _prune(self, current: Path) -> None:
-        try:
-            plan = self.session_dir.plan_prune(exclude=current)
-        except Exception:
-            logger.warning("prune: cannot list %s", self.session_dir.base_directory, exc_info=True)
-            return
-        if not plan:
-            return
-        _call_hook("on_before_prune", self.on_before_prune, [p for p, _ in plan])
-        try:
-            # the plan shown to the hook is the one executed (not a fresh scan)
-            self.session_dir._remove(plan)
-        except SesstuiError as e:  # the base was refused when deleting
-            logger.warning("prune: %s", e.message)
-        except Exception:
-            logger.warning("prune: failed", exc_info=True)
+    def __enter__(self) -> SessionHandler:
+        if self._entered is not None:
+            raise RuntimeError(
+                "this SessionHandler is already in a session; 'with handler:' does not nest "
+                "(use session_context() for nested or threaded sessions)"
+            )
+        entered = self.session_context()
+        entered.__enter__()
+        self._entered = entered
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        entered, self._entered = self._entered, None
+        if entered is None:
+            return None
+        return entered.__exit__(exc_type, exc, tb)
