@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 __all__ = [
     "MASK",
@@ -44,6 +44,7 @@ __all__ = [
     "remember_secret",
     "remember_url_secrets",
     "url_password",
+    "url_userinfo_problem",
 ]
 
 MASK = "***"
@@ -168,6 +169,38 @@ def url_password(url: str) -> str | None:
         return None
     _user, sep, password = region[:at].partition(":")
     return password if sep and password else None
+
+
+def url_userinfo_problem(url: str) -> str:
+    """Why URL clients would not read ``url``'s user and password as written
+    here, or '' when they would.
+
+    Every URL parser (``urllib``, and so redis-py) ends the host part at the
+    first ``/``, ``?`` or ``#``: a password holding one of them raw is cut
+    there, and the client takes the rest of the password for the host name
+    and port, which then shows up in its errors ("connecting to <piece of the
+    password>:6379").  Such a URL is refused instead of used.  The message
+    never contains the URL or the password.
+    """
+    match = _SCHEME_RE.match(url)
+    if match is None:
+        return ""
+    region = url[match.end() :]
+    at = _userinfo_end(region)
+    if at is None:
+        return ""
+    try:
+        theirs = urlsplit(url).netloc.rpartition("@")[0]
+    except ValueError:
+        theirs = None
+    if theirs == region[:at]:
+        return ""
+    return (
+        "its password holds a raw '#', '?' or '/', which ends the host part of a URL "
+        "(a client would take the rest of the password for the host name); "
+        "percent-encode the password (# %23, ? %3F, / %2F, @ %40, % %25, space %20), "
+        "and write an '@' in the path or query as %40"
+    )
 
 
 def remember_url_secrets(url: str | None) -> None:
