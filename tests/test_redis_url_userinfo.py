@@ -93,7 +93,9 @@ def test_plain_urls_are_not_refused() -> None:
 def test_config_check_refuses_it_with_file_and_line(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yml"
     url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
-    cfg.write_text(f"backends:\n  - name: web\n    kind: kv\n    provider: redis\n    url: '{url}'\n")
+    cfg.write_text(
+        f"backends:\n  - name: web\n    kind: kv\n    provider: redis\n    url: '{url}'\n"
+    )
     done = run_cli("--config", str(cfg), "config", "check", env={"HOME": str(tmp_path)})
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{cfg}:5: backends[0].url: this Redis URL cannot be used as written" in done.stderr
