@@ -19,7 +19,7 @@ hiding:
    ``private_key``, ``credentials``, ``bearer``; any case, any prefix or suffix
    such as ``REDIS_PASSWORD``), then ``=`` or ``:`` with or without spaces,
    then the value: a quoted string (with backslash escapes, as JSON and Python
-   reprs write them) or a bare word.  ``Bearer <token>`` too.
+   reprs write them, and YAML's doubled ``''``) or a bare word.  ``Bearer <token>`` too.
 3. **Known secrets.**  Backends register the secrets they were configured with
    (:func:`remember_url_secrets`, :func:`remember_secret`); every occurrence of
    one (raw, percent-decoded or percent-encoded) is replaced as well.  This
@@ -125,7 +125,7 @@ _KEY_VALUE_RE = re.compile(
     rf"(?<![/\\\w.-])(?P<key>(?:[A-Za-z0-9_-]*\.)*[A-Za-z0-9_-]*{_SENSITIVE_WORDS}[A-Za-z0-9_-]*)"
     r"(?P<quote>[\"']?)"
     r"(?P<sep>\s*[:=]\s*)"
-    r"(?P<value>\"(?:\\.|[^\"\\\n])*(?:\"|$)|'(?:\\.|[^'\\\n])*(?:'|$)|[^\s\"',;&)}\]]+)",
+    r"(?P<value>\"(?:\\.|[^\"\\\n])*(?:\"|$)|'(?:\\.|''|[^'\\\n])*(?:'|$)|[^\s\"',;&)}\]]+)",
     re.IGNORECASE | re.MULTILINE,
 )
 _BEARER_RE = re.compile(r"(?P<head>\bBearer\s+)(?!\*\*\*|[=:])[^\s\"',;]+", re.IGNORECASE)

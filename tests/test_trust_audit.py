@@ -14,7 +14,7 @@ from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
 from core.jsonstore.store import STALE_TEMP_SECONDS, FileSessionStore, temp_files
 from core.orphans import find_orphans
-from core.redaction import forget_secrets
+from core.redaction import forget_secrets, redact
 from core.settings import AppConfig, JsonBackendConfig
 
 NOW = 1_900_000_000.0  # the injected clock
@@ -57,3 +57,12 @@ def test_the_journal_redacts_what_it_is_given(tmp_path: Path) -> None:
         assert secret not in text, secret
         assert secret not in entry.detail + entry.command, secret
     assert "password = ***" in text and "redis://:***@db:6379/0" in text
+
+
+def test_a_yaml_single_quoted_secret_with_a_doubled_quote_is_hidden_whole() -> None:
+    """YAML writes a quote inside '...' as '': the value runs to the last quote,
+    not to the first one (which left "s a secret" in view)."""
+    forget_secrets()
+    assert redact("password: 'it''s a secret'") == "password: '***'"
+    assert redact("{'token': 'p''q r', 'host': 'db'}") == "{'token': '***', 'host': 'db'}"
+    assert redact("password='' next='x y'") == "password='***' next='x y'"
