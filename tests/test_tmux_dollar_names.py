@@ -15,6 +15,7 @@ import pytest
 
 from core.errors import SesstuiError
 from core.settings import SessionSpec
+from core.tmux.backend import TmuxBackend
 from core.tmux.syntax import lookup_name_problem, new_name_problem
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixtures
 
@@ -66,3 +67,26 @@ def test_the_rule() -> None:
         assert "session id" in (new_name_problem(name) or "")
     for name in ("a$0", "@0", "%0", "=x", "price $5"):
         assert new_name_problem(name) is None
+
+
+def test_a_session_that_vanishes_while_starting_never_touches_a_prefix_named_one(
+    tmux_server: TmuxServer,
+) -> None:
+    """The start is watched with an exact target: when the new session ends
+    itself during the check, the watch says so at once and leaves 'bot-2'
+    (which a prefix target 'bot' would find) and its options alone."""
+    tmux_server.run("new-session", "-d", "-s", "bot-2", "sleep 600")
+    tmux_server.run("set-option", "-w", "-t", "=bot-2:", "remain-on-exit", "on")
+    backend = TmuxBackend(tmux_server.config(), start_check=60)  # a long watch: only a hang
+    # the program ends its own session (tmux in a pane talks to its own server)
+    spec = replace(
+        SessionSpec(name="bot", backend="tm"),
+        command=("sh", "-c", "tmux kill-session -t =bot; sleep 600"),
+    )
+    with pytest.raises(SesstuiError, match="vanished right after it started"):
+        backend.start(spec)
+    assert tmux_server.has("bot-2")
+    assert tmux_server.run("show-options", "-w", "-t", "=bot-2:", "remain-on-exit").split() == [
+        "remain-on-exit",
+        "on",
+    ]
