@@ -77,7 +77,7 @@ def test_a_session_that_vanishes_while_starting_never_touches_a_prefix_named_one
     (which a prefix target 'bot' would find) and its options alone."""
     tmux_server.run("new-session", "-d", "-s", "bot-2", "sleep 600")
     tmux_server.run("set-option", "-w", "-t", "=bot-2:", "remain-on-exit", "on")
-    backend = TmuxBackend(tmux_server.config(), start_check=60)  # a long watch: only a hang
+    backend = TmuxBackend(tmux_server.config(), start_check=20)  # long: only a hang reaches it
     # the program ends its own session (tmux in a pane talks to its own server)
     spec = replace(
         SessionSpec(name="bot", backend="tm"),
