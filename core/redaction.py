@@ -187,8 +187,8 @@ def url_userinfo_problem(url: str) -> str:
         return ""
     region = url[match.end() :]
     at = _userinfo_end(region)
-    if at is None:
-        return ""
+    if at is None or ":" not in region[:at]:
+        return ""  # no password (a user name, or an '@' in a socket path): nothing to cut
     try:
         theirs = urlsplit(url).netloc.rpartition("@")[0]
     except ValueError:

@@ -85,6 +85,7 @@ def test_plain_urls_are_not_refused() -> None:
         "rediss://u:p w@h",
         "redis://:pw@[::1]:6379/0",
         "unix:///tmp/redis.sock",
+        "unix:///run/redis@main/redis.sock?db=0",  # an '@' in a socket path
         "redis://h:1/0?x=a%40b",
     ):
         assert url_userinfo_problem(url) == "", url
