@@ -35,7 +35,7 @@ from core.dirs.safety import unsafe_base
 from core.errors import ConfigError
 from core.model import PrunePolicy
 from core.redaction import MASK as _MASK
-from core.redaction import is_secret_key, redact
+from core.redaction import is_secret_key, redact, url_userinfo_problem
 from core.settings import (
     AppConfig,
     BackendConfig,
@@ -878,6 +878,9 @@ def _parse_kv(sec: _Section, common: _Common) -> BackendConfig:
             raise ctx.error(
                 "url must start with redis://, rediss:// (TLS) or unix:// (a socket)", url_node
             )
+        problem = url_userinfo_problem(url)
+        if problem:
+            raise ctx.error(f"this Redis URL cannot be used as written: {problem}", url_node)
     sandbox_node = sec.get("sandbox")
     return KvBackendConfig(
         **common.fields(),

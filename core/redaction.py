@@ -19,7 +19,7 @@ hiding:
    ``private_key``, ``credentials``, ``bearer``; any case, any prefix or suffix
    such as ``REDIS_PASSWORD``), then ``=`` or ``:`` with or without spaces,
    then the value: a quoted string (with backslash escapes, as JSON and Python
-   reprs write them) or a bare word.  ``Bearer <token>`` too.
+   reprs write them, and YAML's doubled ``''``) or a bare word.  ``Bearer <token>`` too.
 3. **Known secrets.**  Backends register the secrets they were configured with
    (:func:`remember_url_secrets`, :func:`remember_secret`); every occurrence of
    one (raw, percent-decoded or percent-encoded) is replaced as well.  This
@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 __all__ = [
     "MASK",
@@ -44,6 +44,7 @@ __all__ = [
     "remember_secret",
     "remember_url_secrets",
     "url_password",
+    "url_userinfo_problem",
 ]
 
 MASK = "***"
@@ -124,7 +125,7 @@ _KEY_VALUE_RE = re.compile(
     rf"(?<![/\\\w.-])(?P<key>(?:[A-Za-z0-9_-]*\.)*[A-Za-z0-9_-]*{_SENSITIVE_WORDS}[A-Za-z0-9_-]*)"
     r"(?P<quote>[\"']?)"
     r"(?P<sep>\s*[:=]\s*)"
-    r"(?P<value>\"(?:\\.|[^\"\\\n])*(?:\"|$)|'(?:\\.|[^'\\\n])*(?:'|$)|[^\s\"',;&)}\]]+)",
+    r"(?P<value>\"(?:\\.|[^\"\\\n])*(?:\"|$)|'(?:\\.|''|[^'\\\n])*(?:'|$)|[^\s\"',;&)}\]]+)",
     re.IGNORECASE | re.MULTILINE,
 )
 _BEARER_RE = re.compile(r"(?P<head>\bBearer\s+)(?!\*\*\*|[=:])[^\s\"',;]+", re.IGNORECASE)
@@ -168,6 +169,38 @@ def url_password(url: str) -> str | None:
         return None
     _user, sep, password = region[:at].partition(":")
     return password if sep and password else None
+
+
+def url_userinfo_problem(url: str) -> str:
+    """Why URL clients would not read ``url``'s user and password as written
+    here, or '' when they would.
+
+    Every URL parser (``urllib``, and so redis-py) ends the host part at the
+    first ``/``, ``?`` or ``#``: a password holding one of them raw is cut
+    there, and the client takes the rest of the password for the host name
+    and port, which then shows up in its errors ("connecting to <piece of the
+    password>:6379").  Such a URL is refused instead of used.  The message
+    never contains the URL or the password.
+    """
+    match = _SCHEME_RE.match(url)
+    if match is None:
+        return ""
+    region = url[match.end() :]
+    at = _userinfo_end(region)
+    if at is None or ":" not in region[:at]:
+        return ""  # no password (a user name, or an '@' in a socket path): nothing to cut
+    try:
+        theirs = urlsplit(url).netloc.rpartition("@")[0]
+    except ValueError:
+        theirs = None
+    if theirs == region[:at]:
+        return ""
+    return (
+        "its password holds a raw '#', '?' or '/', which ends the host part of a URL "
+        "(a client would take the rest of the password for the host name); "
+        "percent-encode the password (# %23, ? %3F, / %2F, @ %40, % %25, space %20), "
+        "and write an '@' in the path or query as %40"
+    )
 
 
 def remember_url_secrets(url: str | None) -> None:

@@ -50,7 +50,9 @@ def unsafe_base(base: Path | str, env: Mapping[str, str] | None = None) -> str:
     for home in _homes(env):
         if real == home or _same_file(real, home):
             return f"{shown} is the home directory; point `base` at a folder in it, e.g. ~/runs"
-        if home.startswith(real + "/"):
+        # an ancestor by name, or the same directory reached another way (a
+        # bind mount of /home elsewhere): compare files, not only text
+        if home.startswith(real + "/") or any(_same_file(real, str(p)) for p in Path(home).parents):
             return (
                 f"{shown} contains the home directory ({home}); "
                 "point `base` at a folder of its own, e.g. ~/runs"

@@ -73,7 +73,7 @@ from core.model import (
     SessionRef,
     State,
 )
-from core.redaction import redact, remember_url_secrets
+from core.redaction import redact, remember_url_secrets, url_userinfo_problem
 from core.settings import BackendConfig, KvBackendConfig
 
 if TYPE_CHECKING:
@@ -219,6 +219,9 @@ class _RedisSource:
 
         with self._lock:
             if self._client is None:
+                problem = url_userinfo_problem(self.url)
+                if problem:
+                    raise BackendUnavailable(f"bad Redis URL {self.endpoint}: {problem}")
                 try:
                     self._client = redis.Redis.from_url(
                         self.url,

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from core.errors import BackendUnavailable, ConfigError, UsageError
-from core.redaction import redact, remember_url_secrets
+from core.redaction import redact, remember_url_secrets, url_userinfo_problem
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -385,6 +385,9 @@ class RedisProvider:
         loop_id = id(asyncio.get_running_loop())
         client = self._clients.get(loop_id)
         if client is None:
+            problem = url_userinfo_problem(self.url)
+            if problem:
+                raise ConfigError(f"bad Redis URL {redact(self.url)}: {problem}")
             try:
                 client = Redis.from_url(
                     self.url,

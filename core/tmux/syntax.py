@@ -9,6 +9,9 @@ Facts about tmux 3.x this module relies on (checked against tmux 3.3a):
   For commands whose target is a window or pane (``list-panes``,
   ``send-keys``, ``pipe-pane``, ``set-option``...), ``=NAME`` is read as a
   window name, so those need ``=NAME:``.
+* A target starting with ``$`` is a session id (``$1``), with or without the
+  ``=``: a session *named* ``$1`` cannot be targeted by name at all, so such
+  names are refused (an action would reach the session whose id it is).
 * Every command-line argument that ends in ``;`` ends a command (tmux splits
   command sequences that way), and ``\\;`` at the end stands for a literal
   ``;``.  Any user-supplied argument must therefore be passed through
@@ -39,6 +42,10 @@ def lookup_name_problem(name: str) -> str | None:
         return "tmux does not allow '.' or ':' in session names"
     if _control(name):
         return "it contains a control character"
+    if name.startswith("$"):
+        # `-t =$1` is still the session whose *id* is $1: an action would
+        # reach another session (rename it with `tmux rename-session`)
+        return "tmux reads a name starting with '$' as a session id, even as an exact target"
     return None
 
 
