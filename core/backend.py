@@ -77,6 +77,24 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+# -- optional abilities (k9s-style roles), checked with isinstance where used --
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    """Starts a stopped session again as it was (a stopped container, a tmux
+    session whose panes all exited), without a spec."""
+
+    def resume(self, session_id: str) -> Session: ...
+
+
+@runtime_checkable
+class Restartable(Protocol):
+    """Restarts a session in one step of its own (the engine's restart)."""
+
+    def restart(self, session_id: str, *, timeout: float = 10.0) -> Session: ...
+
+
 class BaseBackend:
     """Defaults for the contract: every action is unsupported until overridden."""
 

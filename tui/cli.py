@@ -110,8 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
             help="for protected backends with --yes: the number of sessions you expect to remove",
         )
 
-    start = add("start", "start a named session spec from the configuration")
-    start.add_argument("name", metavar="NAME", help="a key under `sessions:` in the config")
+    start = add("start", "start a session spec from the configuration, or a stopped session")
+    start.add_argument(
+        "name",
+        metavar="NAME",
+        nargs="?",
+        help="a key under `sessions:`, or the ref/name of a stopped container or tmux session",
+    )
+    start.add_argument("--list", action="store_true", help="list what can be started, and why")
+    start.add_argument("--json", action="store_true", help="machine-readable output")
+
+    restart = add("restart", "stop a session, then start it again (a container: engine restart)")
+    restart.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
+    restart.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds to wait before a kill (default: spec)"
+    )
+    restart.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    restart.add_argument("--json", action="store_true", help="machine-readable output")
 
     stop = add("stop", "stop a session: interrupt, wait, then kill")
     stop.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
@@ -183,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "prune": _cmd_prune,
                 "delete": _cmd_prune,
                 "start": _cmd_start,
+                "restart": _cmd_restart,
                 "stop": _cmd_stop,
                 "attach": _cmd_attach,
                 "extend": _cmd_extend,
@@ -360,9 +376,69 @@ def _cmd_logs(args: argparse.Namespace, inv: Inventory) -> int:
 
 
 def _cmd_start(args: argparse.Namespace, inv: Inventory) -> int:
+    if args.list or args.name is None:
+        if args.name is not None:
+            raise UsageError("start --list takes no NAME")
+        if not args.list:
+            raise UsageError("start needs a NAME (see `sesstui start --list` for what can start)")
+        snap = inv.refresh()
+        choices = inv.startable(snap)
+        if args.json:
+            _dump_json(
+                {
+                    "startable": [
+                        {
+                            "key": c.key,
+                            "backend": c.backend,
+                            "name": c.name,
+                            "what": c.what,
+                            "spec": c.spec is not None,
+                            "state": c.session.state.value if c.session else None,
+                        }
+                        for c in choices
+                    ],
+                    "reason": choices.reason,
+                }
+            )
+        else:
+            for c in choices:
+                print(f"{c.key}\t{c.backend}\t{c.what}")
+            if not choices:
+                print(choices.reason)
+        return _health_exit(snap)
     session = inv.start(args.name)
+    if args.json:
+        _dump_json({"started": str(session.ref), "session": session_json(session)})
+        return EXIT_OK
     where = f" in {session.path}" if session.path else ""
     print(f"started {session.ref}{where}")
+    return EXIT_OK
+
+
+def _confirm(question: str, refusal: str, args: argparse.Namespace) -> bool:
+    """True with --yes, or when a person at a terminal says yes."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"{refusal} without confirmation; pass --yes")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _cmd_restart(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.find(args.ref)
+    timeout = inv.stop_timeout(session.ref) if args.timeout is None else args.timeout
+    if not _confirm(f"Restart {session.ref}?", f"refusing to restart {session.ref}", args):
+        print("cancelled; nothing restarted")
+        return EXIT_OK
+    after = inv.restart(session.ref, timeout=timeout)
+    if args.json:
+        _dump_json({"restarted": str(after.ref), "session": session_json(after)})
+    else:
+        print(f"restarted {after.ref} ({after.state.value})")
     return EXIT_OK
 
 

@@ -585,6 +585,24 @@ class DockerBackend(BaseBackend):
             self._api().start(str(data.get("Id", name)))
         return self.get(name)
 
+    def resume(self, session_id: str) -> Session:
+        """Start a stopped container again, as it was created (no spec
+        needed).  Raises :class:`ActionFailed` when it runs already or
+        sesstui did not start it."""
+        data = self._inspect(session_id)
+        name = str(data.get("Name", "")).lstrip("/") or session_id
+        return self._restart(name, data)
+
+    def restart(self, session_id: str, *, timeout: float = 10.0) -> Session:
+        """The engine's restart: SIGTERM (or the image's stop signal), up to
+        ``timeout`` s (whole seconds, rounded up), SIGKILL, then start; a
+        stopped container is just started."""
+        data = self._inspect(session_id)
+        name = str(data.get("Name", "")).lstrip("/") or session_id
+        with self._engine(f"the engine could not restart container {name!r}"):
+            self._api().restart(str(data.get("Id", name)), timeout=max(0, math.ceil(timeout)))
+        return self.get(name)
+
     def _check_image(self, image: str) -> None:
         import docker.errors
 

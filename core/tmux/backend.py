@@ -672,6 +672,29 @@ class TmuxBackend(BaseBackend):
     def _discard(self, name: str) -> None:
         self.runner.run("kill-session", "-t", session_target(name))
 
+    def resume(self, session_id: str) -> Session:
+        """Run the command of every exited pane again (``respawn-pane``: the
+        same command, directory and environment), so a session whose panes
+        all exited (kept by ``remain-on-exit``) runs again.  Raises
+        :class:`ActionFailed` when no pane has exited."""
+        name = self._checked(session_id)
+        dead = [r for r in self._rows(name) if r.pane_dead]
+        if not dead:
+            raise ActionFailed(
+                f"tmux session {name!r} is running on server {self.socket}; nothing to start "
+                f"(stop it first: sesstui stop {self.name}:{name})",
+                title="Already running",
+            )
+        for pane in dead:
+            result = self.runner.run("respawn-pane", "-t", pane.pane_id)
+            if not result.ok and result.outcome not in _GONE:
+                raise ActionFailed(
+                    f"tmux could not restart pane {pane.pane_id} of session {name!r}: "
+                    f"{result.message}",
+                    title="Start failed",
+                )
+        return self.get(name)
+
     # -- stop / attach --------------------------------------------------------
 
     def stop(self, session_id: str, *, graceful: bool = True, timeout: float = 10.0) -> None:

@@ -1,0 +1,137 @@
+"""The operator's console (#13) against a real, private dockerd: start a stopped
+container, restart, inspect (env redacted), stats, what stop does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.docker.backend import DockerBackend
+from core.errors import ActionFailed
+from core.inventory import Inventory
+from core.model import SessionRef, State
+from core.settings import AppConfig, SessionSpec
+from tests.docker_fixtures import (  # noqa: F401 - fixtures
+    DockerEngine,
+    _docker_engine_fixture,
+)
+from tests.helpers import run_cli, unique
+
+pytestmark = pytest.mark.docker
+LOOP = "while true; do sleep 0.1; done"
+
+
+@pytest.fixture(name="dk")
+def _dk_fixture(docker_engine: DockerEngine) -> Iterator[DockerBackend]:
+    backend = DockerBackend(docker_engine.config())
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def shell_spec(name: str, image: str, line: str, **kwargs: Any) -> SessionSpec:
+    base = SessionSpec(
+        name=name, backend="dk", command=(line,), shell=True, image=image, network="none"
+    )
+    return replace(base, **kwargs)
+
+
+def started_at(engine: DockerEngine, name: str) -> str:
+    return str(engine.client.api.inspect_container(name)["State"]["StartedAt"])
+
+
+def cli_config(tmp_path: Path, engine: DockerEngine) -> Path:
+    cfg = tmp_path / "sesstui.yml"
+    cfg.write_text(f"backends:\n  - {{name: dk, kind: docker, base_url: '{engine.host}'}}\n")
+    return cfg
+
+
+def test_a_stopped_container_without_a_spec_is_offered_and_started(
+    docker_engine: DockerEngine, dk: DockerBackend
+) -> None:
+    name = f"t-{unique()}"
+    dk.start(shell_spec(name, docker_engine.image, LOOP))
+    dk.stop(name, graceful=False)
+    inv = Inventory([dk])  # no config: no spec knows this container
+    choices = inv.startable(inv.refresh())
+    mine = [c for c in choices if c.name == name]
+    assert len(mine) == 1 and mine[0].key == f"dk:{name}" and mine[0].spec is None
+    assert mine[0].session is not None and mine[0].session.state is State.STOPPED
+    session = inv.start(f"dk:{name}")
+    assert session.state is State.RUNNING
+    # running now: no longer offered, and starting it again says so
+    assert name not in {c.name for c in inv.startable(inv.refresh())}
+    with pytest.raises(ActionFailed, match="already running"):
+        inv.start(f"dk:{name}")
+
+
+def test_a_stopped_spec_container_is_offered_and_nothing_says_why(
+    docker_engine: DockerEngine, dk: DockerBackend
+) -> None:
+    name = f"t-{unique()}"
+    spec = shell_spec(name, docker_engine.image, LOOP)
+    config = AppConfig(backends=(docker_engine.config(),), sessions={name: spec})
+    inv = Inventory([dk], config=config)
+    first = inv.startable(inv.refresh())
+    assert [c.key for c in first if c.name == name] == [name]  # the spec, never started
+    inv.start(name)
+    running = inv.startable(inv.refresh())
+    assert name not in {c.name for c in running}
+    if not running:  # a private daemon has nothing else: the reason names the spec
+        assert "running already" in running.reason and name in running.reason
+    inv.stop(SessionRef("dk", name), graceful=False)
+    again = [c for c in inv.startable(inv.refresh()) if c.name == name]
+    assert len(again) == 1 and again[0].spec is spec and "stopped" in again[0].what
+
+
+def test_restart_is_the_engines_restart(docker_engine: DockerEngine, dk: DockerBackend) -> None:
+    name = f"t-{unique()}"
+    first = dk.start(shell_spec(name, docker_engine.image, f"trap 'exit 0' TERM; {LOOP}"))
+    before = started_at(docker_engine, name)
+    inv = Inventory([dk])
+    after = inv.restart(SessionRef("dk", name), timeout=5)
+    assert after.state is State.RUNNING
+    assert after.metadata["container_id"] == first.metadata["container_id"]  # same container
+    assert started_at(docker_engine, name) != before  # started again
+    assert docker_engine.client.api.inspect_container(name)["State"]["ExitCode"] == 0
+
+
+def test_cli_start_list_start_and_restart(docker_engine: DockerEngine, tmp_path: Path) -> None:
+    cfg = cli_config(tmp_path, docker_engine)
+    dk = DockerBackend(docker_engine.config())
+    name = f"t-{unique()}"
+    try:
+        dk.start(shell_spec(name, docker_engine.image, LOOP))
+        dk.stop(name, graceful=False)
+    finally:
+        dk.close()
+    r = run_cli("--config", str(cfg), "start", "--list", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    offered = [c for c in doc["startable"] if c["name"] == name]
+    assert offered == [
+        {
+            "key": f"dk:{name}",
+            "backend": "dk",
+            "name": name,
+            "what": offered[0]["what"],
+            "spec": False,
+            "state": "stopped",
+        }
+    ]
+    r = run_cli("--config", str(cfg), "start", f"dk:{name}")
+    assert r.returncode == 0, r.stderr
+    assert f"started dk:{name}" in r.stdout
+    r = run_cli("--config", str(cfg), "restart", f"dk:{name}")
+    assert r.returncode == 2 and "--yes" in r.stderr  # no terminal: needs --yes
+    before = started_at(docker_engine, name)
+    r = run_cli("--config", str(cfg), "restart", f"dk:{name}", "--yes", "--timeout", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["restarted"] == f"dk:{name}"
+    assert started_at(docker_engine, name) != before
