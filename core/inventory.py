@@ -425,11 +425,13 @@ class Inventory:
             known = ", ".join(sorted(self.specs)) or "none (add them under `sessions:`)"
             raise SessionNotFound(f"no session spec named '{name}'; specs: {known}") from None
 
-    def startable(self, snapshot: Snapshot) -> StartChoices:
+    def startable(self, snapshot: Snapshot | None) -> StartChoices:
         """Specs whose backend can start them and that do not run now
         (stopped ones included), then stopped sessions without a spec that
         their backend can start again.  Empty, with the reason, when nothing
-        can be started."""
+        can be started (or no listing was taken yet: ``snapshot`` None)."""
+        if snapshot is None:
+            return StartChoices((), "nothing listed yet: refresh first")
         by_name = {(s.backend, s.name): s for s in snapshot.sessions}
         items: list[Startable] = []
         running: list[str] = []

@@ -719,7 +719,7 @@ class DashboardScreen(Screen[None]):
 
     def action_start(self) -> None:
         snap = self.snapshot
-        specs = self.app.inventory.startable(snap) if snap is not None else []
+        specs = self.app.inventory.startable(snap)
 
         def chosen(name: str | None) -> None:
             if name:
