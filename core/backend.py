@@ -25,6 +25,10 @@ from core.model import (
 )
 from core.settings import SessionSpec
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING costs an import (see core/__init__.py)
+if TYPE_CHECKING:
+    from core.inspection import Section
+
 
 @runtime_checkable
 class LineStream(Protocol):
@@ -93,6 +97,13 @@ class Restartable(Protocol):
     """Restarts a session in one step of its own (the engine's restart)."""
 
     def restart(self, session_id: str, *, timeout: float = 10.0) -> Session: ...
+
+
+@runtime_checkable
+class Inspectable(Protocol):
+    """Tells the whole record of a session (see :mod:`core.inspection`)."""
+
+    def inspect_sections(self, session_id: str) -> list[Section]: ...
 
 
 class BaseBackend:

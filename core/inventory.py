@@ -16,7 +16,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from core.backend import Backend, LineStream, Restartable, Resumable
+from core.backend import Backend, Inspectable, LineStream, Restartable, Resumable
 from core.errors import (
     ActionNotSupported,
     AmbiguousSession,
@@ -39,6 +39,7 @@ from core.model import (
 from core.settings import AppConfig, SessionSpec
 
 if TYPE_CHECKING:
+    from core.inspection import Inspection
     from core.journal import Journal
 
 
@@ -390,6 +391,19 @@ class Inventory:
         for name, ids in per_backend.items():
             for sid, size in self.backend(name).measure(ids):
                 yield SessionRef(name, sid), size
+
+    def inspect(self, ref: SessionRef) -> Inspection:
+        """The session's whole record: its row, then what its backend tells
+        (see :mod:`core.inspection`); a backend that tells nothing more gives
+        the row alone.  Raises SessionNotFound as :meth:`Backend.get` does."""
+        from core.inspection import Inspection, session_section
+
+        backend = self.backend(ref.backend)
+        session = backend.get(ref.id)
+        sections = [session_section(session)]
+        if isinstance(backend, Inspectable):
+            sections += backend.inspect_sections(ref.id)
+        return Inspection(session.ref, session.kind, tuple(sections))
 
     def tail(
         self, ref: SessionRef, *, lines: int = 100, follow: bool = False, source: str | None = None

@@ -135,3 +135,33 @@ def test_cli_start_list_start_and_restart(docker_engine: DockerEngine, tmp_path:
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["restarted"] == f"dk:{name}"
     assert started_at(docker_engine, name) != before
+
+
+def test_inspect_a_container_with_its_env_redacted(
+    docker_engine: DockerEngine, dk: DockerBackend, tmp_path: Path
+) -> None:
+    name = f"t-{unique()}"
+    env = {
+        "API_TOKEN": "tok-s3cret",
+        "DATABASE_URL": "postgres://app:hunter2@db:5432/app",
+        "GREETING": "hi",
+    }
+    dk.start(shell_spec(name, docker_engine.image, LOOP, env=env, working_dir=Path("/tmp")))
+    inv = Inventory([dk])
+    ins = inv.inspect(SessionRef("dk", name))
+    titles = [s.title for s in ins.sections]
+    assert titles[:3] == ["session", "container", "command"]
+    container = dict(ins.section("container").fields)
+    assert container["name"] == name and container["status"] == "running"
+    assert container["image"] == docker_engine.image
+    assert dict(ins.section("command").fields)["working dir"] == "/tmp"
+    shown = dict(ins.section("environment").fields)
+    assert shown["API_TOKEN"] == "***" and shown["GREETING"] == "hi"
+    assert shown["DATABASE_URL"] == "postgres://app:***@db:5432/app"
+    assert dict(ins.section("labels").fields)["sesstui.session"] == name
+    assert dict(ins.section("network").fields)["mode"] == "none"
+    r = run_cli("--config", str(cli_config(tmp_path, docker_engine)), "inspect", f"dk:{name}",
+                "--json")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "tok-s3cret" not in r.stdout and "hunter2" not in r.stdout
+    assert json.loads(r.stdout)["kind"] == "docker"

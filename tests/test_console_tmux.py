@@ -4,6 +4,7 @@ stats from /proc, what stop does."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -86,3 +87,45 @@ def test_cli_start_resumes_and_says_what_cannot(tmux_server: TmuxServer, tmp_pat
     assert r.returncode == 4 and "nothing named 'nope' to start" in r.stderr
     r = run_cli("--config", str(cfg), "restart", "tm:job", "--yes")
     assert r.returncode == 2 and "no spec under `sessions:`" in r.stderr
+
+
+def test_inspect_shows_windows_panes_and_the_process_tree(
+    tmux_server: TmuxServer, tmp_path: Path
+) -> None:
+    tmux_server.run(
+        "new-session", "-d", "-s", "web", "-n", "srv", "-c", str(tmp_path),
+        "sleep 600 & exec sleep 601",
+    )  # fmt: skip
+    tmux_server.run("new-window", "-t", "=web:", "-n", "aux", "sleep 602")
+    inv = Inventory([tmux_server.backend()])
+
+    def both_sleeps() -> bool:
+        text = "\n".join(inv.inspect(SessionRef("tm", "web")).lines())
+        return "sleep 600" in text and "sleep 601" in text
+
+    wait_for(both_sleeps, 10, "the pane's processes")
+    ins = inv.inspect(SessionRef("tm", "web"))
+    assert [s.title for s in ins.sections] == [
+        "session",
+        "tmux session",
+        "window 0: srv",
+        "window 1: aux · active",
+    ]
+    assert dict(ins.section("tmux session").fields)["windows"] == "2"
+    (pane,) = ins.section("window 0").children
+    fields = dict(pane.fields)
+    assert fields["cwd"] == str(tmp_path) and fields["state"] == "running"
+    pid = int(fields["pid"])
+    assert pane.lines[0] == "processes (pid state rss command):"
+    root, child = pane.lines[1], pane.lines[2]
+    assert root.startswith(f"{pid} ") and root.endswith("sleep 601")
+    assert child.startswith("  ") and child.endswith("sleep 600")  # one level in
+    r = run_cli_for(tmux_server, tmp_path, "inspect", "tm:web", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "sleep 602" in r.stdout
+
+
+def run_cli_for(server: TmuxServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "sesstui.yml"
+    cfg.write_text(f"backends:\n  - {{name: tm, kind: tmux, socket_name: {server.socket}}}\n")
+    return run_cli("--config", str(cfg), *args)

@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--force", action="store_true", help="kill at once, no interrupt")
     stop.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
+    insp = add("inspect", "show a session's whole record (container inspect, panes, tree, turns)")
+    insp.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
+    insp.add_argument("--json", action="store_true", help="machine-readable output")
+
     attach = add("attach", "attach this terminal to a session (tmux attach / switch-client)")
     attach.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
 
@@ -201,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "restart": _cmd_restart,
                 "stop": _cmd_stop,
                 "attach": _cmd_attach,
+                "inspect": _cmd_inspect,
                 "extend": _cmd_extend,
                 "expire": _cmd_expire,
                 "orphans": _cmd_orphans,
@@ -498,6 +503,17 @@ def _cmd_expire(args: argparse.Namespace, inv: Inventory) -> int:
             return EXIT_OK
     inv.extend(session.ref, timedelta(0))
     print(f"expired {session.ref}")
+    return EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.find(args.ref)
+    inspection = inv.inspect(session.ref)
+    if args.json:
+        _dump_json(inspection.to_json())
+    else:
+        for line in inspection.lines():
+            sys.stdout.write(line + "\n")
     return EXIT_OK
 
 

@@ -43,6 +43,7 @@ from core.settings import BackendConfig, DirsBackendConfig
 
 if TYPE_CHECKING:
     from core.dirs.scan import DirScanner
+    from core.inspection import Section
 
 LOCK_NAME = PRUNE_LOCK_NAME
 
@@ -158,6 +159,36 @@ class DirsBackend(BaseBackend):
     def get(self, session_id: str) -> Session:
         path, parsed = self._path_of(session_id)
         return self._session(session_id, path, parsed, path.lstat().st_mtime)
+
+    # -- inspect --------------------------------------------------------------
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The directory (its creating pid and whether it runs), its tree with
+        sizes, largest first, and its logs."""
+        from core.dirs.tree import scan_tree, tree_lines
+        from core.inspection import Section, size_text
+
+        path, parsed = self._path_of(session_id)
+        root = scan_tree(str(path))
+        mtime = path.lstat().st_mtime
+        info = Section.make(
+            "session directory",
+            {
+                "path": path,
+                "base": self.base,
+                "pid": parsed.pid,
+                "pid running": self._live(parsed, mtime),
+                "uuid": parsed.uuid,
+                "size": f"{size_text(root.bytes)} ({root.bytes} bytes)",
+                "files": root.files,
+            },
+        )
+        logs = [f"{src.name}  {size_text(src.size or 0)}" for src in self.logs(session_id)]
+        return [
+            info,
+            Section.make("tree (largest first)", lines=tree_lines(root) or ["(empty)"]),
+            Section.make(f"logs ({len(logs)})", lines=logs),
+        ]
 
     # -- sizes ----------------------------------------------------------------
 

@@ -44,7 +44,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.backend import BaseBackend, LineStream
 from core.docker.endpoint import Endpoint, resolve
@@ -81,6 +81,9 @@ from core.model import (
     Session,
 )
 from core.settings import BackendConfig, DockerBackendConfig, SessionSpec
+
+if TYPE_CHECKING:
+    from core.inspection import Section
 
 CONTAINER_SOURCE = "container"
 SCOPES = ("labeled", "all")
@@ -119,6 +122,13 @@ def _ago(delta: timedelta) -> str:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''} ago"
     return f"{seconds} second{'s' if seconds != 1 else ''} ago"
+
+
+def _strings(value: object) -> list[str]:
+    """A list of strings from the engine (a string alone counts as one)."""
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def _chain_text(exc: BaseException) -> str:
@@ -675,6 +685,76 @@ class DockerBackend(BaseBackend):
             return [cli, *self._cli_args(), "attach", name]
         shell = shlex.split(self.config.shell) or ["sh"]
         return [cli, *self._cli_args(), "exec", "-it", name, *shell]
+
+    # -- inspect ------------------------------------------------------------------
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The engine's inspect of the container, in sections; every env
+        value is shown redacted (a variable naming a secret as ``***``)."""
+        from core.inspection import Section
+
+        data = self._inspect(session_id)
+        state = _as_dict(data.get("State"))
+        config = _as_dict(data.get("Config"))
+        host = _as_dict(data.get("HostConfig"))
+        net = _as_dict(data.get("NetworkSettings"))
+        health = _as_dict(state.get("Health")).get("Status")
+        container = {
+            "id": data.get("Id"),
+            "name": str(data.get("Name", "")).lstrip("/"),
+            "image": config.get("Image"),
+            "image id": data.get("Image"),
+            "created": data.get("Created"),
+            "status": state.get("Status"),
+            "pid": state.get("Pid") or None,
+            "exit code": state.get("ExitCode"),
+            "started": _parse_time(state.get("StartedAt")),
+            "finished": _parse_time(state.get("FinishedAt")),
+            "restarts": data.get("RestartCount"),
+            "engine": self.endpoint,
+        }
+        if health:
+            container["health"] = health
+        if state.get("Error"):
+            container["error"] = state.get("Error")
+        command = {
+            "entrypoint": shlex.join(_strings(config.get("Entrypoint"))) or None,
+            "cmd": shlex.join(_strings(config.get("Cmd"))) or None,
+            "working dir": config.get("WorkingDir") or None,
+            "user": config.get("User") or None,
+            "tty": bool(config.get("Tty")),
+            "stop signal": config.get("StopSignal") or None,
+            "stop timeout": config.get("StopTimeout"),
+        }
+        env = [(k, v) for k, _eq, v in (e.partition("=") for e in _strings(config.get("Env")))]
+        labels = sorted((str(k), str(v)) for k, v in _as_dict(config.get("Labels")).items())
+        ports = [
+            f"{port} -> "
+            + (", ".join(f"{b.get('HostIp', '')}:{b.get('HostPort', '')}" for b in binds)
+               if isinstance(binds, list) else "not published")
+            for port, binds in sorted(_as_dict(net.get("Ports")).items())
+        ]  # fmt: skip
+        mounts = [
+            f"{m.get('Source', '')} -> {m.get('Destination', '')} "
+            f"({m.get('Type', '')}{'' if m.get('RW', True) else ', read-only'})"
+            for m in (data.get("Mounts") or [])
+            if isinstance(m, dict)
+        ]
+        networks = {
+            name: _as_dict(n).get("IPAddress") or "-"
+            for name, n in _as_dict(net.get("Networks")).items()
+        }
+        return [
+            Section.make("container", container),
+            Section.make("command", command),
+            Section.make(f"environment ({len(env)})", env),
+            Section.make(f"labels ({len(labels)})", labels),
+            Section.make(
+                "network",
+                {"mode": host.get("NetworkMode"), **networks},
+                [*ports, *(["mounts:"] if mounts else []), *mounts],
+            ),
+        ]
 
     # -- logs ---------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
 from core.dirs.safety import check_base, open_base
@@ -54,6 +55,9 @@ from core.model import (
     State,
 )
 from core.settings import BackendConfig, JsonBackendConfig
+
+if TYPE_CHECKING:
+    from core.inspection import Section
 
 PRUNE_LOCK = "prune.lock"  # inside {base}/.locks/: one pruner per base
 TURNS_SOURCE = "turns"
@@ -126,6 +130,48 @@ def turn_lines(turn: object) -> list[str]:
     if turn.get("status") not in (None, "success") or turn.get("error"):
         lines.append(f"  ✗ {turn.get('status') or 'error'}: {_short(turn.get('error') or '')}")
     return lines or [f"{agent}: (empty turn)"]
+
+
+def _turn_section(n: int, turn: object) -> Section:
+    """One turn: its fields, the prompt and response in full, a child per tool call."""
+    from core.inspection import Section
+
+    if not isinstance(turn, dict):
+        return Section.make(f"turn {n}", lines=[_short(turn, 2000)])
+    fields = {
+        k: turn.get(k)
+        for k in ("turn_id", "agent_id", "status", "started_at", "ended_at", "error")
+        if turn.get(k) is not None
+    }
+    if "prompt" not in turn and "response_content" not in turn:  # the {role, content} shape
+        fields["role"] = turn.get("role") or "?"
+        fields["content"] = _one_line(turn.get("content", ""))
+    else:
+        fields["prompt"] = turn.get("prompt") or ""
+        response = turn.get("response_content")
+        fields["response"] = (
+            response
+            if isinstance(response, str)
+            else "(none)"
+            if response is None
+            else _short(response, 4000)
+        )
+    raw_calls = turn.get("tool_calls")
+    calls: list[object] = raw_calls if isinstance(raw_calls, list) else []
+    children = [
+        Section.make(
+            f"tool call {m}: {c.get('tool_name') or '?'}",
+            {
+                k: (_short(c.get(k), 4000) if k in ("arguments", "result") else c.get(k))
+                for k in ("call_id", "status", "duration_ms", "arguments", "result", "error")
+                if c.get(k) is not None
+            },
+        )
+        if isinstance(c, dict)
+        else Section.make(f"tool call {m}", lines=[_short(c)])
+        for m, c in enumerate(calls, 1)
+    ]
+    return Section.make(f"turn {n}", fields, children=children)
 
 
 class _LinesStream:
@@ -365,6 +411,64 @@ class JsonBackend(BaseBackend):
             return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
         except (ValueError, UnicodeDecodeError):
             return raw.decode("utf-8", errors="replace")
+
+    # -- inspect ------------------------------------------------------------------
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The record: its fields, metadata, every turn (prompt, response,
+        tool calls with arguments and results) and the agent transitions.
+        A record that is not JSON shows its raw text."""
+        from core.inspection import Section
+
+        _, path = self._resolve(session_id)
+        got = self._read(path)
+        if got is None:
+            raise SessionNotFound(f"no session record {path}")
+        raw = got[1]
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            text = raw.decode("utf-8", errors="replace")
+            return [
+                Section.make(
+                    "record (corrupt: not a JSON object)", {"file": path}, text.splitlines()
+                )
+            ]
+        raw_turns = data.get("turns")
+        turns: list[object] = raw_turns if isinstance(raw_turns, list) else []
+        moves = data.get("agent_transitions")
+        moves = moves if isinstance(moves, list) else []
+        head = {
+            k: data.get(k)
+            for k in ("session_id", "workspace_id", "agent_id", "created_at", "updated_at")
+        }
+        head.update({"file": path, "turns": len(turns), "transitions": len(moves)})
+        out = [Section.make("record", head)]
+        meta = data.get("metadata")
+        if isinstance(meta, dict) and meta:
+            out.append(
+                Section.make(
+                    f"metadata ({len(meta)})", {k: _short(v, 2000) for k, v in meta.items()}
+                )
+            )
+        out.extend(_turn_section(n, turn) for n, turn in enumerate(turns, 1))
+        if moves:
+            out.append(
+                Section.make(
+                    f"agent transitions ({len(moves)})",
+                    lines=[
+                        f"{m.get('timestamp') or '?'}  {m.get('from_agent') or '-'} -> "
+                        f"{m.get('to_agent') or '?'}"
+                        + (f"  ({m['reason']})" if m.get("reason") else "")
+                        if isinstance(m, dict)
+                        else _short(m)
+                        for m in moves
+                    ],
+                )
+            )
+        return out
 
     # -- logs ---------------------------------------------------------------------
 
