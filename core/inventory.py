@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,7 @@ from core.settings import AppConfig, SessionSpec
 if TYPE_CHECKING:
     from core.inspection import Inspection
     from core.journal import Journal
+    from core.stats import SessionStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +405,66 @@ class Inventory:
         if isinstance(backend, Inspectable):
             sections += backend.inspect_sections(ref.id)
         return Inspection(session.ref, session.kind, tuple(sections))
+
+    def stats(
+        self,
+        sessions: Sequence[Session],
+        *,
+        interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] | None = None,
+    ) -> list[SessionStats]:
+        """Live stats of ``sessions``, in their order (see :mod:`core.stats`).
+
+        Backends whose rates need two readings (tmux CPU, a directory's
+        growth) are read, then ``sleep(interval)`` runs once, then every
+        backend is read; the rates use ``clock`` for the time between.  A
+        kind without stats, or a backend that fails, gives entries with a
+        ``note`` saying why; this never raises for a backend's failure."""
+        from core.stats import SessionStats, StatsSource
+
+        groups: dict[str, list[Session]] = {}
+        for s in sessions:
+            groups.setdefault(s.backend, []).append(s)
+        sources: dict[str, StatsSource] = {}
+        out: dict[SessionRef, SessionStats] = {}
+        for name, members in groups.items():
+            backend = self.backend(name)
+            if isinstance(backend, StatsSource):
+                sources[name] = backend
+            else:
+                why = f"{backend.kind} sessions have no live stats"
+                out.update({m.ref: SessionStats(m.ref, m.kind, note=why) for m in members})
+
+        def failed(name: str, exc: BaseException) -> None:
+            why = _reason(exc)
+            for m in groups[name]:
+                out[m.ref] = SessionStats(m.ref, m.kind, note=why)
+            sources.pop(name, None)
+
+        before: dict[str, object] = {}
+        started = clock()
+        for name, src in list(sources.items()):
+            if src.two_readings:
+                try:
+                    before[name] = src.stats_reading(groups[name])
+                except (SesstuiError, OSError) as exc:
+                    failed(name, exc)
+        if before:
+            sleep(interval)
+        elapsed = clock() - started
+        moment = now() if now is not None else datetime.now().astimezone()
+        for name, src in list(sources.items()):
+            try:
+                after = src.stats_reading(groups[name])
+                got = src.stats_of(groups[name], before.get(name), after, elapsed, moment)
+            except (SesstuiError, OSError) as exc:
+                failed(name, exc)
+                continue
+            for m in groups[name]:
+                out[m.ref] = got.get(m.id) or SessionStats(m.ref, m.kind, note="not measured")
+        return [out[s.ref] for s in sessions]
 
     def tail(
         self, ref: SessionRef, *, lines: int = 100, follow: bool = False, source: str | None = None

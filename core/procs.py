@@ -163,3 +163,18 @@ def usage(roots: Iterable[int], procs: Mapping[int, Proc]) -> TreeUsage:
         processes=len(rows),
         pids=frozenset(p.pid for _d, p in rows),
     )
+
+
+def ticks_used(pids: Iterable[int], before: Mapping[int, Proc], after: Mapping[int, Proc]) -> int:
+    """CPU ticks the processes ``pids`` (of the ``after`` reading) used since
+    ``before``: the difference for a process in both readings, all of its
+    time for one that started in between.  A process that ended in between
+    is not counted (its time is gone with it)."""
+    total = 0
+    for pid in pids:
+        now = after.get(pid)
+        if now is None:
+            continue
+        was = before.get(pid)
+        total += now.cpu_ticks - was.cpu_ticks if was is not None else now.cpu_ticks
+    return max(0, total)

@@ -165,3 +165,24 @@ def test_inspect_a_container_with_its_env_redacted(
     assert r.returncode == 0, r.stderr
     assert "tok-s3cret" not in r.stdout and "hunter2" not in r.stdout
     assert json.loads(r.stdout)["kind"] == "docker"
+
+
+def test_stats_of_a_busy_container_in_one_request(
+    docker_engine: DockerEngine, dk: DockerBackend
+) -> None:
+    busy, idle = f"t-{unique()}", f"t-{unique()}"
+    dk.start(shell_spec(busy, docker_engine.image, "while true; do :; done"))
+    dk.start(shell_spec(idle, docker_engine.image, LOOP))
+    dk.stop(idle, graceful=False)
+    inv = Inventory([dk])
+    sessions = [dk.get(busy), dk.get(idle)]
+    before = dk.requests
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError("the engine's answer holds both readings")
+
+    hot, stopped = inv.stats(sessions, sleep=no_sleep)
+    assert dk.requests - before == 1  # one request for the running one, none for the stopped
+    assert hot.cpu_percent is not None and hot.cpu_percent > 10
+    assert hot.memory_bytes and hot.memory_limit and hot.processes is not None
+    assert stopped.cpu_percent is None and stopped.note == "not running (stopped)"

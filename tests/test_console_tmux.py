@@ -129,3 +129,28 @@ def run_cli_for(server: TmuxServer, tmp_path: Path, *args: str) -> subprocess.Co
     cfg = tmp_path / "sesstui.yml"
     cfg.write_text(f"backends:\n  - {{name: tm, kind: tmux, socket_name: {server.socket}}}\n")
     return run_cli("--config", str(cfg), *args)
+
+
+def test_stats_of_a_busy_session_from_its_process_tree(tmux_server: TmuxServer) -> None:
+    from core.procs import clock_ticks, read_processes
+
+    tmux_server.run("new-session", "-d", "-s", "busy", f"{sys.executable} -c 'while True: pass'")
+    tmux_server.run("new-session", "-d", "-s", "calm", "sleep 600")
+    inv = Inventory([tmux_server.backend()])
+    by_name = {s.name: s for s in inv.refresh().sessions}
+    pid = by_name["busy"].pid
+    assert pid is not None
+
+    def burn(seconds: float) -> None:  # the "interval": until the pane used 20 ticks
+        start = read_processes(cmdlines=False)[pid].cpu_ticks
+        wait_for(lambda: read_processes(cmdlines=False)[pid].cpu_ticks >= start + 20, 30, "CPU use")
+
+    clock = iter([100.0, 101.0])
+    busy, calm = inv.stats(
+        [by_name["busy"], by_name["calm"]], sleep=burn, clock=lambda: next(clock)
+    )
+    # at least the 20 ticks it burned, over the 1 s the clock says passed
+    assert busy.cpu_percent is not None and busy.cpu_percent >= 20 / clock_ticks() * 100
+    assert busy.memory_bytes and busy.processes == 1
+    assert calm.cpu_percent is not None and calm.cpu_percent < busy.cpu_percent
+    assert calm.processes == 1

@@ -138,6 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
     insp.add_argument("--json", action="store_true", help="machine-readable output")
 
+    st = add("stats", "live CPU, memory, growth and turns per hour of sessions")
+    st.add_argument("refs", nargs="*", metavar="REF", help="sessions (default: every session)")
+    st.add_argument(
+        "--backend", action="append", metavar="NAME", help="only this backend (repeatable)"
+    )
+    st.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between the two readings rates need (default 1)",
+    )
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+
     attach = add("attach", "attach this terminal to a session (tmux attach / switch-client)")
     attach.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
 
@@ -206,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "stop": _cmd_stop,
                 "attach": _cmd_attach,
                 "inspect": _cmd_inspect,
+                "stats": _cmd_stats,
                 "extend": _cmd_extend,
                 "expire": _cmd_expire,
                 "orphans": _cmd_orphans,
@@ -515,6 +530,51 @@ def _cmd_inspect(args: argparse.Namespace, inv: Inventory) -> int:
         for line in inspection.lines():
             sys.stdout.write(line + "\n")
     return EXIT_OK
+
+
+def _cmd_stats(args: argparse.Namespace, inv: Inventory) -> int:
+    if not 0 < args.interval <= 3600:
+        raise UsageError("--interval must be more than 0 and at most 3600 seconds")
+    snap: Snapshot | None = None
+    if args.refs:
+        if args.backend:
+            raise UsageError("give REFs or --backend, not both")
+        sessions = [inv.find(text) for text in args.refs]
+    else:
+        snap = inv.refresh(args.backend)
+        sessions = list(snap.sessions)
+    stats = inv.stats(sessions, interval=args.interval)
+    if args.json:
+        _dump_json({"stats": [s.to_json() for s in stats], "interval": args.interval})
+    else:
+        names = {s.ref: s.name for s in sessions}
+        rows = [("BACKEND", "NAME", "CPU", "MEMORY", "PROCS", "SIZE", "GROWTH", "TURNS/H", "NOTE")]
+        for st in stats:
+            memory = "-" if st.memory_bytes is None else bytes_text(st.memory_bytes)
+            if st.memory_limit and st.memory_bytes is not None:
+                memory += f" / {bytes_text(st.memory_limit)}"
+            rows.append(
+                (
+                    st.ref.backend,
+                    names.get(st.ref, st.ref.id),
+                    "-" if st.cpu_percent is None else f"{st.cpu_percent:.1f}%",
+                    memory,
+                    "-" if st.processes is None else str(st.processes),
+                    "-" if st.size_bytes is None else bytes_text(st.size_bytes),
+                    "-"
+                    if st.growth_bytes_per_s is None
+                    else f"{bytes_text(int(st.growth_bytes_per_s))}/s",
+                    "-" if st.turns_per_hour is None else f"{st.turns_per_hour:g}",
+                    st.note,
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for r in rows:
+            line = "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
+            sys.stdout.write(f"{line}  {r[-1]}".rstrip() + "\n")
+        if not stats:
+            sys.stdout.write("(no sessions)\n")
+    return _health_exit(snap) if snap is not None else EXIT_OK
 
 
 def _cmd_attach(args: argparse.Namespace, inv: Inventory) -> int:

@@ -41,7 +41,7 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -79,11 +79,13 @@ from core.model import (
     PruneReason,
     PruneResult,
     Session,
+    State,
 )
 from core.settings import BackendConfig, DockerBackendConfig, SessionSpec
 
 if TYPE_CHECKING:
     from core.inspection import Section
+    from core.stats import SessionStats
 
 CONTAINER_SOURCE = "container"
 SCOPES = ("labeled", "all")
@@ -755,6 +757,64 @@ class DockerBackend(BaseBackend):
                 [*ports, *(["mounts:"] if mounts else []), *mounts],
             ),
         ]
+
+    # -- stats --------------------------------------------------------------------
+
+    two_readings = False  # the engine's answer holds the previous reading too
+
+    def stats_reading(self, sessions: Sequence[Session]) -> object:
+        """The engine's stats of each running container: one non-streaming
+        request per container (``stream=False``; the engine takes its two
+        readings itself), a few at a time.  A failed request is kept as its
+        message for that container."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        api = self._api()
+        running = [s for s in sessions if s.state is State.RUNNING]
+
+        def one(s: Session) -> tuple[str, dict[str, Any] | str]:
+            cid = s.metadata.get("container_id") or s.id
+            try:
+                with self._engine(f"cannot read the stats of container {s.id!r}"):
+                    return s.id, _as_dict(api.stats(cid, stream=False))
+            except SesstuiError as e:
+                return s.id, e.message
+
+        if not running:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(8, len(running))) as pool:
+            return dict(pool.map(one, running))
+
+    def stats_of(
+        self,
+        sessions: Sequence[Session],
+        before: object | None,
+        after: object,
+        elapsed: float,
+        now: datetime,
+    ) -> dict[str, SessionStats]:
+        from core.stats import SessionStats, docker_cpu_percent, docker_memory
+
+        got = after if isinstance(after, dict) else {}
+        out: dict[str, SessionStats] = {}
+        for s in sessions:
+            raw = got.get(s.id)
+            if raw is None:
+                out[s.id] = SessionStats(s.ref, self.kind, note=f"not running ({s.state.value})")
+            elif isinstance(raw, str):
+                out[s.id] = SessionStats(s.ref, self.kind, note=raw)
+            else:
+                used, limit = docker_memory(raw)
+                pids = _as_dict(raw.get("pids_stats")).get("current")
+                out[s.id] = SessionStats(
+                    s.ref,
+                    self.kind,
+                    cpu_percent=docker_cpu_percent(raw),
+                    memory_bytes=used,
+                    memory_limit=limit,
+                    processes=pids if isinstance(pids, int) else None,
+                )
+        return out
 
     # -- logs ---------------------------------------------------------------------
 

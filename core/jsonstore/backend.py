@@ -13,7 +13,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +58,7 @@ from core.settings import BackendConfig, JsonBackendConfig
 
 if TYPE_CHECKING:
     from core.inspection import Section
+    from core.stats import SessionStats
 
 PRUNE_LOCK = "prune.lock"  # inside {base}/.locks/: one pruner per base
 TURNS_SOURCE = "turns"
@@ -411,6 +412,54 @@ class JsonBackend(BaseBackend):
             return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
         except (ValueError, UnicodeDecodeError):
             return raw.decode("utf-8", errors="replace")
+
+    # -- stats --------------------------------------------------------------------
+
+    two_readings = False  # the turns carry their own times
+
+    def stats_reading(self, sessions: Sequence[Session]) -> object:
+        """Each record's turn start times (``started_at``; ``ended_at`` when
+        a turn has no start), read once; unreadable records are left out."""
+        out: dict[str, list[datetime | None]] = {}
+        for s in sessions:
+            try:
+                _, path = self._resolve(s.id)
+                got = self._read(path)
+                data = json.loads(got[1]) if got is not None else None
+            except (SessionNotFound, LockBusy, OSError, ValueError, UnicodeDecodeError):
+                continue  # shown as unreadable
+            turns = data.get("turns") if isinstance(data, dict) else None
+            if isinstance(turns, list):
+                out[s.id] = [
+                    _parse_time(t.get("started_at") or t.get("ended_at"))
+                    if isinstance(t, dict)
+                    else None
+                    for t in turns
+                ]
+        return out
+
+    def stats_of(
+        self,
+        sessions: Sequence[Session],
+        before: object | None,
+        after: object,
+        elapsed: float,
+        now: datetime,
+    ) -> dict[str, SessionStats]:
+        """Per session: its turns, and those that started in the last hour."""
+        from core.stats import SessionStats, turns_per_hour
+
+        got = after if isinstance(after, dict) else {}
+        out: dict[str, SessionStats] = {}
+        for s in sessions:
+            times = got.get(s.id)
+            if times is None:
+                out[s.id] = SessionStats(s.ref, self.kind, note="record unreadable")
+                continue
+            out[s.id] = SessionStats(
+                s.ref, self.kind, turns=len(times), turns_per_hour=turns_per_hour(times, now)
+            )
+        return out
 
     # -- inspect ------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,6 +89,7 @@ from core.tmux.syntax import (
 
 if TYPE_CHECKING:
     from core.inspection import Section
+    from core.stats import SessionStats
 
 # libtmux reads sys.stdout.encoding when imported, which fails under Textual's
 # stdout capture: import it with this module (the registry loads it before any
@@ -788,6 +789,48 @@ class TmuxBackend(BaseBackend):
                 )
             )
         return sections
+
+    # -- stats ----------------------------------------------------------------
+
+    two_readings = True
+
+    def stats_reading(self, sessions: Sequence[Session]) -> object:
+        """One scan of ``/proc`` (the panes' pids are in the sessions)."""
+        from core.procs import read_processes
+
+        return read_processes(cmdlines=False)
+
+    def stats_of(
+        self,
+        sessions: Sequence[Session],
+        before: object | None,
+        after: object,
+        elapsed: float,
+        now: datetime,
+    ) -> dict[str, SessionStats]:
+        """Per session: CPU% of the process trees under its panes between
+        the two readings, their RSS and count at the second."""
+        from core.procs import clock_ticks, ticks_used, usage
+        from core.stats import SessionStats, cpu_percent
+
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        out: dict[str, SessionStats] = {}
+        for s in sessions:
+            roots = [int(p) for p in s.metadata.get("pids", "").split() if p.isdigit()]
+            tree = usage(roots, new)
+            if not tree.processes:
+                out[s.id] = SessionStats(s.ref, self.kind, note="no live process in its panes")
+                continue
+            used = ticks_used(tree.pids, old, new)
+            out[s.id] = SessionStats(
+                s.ref,
+                self.kind,
+                cpu_percent=cpu_percent(0, used, clock_ticks(), elapsed),
+                memory_bytes=tree.rss_bytes,
+                processes=tree.processes,
+            )
+        return out
 
     # -- stop / attach --------------------------------------------------------
 
