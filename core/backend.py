@@ -22,6 +22,7 @@ from core.model import (
     PruneResult,
     Session,
     SizeInfo,
+    StopDescription,
 )
 from core.settings import SessionSpec
 
@@ -104,6 +105,14 @@ class Inspectable(Protocol):
     """Tells the whole record of a session (see :mod:`core.inspection`)."""
 
     def inspect_sections(self, session_id: str) -> list[Section]: ...
+
+
+@runtime_checkable
+class DescribesStop(Protocol):
+    """Says, for people, what a graceful stop and a kill do to a session
+    (which signal, what is waited for); one sentence each."""
+
+    def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription: ...
 
 
 class BaseBackend:

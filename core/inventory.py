@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from core.backend import Backend, Inspectable, LineStream, Restartable, Resumable
+from core.backend import (
+    Backend,
+    DescribesStop,
+    Inspectable,
+    LineStream,
+    Restartable,
+    Resumable,
+)
 from core.errors import (
     ActionNotSupported,
     AmbiguousSession,
@@ -35,6 +42,7 @@ from core.model import (
     SessionRef,
     SizeInfo,
     State,
+    StopDescription,
 )
 from core.settings import AppConfig, SessionSpec
 
@@ -644,6 +652,21 @@ class Inventory:
         """The spec's stop_timeout when the session comes from a spec, else 10 s."""
         spec = self.specs.get(ref.id)
         return spec.stop_timeout if spec is not None and spec.backend == ref.backend else 10.0
+
+    def stop_description(self, ref: SessionRef, *, timeout: float | None = None) -> StopDescription:
+        """What :meth:`stop` will do to ``ref`` (its kind's signals and waits)."""
+        backend = self.backend(ref.backend)
+        wait = self.stop_timeout(ref) if timeout is None else timeout
+        if Capability.STOP not in backend.capabilities:
+            why = f"{backend.kind} sessions cannot be stopped; delete them instead."
+            return StopDescription(why, why, "nothing", can_stop=False)
+        if isinstance(backend, DescribesStop):
+            return backend.describe_stop(ref.id, timeout=wait)
+        return StopDescription(
+            f"Stop asks it to end and waits up to {wait:g}s before it is killed.",
+            "Kill now ends it at once.",
+            f"a request to end, then up to {wait:g}s before a kill",
+        )
 
     def stop(self, ref: SessionRef, *, graceful: bool = True, timeout: float | None = None) -> None:
         wait = self.stop_timeout(ref) if timeout is None else timeout

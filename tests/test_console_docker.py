@@ -186,3 +186,19 @@ def test_stats_of_a_busy_container_in_one_request(
     assert hot.cpu_percent is not None and hot.cpu_percent > 10
     assert hot.memory_bytes and hot.memory_limit and hot.processes is not None
     assert stopped.cpu_percent is None and stopped.note == "not running (stopped)"
+
+
+def test_stop_says_what_it_does_and_kill_says_killed(
+    docker_engine: DockerEngine, dk: DockerBackend, tmp_path: Path
+) -> None:
+    name = f"t-{unique()}"
+    dk.start(shell_spec(name, docker_engine.image, LOOP))
+    told = Inventory([dk]).stop_description(SessionRef("dk", name), timeout=2.5)
+    assert told.can_stop and "SIGTERM" in told.stop and "up to 3s before SIGKILL" in told.stop
+    assert "Ctrl+C" not in told.dialog and told.kill.startswith("Kill now sends SIGKILL")
+    assert told.brief == "SIGTERM, then up to 3s before SIGKILL"
+    cfg = cli_config(tmp_path, docker_engine)
+    r = run_cli("--config", str(cfg), "stop", f"dk:{name}", "--force", "--yes")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"killed dk:{name}\n"
+    assert docker_engine.client.api.inspect_container(name)["State"]["ExitCode"] == 137

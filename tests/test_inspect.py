@@ -241,3 +241,17 @@ def test_cli_inspect_text_and_json(tmp_path: Path) -> None:
     assert "tool call 1: ls" in r.stdout
     r = run_cli("--config", str(cfg), "inspect", "js:nope")
     assert r.returncode == 4 and "no session record" in r.stderr
+
+
+def test_stop_description_of_a_kind_that_cannot_stop(tmp_path: Path) -> None:
+    base = tmp_path / "agents"
+    write_record(base)
+    inv = Inventory([JsonBackend(JsonBackendConfig(name="js", kind="json", base=base))])
+    told = inv.stop_description(SessionRef("js", "chat1"))
+    assert (
+        not told.can_stop and told.stop == "json sessions cannot be stopped; delete them instead."
+    )
+    cfg = tmp_path / "sesstui.yml"
+    cfg.write_text(f"backends:\n  - {{name: js, kind: json, base: '{base}'}}\n")
+    r = run_cli("--config", str(cfg), "stop", "js:chat1", "--yes")
+    assert r.returncode == 2 and "cannot stop js:chat1: json sessions cannot be stopped" in r.stderr

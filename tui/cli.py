@@ -465,19 +465,16 @@ def _cmd_restart(args: argparse.Namespace, inv: Inventory) -> int:
 def _cmd_stop(args: argparse.Namespace, inv: Inventory) -> int:
     session = inv.find(args.ref)
     timeout = inv.stop_timeout(session.ref) if args.timeout is None else args.timeout
-    how = "kill it now" if args.force else f"interrupt it, wait up to {timeout:g}s, then kill"
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError(f"refusing to stop {session.ref} without confirmation; pass --yes")
-        try:
-            answer = input(f"Stop {session.ref} ({how})? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            print("cancelled; nothing stopped")
-            return EXIT_OK
+    told = inv.stop_description(session.ref, timeout=timeout)
+    if not told.can_stop:
+        raise ActionNotSupported(f"cannot stop {session.ref}: {told.stop}")
+    how = told.kill if args.force else told.stop
+    verb = "Kill" if args.force else "Stop"
+    if not _confirm(f"{verb} {session.ref}? {how}", f"refusing to stop {session.ref}", args):
+        print("cancelled; nothing stopped")
+        return EXIT_OK
     inv.stop(session.ref, graceful=not args.force, timeout=timeout)
-    print(f"stopped {session.ref}")
+    print(f"{'killed' if args.force else 'stopped'} {session.ref}")
     return EXIT_OK
 
 

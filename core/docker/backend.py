@@ -80,6 +80,7 @@ from core.model import (
     PruneResult,
     Session,
     State,
+    StopDescription,
 )
 from core.settings import BackendConfig, DockerBackendConfig, SessionSpec
 
@@ -148,6 +149,17 @@ def _chain_text(exc: BaseException) -> str:
 def _explanation(exc: Any) -> str:
     text = getattr(exc, "explanation", None) or str(exc)
     return str(text).strip()
+
+
+def docker_stop_description(timeout: float) -> StopDescription:
+    """What a docker backend's stop does (graceful, kill, and for a bulk stop)."""
+    wait = max(0, math.ceil(timeout))
+    return StopDescription(
+        "Stop sends the container SIGTERM (or its image's stop signal) and waits up to "
+        f"{wait}s before SIGKILL; the container is kept, stopped.",
+        "Kill now sends SIGKILL at once; the container is kept, stopped.",
+        f"SIGTERM, then up to {wait}s before SIGKILL",
+    )
 
 
 class _StreamCloser:
@@ -639,6 +651,10 @@ class DockerBackend(BaseBackend):
             pass  # the start error is what the user needs to see
 
     # -- stop and attach ----------------------------------------------------------
+
+    def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription:
+        """What :meth:`stop` does."""
+        return docker_stop_description(timeout)
 
     def stop(self, session_id: str, *, graceful: bool = True, timeout: float = 10.0) -> None:
         """Stop the container.  Graceful: SIGTERM (or the image's stop

@@ -71,6 +71,7 @@ from core.model import (
     Session,
     SessionRef,
     State,
+    StopDescription,
 )
 from core.paths import state_dir
 from core.settings import BackendConfig, DirsBackendConfig, SessionSpec, TmuxBackendConfig
@@ -171,6 +172,16 @@ class _LogPlan:
 
     def option_value(self) -> str:
         return literal(no_format(self.template).replace(_PID_MARK, "#{pane_pid}"))
+
+
+def tmux_stop_description(timeout: float) -> StopDescription:
+    """What a tmux backend's stop does (graceful, kill, and for a bulk stop)."""
+    return StopDescription(
+        f"Stop interrupts what runs in it (Ctrl+C) and waits up to {timeout:g}s "
+        "before it kills the session.",
+        "Kill now ends it at once.",
+        f"Ctrl+C, then up to {timeout:g}s before a kill",
+    )
 
 
 class TmuxBackend(BaseBackend):
@@ -833,6 +844,10 @@ class TmuxBackend(BaseBackend):
         return out
 
     # -- stop / attach --------------------------------------------------------
+
+    def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription:
+        """What :meth:`stop` does."""
+        return tmux_stop_description(timeout)
 
     def stop(self, session_id: str, *, graceful: bool = True, timeout: float = 10.0) -> None:
         """End a session.  Graceful: leave any copy mode and press C-c in each

@@ -23,7 +23,7 @@ from core.backend import LineStream
 from core.durations import duration_text
 from core.errors import ActionFailed
 from core.history import answered, since_last_open
-from core.inventory import Snapshot, describe_error
+from core.inventory import Inventory, Snapshot, describe_error
 from core.model import (
     Capability,
     HealthStatus,
@@ -765,7 +765,7 @@ class DashboardScreen(Screen[None]):
                 can,
                 [("stop", f"Stop {len(can)}", "warning"), ("kill", "Kill now", "error")],
                 typed=typed,
-                note=f"Each gets Ctrl+C, then up to {wait:g}s before a kill, one after another.",
+                note=_bulk_stop_note(inv, can, wait),
                 skipped=skipped,
             ),
             chosen,
@@ -782,8 +782,7 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(
             ConfirmScreen(
                 f"Stop {sel.backend}:{sel.name}?",
-                f"Stop interrupts what runs in it (Ctrl+C) and waits up to {wait:g}s "
-                "before it kills the session. Kill now ends it at once.",
+                self.app.inventory.stop_description(sel.ref, timeout=wait).dialog,
                 [("stop", "Stop", "warning"), ("kill", "Kill now", "error")],
             ),
             chosen,
@@ -811,7 +810,8 @@ class DashboardScreen(Screen[None]):
             self.app.call_from_thread(self._act_failed, error)
         else:
             what = str(refs[0]) if len(refs) == 1 else f"{len(refs)} sessions"
-            self.app.call_from_thread(self._acted, f"Stopped {what}")
+            done = "Stopped" if graceful else "Killed"
+            self.app.call_from_thread(self._acted, f"{done} {what}")
 
     def _stop_progress(self, n: int, total: int) -> None:
         self.table.border_subtitle = f"stopping {n}/{total}…"
@@ -1002,3 +1002,14 @@ def _within(plans: list[PrunePlan], sessions: list[Session]) -> list[PrunePlan]:
         )
         for p in plans
     ]
+
+
+def _bulk_stop_note(inv: Inventory, targets: list[Session], wait: float) -> str:
+    """What Stop does to each, per kind (core says it), one after another."""
+    kinds: dict[str, str] = {}
+    for t in targets:
+        kinds.setdefault(t.kind, inv.stop_description(t.ref, timeout=wait).brief)
+    if len(kinds) == 1:
+        return f"Each gets {next(iter(kinds.values()))}, one after another."
+    each = "; ".join(f"a {kind} session {brief}" for kind, brief in kinds.items())
+    return f"Each gets what its kind needs ({each}), one after another."
