@@ -686,7 +686,13 @@ class Inventory:
         else:
             action, args = "extend", ["extend", str(ref), "--ttl", ttl_text(ttl)]
         with self._journaled(action, str(ref), args) as outcome:
-            self.backend(ref.backend).extend(ref.id, ttl)
+            backend = self.backend(ref.backend)
+            if Capability.EXTEND not in backend.capabilities:
+                raise ActionNotSupported(
+                    f"cannot {action} {ref}: {backend.kind} sessions have no TTL (only kv "
+                    f"sessions do); to end it use `sesstui stop` or `sesstui delete {ref}`"
+                )
+            backend.extend(ref.id, ttl)
             if action == "extend":
                 outcome.detail = f"expires in {ttl_text(ttl)}"
 

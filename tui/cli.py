@@ -264,10 +264,34 @@ def _cmd_config(args: argparse.Namespace, config: AppConfig) -> int:
     if args.action == "path":
         print(where)
     elif args.action == "check":
-        print(f"ok: {where}: {len(config.backends)} backends, {len(config.sessions)} session specs")
+        themes = _check_theme(config)
+        print(
+            f"ok: {where}: {len(config.backends)} backends, {len(config.sessions)} session "
+            f"specs, theme {config.ui.theme} ({themes} themes)"
+        )
     else:
         print(json.dumps(config_to_dict(config, redact=True), indent=2))
     return EXIT_OK
+
+
+def _check_theme(config: AppConfig) -> int:
+    """The checks the dashboard makes before it starts: every user theme file
+    loads, and ``ui.theme`` names a theme (ConfigError with file:line).
+    Here, not in core: themes are Textual's, and core never imports it."""
+    from core.errors import ConfigError
+    from tui.themes import load_themes
+
+    themes = load_themes()  # a broken user theme raises, naming its file and line
+    if config.ui.theme not in themes.names:
+        origin = config.ui.theme_origin
+        raise ConfigError(
+            f"unknown theme {config.ui.theme!r}; known: {', '.join(themes.names)} "
+            "(user themes go in ~/.config/sesstui/themes/*.yml)",
+            file=origin.file,
+            line=origin.line,
+            key="ui.theme",
+        )
+    return len(themes.names)
 
 
 # -- ls -----------------------------------------------------------------------
