@@ -32,6 +32,19 @@ def _text(value: object) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a rendered inspection: ``kind`` is title, field (the key
+    spans ``key_start:key_end``), value (a field's further line), line or
+    blank; ``depth`` is how far in its section is nested."""
+
+    text: str
+    kind: str
+    depth: int = 0
+    key_start: int = 0
+    key_end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
     """A titled part of an inspection; built with :meth:`make`."""
 
@@ -66,18 +79,27 @@ class Section:
             doc["children"] = [c.to_json() for c in self.children]
         return doc
 
-    def render(self, depth: int = 0) -> list[str]:
+    def rows(self, depth: int = 0) -> list[Row]:
+        """The section as text rows: its title, each field (key aligned; a
+        value's further lines indented under it), its lines, its children
+        one level in."""
         pad = "  " * depth
-        out = [f"{pad}{self.title}"]
+        out = [Row(f"{pad}{self.title}", "title", depth)]
         width = max((len(k) for k, _v in self.fields), default=0)
         for key, value in self.fields:
-            first, *rest = value.split("\n") or [""]
-            out.append(f"{pad}  {key.ljust(width)}  {first}")
-            out.extend(f"{pad}  {' ' * width}  {more}" for more in rest)
-        out.extend(f"{pad}  {line}" for line in self.lines)
+            first, *rest = value.split("\n")
+            start = len(pad) + 2
+            out.append(
+                Row(f"{pad}  {key.ljust(width)}  {first}", "field", depth, start, start + len(key))
+            )
+            out.extend(Row(f"{pad}  {' ' * width}  {more}", "value", depth) for more in rest)
+        out.extend(Row(f"{pad}  {line}", "line", depth) for line in self.lines)
         for child in self.children:
-            out.extend(child.render(depth + 1))
+            out.extend(child.rows(depth + 1))
         return out
+
+    def render(self, depth: int = 0) -> list[str]:
+        return [r.text for r in self.rows(depth)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +110,19 @@ class Inspection:
     kind: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
 
+    def rows(self) -> list[Row]:
+        """Every row of :meth:`lines`, with what it is (for highlighting)."""
+        out: list[Row] = []
+        for n, section in enumerate(self.sections):
+            if n:
+                out.append(Row("", "blank"))
+            out.extend(section.rows())
+        return out
+
     def lines(self) -> list[str]:
         """Indented text: each section's title, its fields aligned, its lines,
         its children one level in; a blank line between sections."""
-        out: list[str] = []
-        for n, section in enumerate(self.sections):
-            if n:
-                out.append("")
-            out.extend(section.render())
-        return out
+        return [r.text for r in self.rows()]
 
     def to_json(self) -> dict[str, object]:
         return {

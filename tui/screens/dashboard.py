@@ -7,6 +7,7 @@ import subprocess
 import time
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -40,6 +41,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.extend import ExtendScreen
 from tui.screens.help import HelpScreen
+from tui.screens.inspect import InspectScreen
 from tui.screens.plan import PlanScreen
 from tui.screens.start import StartScreen
 from tui.widgets.detail_panel import DetailPanel
@@ -77,6 +79,7 @@ class DashboardScreen(Screen[None]):
     | b | Group by backend on/off |
     | R | Jump to a related session |
     | y | Copy the session's ref to the clipboard |
+    | i | Inspect the selected session's whole record |
     | O / J | Orphans / journal |
     | ? | Help |
     | q | Quit |
@@ -104,6 +107,7 @@ class DashboardScreen(Screen[None]):
         Binding("b", "group", "Group", show=False, id="sessions.group"),
         Binding("R", "related", "Related", show=False, id="sessions.related"),
         Binding("y", "copy_id", "Copy id", show=False, id="sessions.copy"),
+        Binding("i", "inspect", "Inspect", show=False, id="sessions.inspect"),
         Binding("O", "orphans", "Orphans", show=False, id="app.orphans"),
         Binding("J", "journal", "Journal", show=False, id="app.journal"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -825,6 +829,14 @@ class DashboardScreen(Screen[None]):
         self.table.border_subtitle = ""
         self.app.show_error(exc)
         self.action_refresh()
+
+    def action_inspect(self) -> None:
+        sel = self.table.selected
+        if sel is not None:
+            inv = self.app.inventory
+            self.app.push_screen(
+                InspectScreen(f"{sel.ref} · {sel.kind}", partial(inv.inspect, sel.ref))
+            )
 
     def action_extend(self) -> None:
         sel = self.table.selected
