@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -56,6 +56,8 @@ class InspectScreen(Screen[None]):
         self.matches: list[tuple[int, int, int]] = []  # (row, start, end)
         self.current: int | None = None  # index into matches
         self.error = ""
+        self._typeahead = False  # see on_key
+        self._submit_on_focus = False
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="inspect-title")
@@ -201,6 +203,35 @@ class InspectScreen(Screen[None]):
         # n and N are text while the search box has the focus
         typing = isinstance(self.focused, Input)
         return not (typing and action in ("next_match", "prev_match"))
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys typed in the same burst as "/" (one packet over SSH) reach the
+        # body before the search box has the focus; they are the query, never
+        # bindings ("q" would close the screen).  A key the box takes never
+        # bubbles here, so what arrives while typeahead is on was meant for it.
+        if self._typeahead:
+            box = self.query_one("#inspect-search", Input)
+            if event.is_printable and event.character:
+                box.insert_text_at_cursor(event.character)
+            elif event.key == "enter":
+                self._submit_on_focus = True  # once the box has the focus
+            else:  # editing keys: the box's own bindings may run for them too
+                return
+            event.stop()
+            event.prevent_default()
+            return
+        active = self.active_bindings.get(event.key)
+        if active is not None and active.binding.id == "inspect.search":
+            self._typeahead = not isinstance(self.focused, Input)
+
+    @on(events.DescendantFocus)
+    def _box_focused(self, event: events.DescendantFocus) -> None:
+        box = self.query_one("#inspect-search", Input)
+        if event.widget is box:
+            self._typeahead = False
+            if self._submit_on_focus:
+                self._submit_on_focus = False
+                box.post_message(Input.Submitted(box, box.value))
 
     @on(Input.Submitted, "#inspect-search")
     def _submitted(self, event: Input.Submitted) -> None:
