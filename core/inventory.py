@@ -508,6 +508,15 @@ class Inventory:
             known = ", ".join(sorted(self.specs)) or "none (add them under `sessions:`)"
             raise SessionNotFound(f"no session spec named '{name}'; specs: {known}") from None
 
+    def can_start(self) -> bool:
+        """Whether ``start`` can ever do anything here: a spec whose backend
+        starts sessions, or a backend that starts stopped sessions again."""
+        return any(_can_resume(b) for b in self.backends.values()) or any(
+            spec.backend in self.backends
+            and Capability.START in self.backends[spec.backend].capabilities
+            for spec in self.specs.values()
+        )
+
     def startable(self, snapshot: Snapshot | None) -> StartChoices:
         """Specs whose backend can start them and that do not run now
         (stopped ones included), then stopped sessions without a spec that

@@ -694,12 +694,7 @@ class DashboardScreen(Screen[None]):
         if action == "prune":
             return any(Capability.PRUNE in b.capabilities for b in backends)
         if action == "start":
-            inv = self.app.inventory
-            return any(
-                spec.backend in inv.backends
-                and Capability.START in inv.backends[spec.backend].capabilities
-                for spec in inv.specs.values()
-            )
+            return self.app.inventory.can_start()
         need = self._ROW_ACTIONS.get(action)
         if need is None:
             return True
