@@ -12,6 +12,7 @@ import pytest
 
 from core.errors import ActionNotSupported
 from core.inventory import Inventory
+from core.journal import Journal
 from core.model import SessionRef, State
 from core.settings import AppConfig, SessionSpec
 from tests.helpers import run_cli, wait_for
@@ -46,10 +47,13 @@ def test_a_session_whose_panes_exited_is_offered_and_resumed(tmux_server: TmuxSe
         inv.start("tm:job")
 
 
-def test_restart_from_a_spec_and_refused_without_one(tmux_server: TmuxServer) -> None:
+def test_restart_from_a_spec_and_refused_without_one(
+    tmux_server: TmuxServer, tmp_path: Path
+) -> None:
     spec = SessionSpec(name="svc", backend="tm", command=SLEEPER, stop_timeout=2)
     config = AppConfig(backends=(tmux_server.config(),), sessions={"svc": spec})
-    inv = Inventory([tmux_server.backend()], config=config)
+    journal = Journal(tmp_path / "journal.jsonl")
+    inv = Inventory([tmux_server.backend()], config=config, journal=journal)
     choices = inv.startable(inv.refresh())
     assert [c.key for c in choices] == ["svc"]
     first = inv.start("svc")
@@ -62,6 +66,9 @@ def test_restart_from_a_spec_and_refused_without_one(tmux_server: TmuxServer) ->
     with pytest.raises(ActionNotSupported, match="no spec under `sessions:`"):
         inv.restart(SessionRef("tm", "loose"))
     assert tmux_server.has("loose")  # nothing was stopped
+    entries = [(e.action, e.result, e.command) for e in journal.read().entries]
+    assert ("restart", "ok", "sesstui restart tm:svc --timeout 2") in entries
+    assert ("restart", "failed", "sesstui restart tm:loose --timeout 10") in entries
 
 
 def test_nothing_to_start_says_why(tmux_server: TmuxServer) -> None:
