@@ -181,7 +181,8 @@ class InspectScreen(Screen[None]):
 
     def action_search(self) -> None:
         box = self.query_one("#inspect-search", Input)
-        box.value = ""  # a new search; enter on an empty box clears the highlights
+        if not self._typeahead:  # else on_key emptied it, and keys may be in it already
+            box.value = ""  # a new search; enter on an empty box clears the highlights
         box.display = True
         box.focus()
 
@@ -222,7 +223,11 @@ class InspectScreen(Screen[None]):
             return
         active = self.active_bindings.get(event.key)
         if active is not None and active.binding.id == "inspect.search":
+            # the binding runs once this key reached the app: maybe after the
+            # keys behind it were handled here, so the box is emptied now
             self._typeahead = not isinstance(self.focused, Input)
+            if self._typeahead:
+                self.query_one("#inspect-search", Input).value = ""
 
     @on(events.DescendantFocus)
     def _box_focused(self, event: events.DescendantFocus) -> None:
