@@ -202,3 +202,22 @@ def test_stop_says_what_it_does_and_kill_says_killed(
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"killed dk:{name}\n"
     assert docker_engine.client.api.inspect_container(name)["State"]["ExitCode"] == 137
+
+
+def test_scope_all_starts_a_stopped_container_sesstui_did_not_start(
+    docker_engine: DockerEngine,
+) -> None:
+    name = f"raw-{unique()}"
+    docker_engine.make_container({}, name=name)  # created, never started, no sesstui label
+    everything = DockerBackend(docker_engine.config("all", scope="all"))
+    try:
+        inv = Inventory([everything])
+        offered = [c.key for c in inv.startable(inv.refresh())]
+        assert f"all:{name}" in offered
+        assert inv.start(f"all:{name}").state is State.RUNNING
+        labelled_only = Inventory([DockerBackend(docker_engine.config("lab"))])
+        keys = {c.key for c in labelled_only.startable(labelled_only.refresh())}
+        labelled_only.close()
+        assert f"lab:{name}" not in keys  # the default scope does not show it at all
+    finally:
+        everything.close()

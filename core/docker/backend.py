@@ -610,12 +610,20 @@ class DockerBackend(BaseBackend):
         return self.get(name)
 
     def resume(self, session_id: str) -> Session:
-        """Start a stopped container again, as it was created (no spec
-        needed).  Raises :class:`ActionFailed` when it runs already or
-        sesstui did not start it."""
+        """Start a stopped container of this backend again, as it was
+        created (no spec needed; with ``scope: all`` one sesstui did not
+        start too, as stop and delete act on it).  Raises
+        :class:`ActionFailed` when it runs already."""
         data = self._inspect(session_id)
         name = str(data.get("Name", "")).lstrip("/") or session_id
-        return self._restart(name, data)
+        if self._status(data) in _LIVE:
+            raise ActionFailed(
+                f"container {name!r} is already running on {self.endpoint}; nothing to start",
+                title="Already running",
+            )
+        with self._engine(f"the engine could not start container {name!r}"):
+            self._api().start(str(data.get("Id", name)))
+        return self.get(name)
 
     def restart(self, session_id: str, *, timeout: float = 10.0) -> Session:
         """The engine's restart: SIGTERM (or the image's stop signal), up to
