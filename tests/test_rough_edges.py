@@ -15,7 +15,7 @@ from core.errors import ActionNotSupported, UsageError
 from core.inventory import Inventory
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager
-from core.kv.providers import MemoryProvider
+from core.kv.providers import MemoryProvider, MemoryStore
 from core.model import SessionRef
 from core.settings import AppConfig, KvBackendConfig, UIConfig
 from tests.helpers import ManualClock, dirs_config, make_session, run_cli, unique
@@ -68,12 +68,17 @@ def test_a_huge_duration_is_a_clear_error_not_an_overflow() -> None:
     assert parse_duration(f"{MAX_DAYS}d") == timedelta(days=MAX_DAYS)
 
 
-async def test_the_longest_ttl_extends_a_kv_session_without_overflow() -> None:
+async def kv_session() -> tuple[str, MemoryStore, ManualClock, SessionManager, str]:
+    """A memory store on a clock of the test's with one session (a TTL of 1 h)."""
     name = f"edge-{unique()}"
     clock = ManualClock(datetime.now(UTC))
     store = MemoryProvider.shared_store(name, clock=clock)
     mgr = SessionManager("app", provider=MemoryProvider(store), clock=clock)
-    sid = await mgr.allocate_session("ann", ttl_hours=1)
+    return name, store, clock, mgr, await mgr.allocate_session("ann", ttl_hours=1)
+
+
+async def test_the_longest_ttl_extends_a_kv_session_without_overflow() -> None:
+    name, store, clock, _mgr, sid = await kv_session()
     backend = KvBackend(KvBackendConfig(name=name, kind="kv"), clock=clock)
     Inventory([backend]).extend(SessionRef(name, sid), parse_duration(f"{MAX_DAYS}d"))
     assert backend.get(sid).expires == clock.now + timedelta(days=MAX_DAYS)
@@ -88,11 +93,7 @@ def test_cli_extend_with_a_huge_ttl_exits_2(tmp_path: Path) -> None:
 
 
 async def test_the_ttl_dialog_says_too_long_and_stays_open() -> None:
-    name = f"edge-{unique()}"
-    clock = ManualClock(datetime.now(UTC))
-    store = MemoryProvider.shared_store(name, clock=clock)
-    mgr = SessionManager("app", provider=MemoryProvider(store), clock=clock)
-    sid = await mgr.allocate_session("ann", ttl_hours=1)
+    name, store, _clock, mgr, sid = await kv_session()
     cfg = AppConfig(
         backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
         ui=UIConfig(refresh_seconds=0.3),

@@ -64,11 +64,13 @@ async def open_inspect(pilot: Pilot[int], key: str) -> InspectScreen:
     return screen
 
 
-async def test_search_next_previous_and_esc(tmp_path: Path) -> None:
-    base = tmp_path / "agents"
+def chat_app(base: Path) -> SesstuiApp:
     write_chat(base)
-    cfg = AppConfig(backends=(JsonBackendConfig(name="js", kind="json", base=base),))
-    app = SesstuiApp(cfg)
+    return SesstuiApp(AppConfig(backends=(JsonBackendConfig(name="js", kind="json", base=base),)))
+
+
+async def test_search_next_previous_and_esc(tmp_path: Path) -> None:
+    app = chat_app(tmp_path / "agents")
     async with app.run_test(size=(100, 30)) as pilot:
         # following a JSON session's log keeps each Pilot key press waiting ~2 s
         await wait_until(pilot, lambda: "js:chat1" in dash(pilot).table.shown, "the row")
@@ -98,9 +100,7 @@ async def test_search_next_previous_and_esc(tmp_path: Path) -> None:
 
 async def test_a_session_that_went_away_says_so(tmp_path: Path) -> None:
     base = tmp_path / "agents"
-    write_chat(base)
-    cfg = AppConfig(backends=(JsonBackendConfig(name="js", kind="json", base=base),))
-    app = SesstuiApp(cfg)
+    app = chat_app(base)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: "js:chat1" in t.shown, "the row")

@@ -401,17 +401,25 @@ class JsonBackend(BaseBackend):
             )
         return session
 
-    def record_text(self, session_id: str) -> str:
-        """The record pretty-printed (the raw text if it is not JSON), for a detail view."""
+    def _raw_record(self, session_id: str) -> tuple[Path, bytes, object]:
+        """The record's path, its bytes and their JSON (None when they are
+        not JSON); SessionNotFound when there is no record."""
         _, path = self._resolve(session_id)
         got = self._read(path)
         if got is None:
             raise SessionNotFound(f"no session record {path}")
         raw = got[1]
         try:
-            return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+            return path, raw, json.loads(raw)
         except (ValueError, UnicodeDecodeError):
+            return path, raw, None
+
+    def record_text(self, session_id: str) -> str:
+        """The record pretty-printed (the raw text if it is not JSON), for a detail view."""
+        _path, raw, data = self._raw_record(session_id)
+        if data is None:
             return raw.decode("utf-8", errors="replace")
+        return json.dumps(data, indent=2, ensure_ascii=False)
 
     # -- stats --------------------------------------------------------------------
 
@@ -423,10 +431,8 @@ class JsonBackend(BaseBackend):
         out: dict[str, list[datetime | None]] = {}
         for s in sessions:
             try:
-                _, path = self._resolve(s.id)
-                got = self._read(path)
-                data = json.loads(got[1]) if got is not None else None
-            except (SessionNotFound, LockBusy, OSError, ValueError, UnicodeDecodeError):
+                data = self._raw_record(s.id)[2]
+            except (SessionNotFound, LockBusy, OSError):
                 continue  # shown as unreadable
             turns = data.get("turns") if isinstance(data, dict) else None
             if isinstance(turns, list):
@@ -469,15 +475,7 @@ class JsonBackend(BaseBackend):
         A record that is not JSON shows its raw text."""
         from core.inspection import Section
 
-        _, path = self._resolve(session_id)
-        got = self._read(path)
-        if got is None:
-            raise SessionNotFound(f"no session record {path}")
-        raw = got[1]
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            data = None
+        path, raw, data = self._raw_record(session_id)
         if not isinstance(data, dict):
             text = raw.decode("utf-8", errors="replace")
             return [
