@@ -457,7 +457,7 @@ class Inventory:
             if src.two_readings:
                 try:
                     before[name] = src.stats_reading(groups[name])
-                except (SesstuiError, OSError) as exc:
+                except Exception as exc:  # noqa: BLE001 - a failing backend gets a note
                     failed(name, exc)
         if before:
             sleep(interval)
@@ -467,7 +467,7 @@ class Inventory:
             try:
                 after = src.stats_reading(groups[name])
                 got = src.stats_of(groups[name], before.get(name), after, elapsed, moment)
-            except (SesstuiError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a failing backend gets a note
                 failed(name, exc)
                 continue
             for m in groups[name]:
