@@ -22,8 +22,13 @@ from core.model import (
     PruneResult,
     Session,
     SizeInfo,
+    StopDescription,
 )
 from core.settings import SessionSpec
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING costs an import (see core/__init__.py)
+if TYPE_CHECKING:
+    from core.inspection import Section
 
 
 @runtime_checkable
@@ -75,6 +80,39 @@ class Backend(Protocol):
     def prune(self, plan: PrunePlan, *, force: bool = False) -> PruneResult: ...
     def extend(self, session_id: str, ttl: timedelta) -> None: ...
     def close(self) -> None: ...
+
+
+# -- optional abilities (k9s-style roles), checked with isinstance where used --
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    """Starts a stopped session again as it was (a stopped container, a tmux
+    session whose panes all exited), without a spec."""
+
+    def resume(self, session_id: str) -> Session: ...
+
+
+@runtime_checkable
+class Restartable(Protocol):
+    """Restarts a session in one step of its own (the engine's restart)."""
+
+    def restart(self, session_id: str, *, timeout: float = 10.0) -> Session: ...
+
+
+@runtime_checkable
+class Inspectable(Protocol):
+    """Tells the whole record of a session (see :mod:`core.inspection`)."""
+
+    def inspect_sections(self, session_id: str) -> list[Section]: ...
+
+
+@runtime_checkable
+class DescribesStop(Protocol):
+    """Says, for people, what a graceful stop and a kill do to a session
+    (which signal, what is waited for); one sentence each."""
+
+    def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription: ...
 
 
 class BaseBackend:

@@ -1303,7 +1303,9 @@ def _parse_ui(node: _Node, ctx: _Context) -> UIConfig:
     sec.check_keys(_UI_KEYS)
     d = _UI_DEFAULTS
     keymap_node = sec.get("keymap")
+    theme_node = sec.get("theme")
     return UIConfig(
+        theme_origin=ctx.origin(theme_node) if theme_node is not None else Origin(ctx.file),
         theme=sec.text("theme", d.theme, "sesstui-dark", allow_empty=False),
         refresh_seconds=sec.number(
             "refresh_seconds", d.refresh_seconds, "2", minimum=0, exclusive=True

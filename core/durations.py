@@ -9,6 +9,9 @@ from core.errors import UsageError
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# the longest duration accepted: a TTL beyond it would overflow dates (year
+# 9999) and no session lives that long
+MAX_DAYS = 36500
 
 
 def parse_duration(text: str) -> timedelta:
@@ -20,7 +23,7 @@ def parse_duration(text: str) -> timedelta:
     if not raw:
         raise UsageError("a duration is needed, e.g. 30m, 2h or 1d")
     if re.fullmatch(r"\d+(?:\.\d+)?", raw):
-        return timedelta(seconds=float(raw))
+        return _bounded(float(raw), raw)
     pos = 0
     total = 0.0
     for m in _PART.finditer(raw):
@@ -30,8 +33,17 @@ def parse_duration(text: str) -> timedelta:
         pos = m.end()
     else:
         if pos and not raw[pos:].strip():
-            return timedelta(seconds=total)
+            return _bounded(total, raw)
     raise UsageError(f"cannot read {text!r} as a duration; write e.g. 90s, 30m, 2h, 1d or 1h30m")
+
+
+def _bounded(seconds: float, raw: str) -> timedelta:
+    if seconds > MAX_DAYS * 86400:
+        raise UsageError(
+            f"{raw!r} is too long: a duration can be at most {MAX_DAYS}d (100 years); "
+            "write e.g. 30d or 52w"
+        )
+    return timedelta(seconds=seconds)
 
 
 def duration_text(delta: timedelta) -> str:

@@ -29,7 +29,7 @@ from core.redaction import redact
 
 FILE_NAME = "journal.jsonl"
 ROTATE_BYTES = 5 * 1024 * 1024
-ACTIONS = ("start", "stop", "kill", "extend", "expire", "delete", "prune", "attach")
+ACTIONS = ("start", "restart", "stop", "kill", "extend", "expire", "delete", "prune", "attach")
 RESULTS = ("ok", "failed", "partial")
 SOURCES = ("cli", "tui", "api")
 _MAX_DETAIL = 2000  # a detail listing many errors is cut, never the line lost

@@ -76,6 +76,7 @@ SCOPES: dict[str, str] = {
     "help": "on the help screen",
     "journal": "on the journal screen",
     "orphans": "on the orphans screen",
+    "inspect": "on the inspect screen",
 }
 """Scope name -> where it is active, for messages."""
 
@@ -106,6 +107,7 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("dashboard", "sessions.group", "b", "Group by backend"),
     ("dashboard", "sessions.related", "R", "Jump to related session"),
     ("dashboard", "sessions.copy", "y", "Copy session id"),
+    ("dashboard", "sessions.inspect", "i", "Inspect the whole record"),
     ("dashboard", "logs.merge", "m", "Merged log of selected"),
     ("dashboard", "logs.focus", "l", "Focus the log pane"),
     ("dashboard", "app.orphans", "O", "Orphans"),
@@ -145,6 +147,10 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("orphans", "orphans.delete", "d", "Delete"),
     ("orphans", "orphans.reload", "r", "Reload"),
     ("orphans", "orphans.back", "escape,q", "Back"),
+    ("inspect", "inspect.search", "slash", "Search"),
+    ("inspect", "inspect.next", "n", "Next match"),
+    ("inspect", "inspect.prev", "N", "Previous match"),
+    ("inspect", "inspect.back", "escape,q", "Back"),
 )
 
 KEYS: dict[str, KeySpec] = {
@@ -199,8 +205,23 @@ _TABLE_KEYS: dict[str, str] = {
     "shift+tab": "moving the focus to the previous widget",
 }
 
+# The inspect screen's scrolling body (a Textual VerticalScroll).
+_SCROLL_KEYS: dict[str, str] = {
+    "up": "the record's scroll up",
+    "down": "the record's scroll down",
+    "left": "the record's scroll left",
+    "right": "the record's scroll right",
+    "home": "the record's top",
+    "end": "the record's bottom",
+    "pageup": "the record's page up",
+    "pagedown": "the record's page down",
+    "ctrl+pageup": "the record's page left",
+    "ctrl+pagedown": "the record's page right",
+}
+
 _FOCUSED_KEYS: dict[str, dict[str, str]] = {
     "dashboard": _TABLE_KEYS,
+    "inspect": _SCROLL_KEYS,
     "logs": _LOG_PANE_KEYS,
     "merged": _LOG_PANE_KEYS,
 }

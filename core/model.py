@@ -119,6 +119,24 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class StopDescription:
+    """What stopping a session does, per kind, for confirm dialogs and
+    prompts: ``stop`` (graceful) and ``kill`` (at once), one sentence each,
+    and ``brief``, what each session of a bulk stop gets ("Ctrl+C, then up
+    to 10s before a kill"); ``can_stop`` False (and the sentences say why)
+    when its backend cannot stop sessions."""
+
+    stop: str
+    kill: str
+    brief: str
+    can_stop: bool = True
+
+    @property
+    def dialog(self) -> str:
+        return f"{self.stop} {self.kill}"
+
+
+@dataclass(frozen=True, slots=True)
 class BackendHealth:
     """How a backend answered its last listing."""
 

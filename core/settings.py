@@ -134,6 +134,8 @@ class UIConfig:
     keymap: Mapping[str, str] = field(default_factory=dict)
     # "since last open": a session that grew by this many bytes is named
     grow_notice: int = 100 * 1024**2
+    # where ui.theme was set (file, line), for "unknown theme" errors
+    theme_origin: Origin = field(default_factory=Origin)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from core.model import (
     SessionRef,
     SizeInfo,
     State,
+    StopDescription,
 )
 from core.settings import AppConfig, DirsBackendConfig, SessionSpec, UIConfig
 
@@ -169,6 +170,16 @@ class StaticTmuxBackend(BaseBackend):
         self, session_id: str, *, lines: int = 100, follow: bool = False, source: str | None = None
     ) -> LineStream:
         return ListStream(self._logs[-lines:] if lines else [])
+
+    def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription:
+        """The real backend's words, so dialogs show what the product shows."""
+        if self.kind == "docker":
+            from core.docker.backend import docker_stop_description
+
+            return docker_stop_description(timeout)
+        from core.tmux.backend import tmux_stop_description
+
+        return tmux_stop_description(timeout)
 
 
 def _tmux(name: str, age: timedelta, windows: int, attached: int, cwd: str, cmd: str) -> Session:

@@ -40,7 +40,7 @@ def load_error(path: Path) -> ConfigError:
 
 
 def test_table_ids_scopes_and_defaults() -> None:
-    assert len(KEYS) == 58  # every binding with an id in the TUI (checked below)
+    assert len(KEYS) == 63  # every binding with an id in the TUI (checked below)
     assert KEYS["sessions.prune"].default == "p" and KEYS["sessions.prune"].scope == "dashboard"
     assert KEYS["logs.filter"].default == "ampersand" and KEYS["logs.filter"].scope == "logs"
     assert KEYS["merged.mute"].keys == tuple("123456789")
@@ -255,6 +255,7 @@ def test_reserved_keys_only_count_in_their_scope() -> None:
 def test_the_reserved_table_is_the_tuis_bindings_without_ids() -> None:
     from textual.app import App
     from textual.binding import Binding
+    from textual.containers import VerticalScroll
     from textual.screen import Screen
     from textual.widgets import DataTable
 
@@ -278,7 +279,9 @@ def test_the_reserved_table_is_the_tuis_bindings_without_ids() -> None:
     assert set(RESERVED["merged"]) == set(RESERVED["logs"])  # the pane has the focus there
     focus = {"tab", "shift+tab"} & keys(Screen.BINDINGS)
     assert set(RESERVED["dashboard"]) - app_keys == keys(DataTable.BINDINGS) | focus
-    for scope in set(SCOPES) - {"dashboard", "logs", "merged"}:
+    # the inspect screen's body scrolls with its own keys
+    assert set(RESERVED["inspect"]) - app_keys == keys(VerticalScroll.BINDINGS)
+    for scope in set(SCOPES) - {"dashboard", "logs", "merged", "inspect"}:
         assert set(RESERVED[scope]) == app_keys, scope
 
 

@@ -79,7 +79,13 @@ class SesstuiApp(App[int]):
         wanted = theme or config.ui.theme or DEFAULT_THEME
         if wanted not in self.available_themes:
             known = ", ".join(self.themes.names)
-            raise ConfigError(f"unknown theme '{wanted}'; known: {known}", key="ui.theme")
+            origin = config.ui.theme_origin if theme is None else None
+            raise ConfigError(
+                f"unknown theme '{wanted}'; known: {known}",
+                file=origin.file if origin else None,
+                line=origin.line if origin else None,
+                key="ui.theme" if origin else "--theme",
+            )
         self.theme = wanted
         self.startup_notices = tuple(startup_notices)
         self.inventory = inventory or Inventory.from_config(config, source="tui")

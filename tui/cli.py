@@ -110,14 +110,47 @@ def build_parser() -> argparse.ArgumentParser:
             help="for protected backends with --yes: the number of sessions you expect to remove",
         )
 
-    start = add("start", "start a named session spec from the configuration")
-    start.add_argument("name", metavar="NAME", help="a key under `sessions:` in the config")
+    start = add("start", "start a session spec from the configuration, or a stopped session")
+    start.add_argument(
+        "name",
+        metavar="NAME",
+        nargs="?",
+        help="a key under `sessions:`, or the ref/name of a stopped container or tmux session",
+    )
+    start.add_argument("--list", action="store_true", help="list what can be started, and why")
+    start.add_argument("--json", action="store_true", help="machine-readable output")
+
+    restart = add("restart", "stop a session, then start it again (a container: engine restart)")
+    restart.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
+    restart.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds to wait before a kill (default: spec)"
+    )
+    restart.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    restart.add_argument("--json", action="store_true", help="machine-readable output")
 
     stop = add("stop", "stop a session: interrupt, wait, then kill")
     stop.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
     stop.add_argument("--timeout", type=float, metavar="S", help="seconds to wait (default: spec)")
     stop.add_argument("--force", action="store_true", help="kill at once, no interrupt")
     stop.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    insp = add("inspect", "show a session's whole record (container inspect, panes, tree, turns)")
+    insp.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
+    insp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    st = add("stats", "live CPU, memory, growth and turns per hour of sessions")
+    st.add_argument("refs", nargs="*", metavar="REF", help="sessions (default: every session)")
+    st.add_argument(
+        "--backend", action="append", metavar="NAME", help="only this backend (repeatable)"
+    )
+    st.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between the two readings rates need (default 1)",
+    )
+    st.add_argument("--json", action="store_true", help="machine-readable output")
 
     attach = add("attach", "attach this terminal to a session (tmux attach / switch-client)")
     attach.add_argument("ref", metavar="REF", help="backend:id, or a bare session name")
@@ -183,8 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "prune": _cmd_prune,
                 "delete": _cmd_prune,
                 "start": _cmd_start,
+                "restart": _cmd_restart,
                 "stop": _cmd_stop,
                 "attach": _cmd_attach,
+                "inspect": _cmd_inspect,
+                "stats": _cmd_stats,
                 "extend": _cmd_extend,
                 "expire": _cmd_expire,
                 "orphans": _cmd_orphans,
@@ -228,10 +264,34 @@ def _cmd_config(args: argparse.Namespace, config: AppConfig) -> int:
     if args.action == "path":
         print(where)
     elif args.action == "check":
-        print(f"ok: {where}: {len(config.backends)} backends, {len(config.sessions)} session specs")
+        themes = _check_theme(config)
+        print(
+            f"ok: {where}: {len(config.backends)} backends, {len(config.sessions)} session "
+            f"specs, theme {config.ui.theme} ({themes} themes)"
+        )
     else:
         print(json.dumps(config_to_dict(config, redact=True), indent=2))
     return EXIT_OK
+
+
+def _check_theme(config: AppConfig) -> int:
+    """The checks the dashboard makes before it starts: every user theme file
+    loads, and ``ui.theme`` names a theme (ConfigError with file:line).
+    Here, not in core: themes are Textual's, and core never imports it."""
+    from core.errors import ConfigError
+    from tui.themes import load_themes
+
+    themes = load_themes()  # a broken user theme raises, naming its file and line
+    if config.ui.theme not in themes.names:
+        origin = config.ui.theme_origin
+        raise ConfigError(
+            f"unknown theme {config.ui.theme!r}; known: {', '.join(themes.names)} "
+            "(user themes go in ~/.config/sesstui/themes/*.yml)",
+            file=origin.file,
+            line=origin.line,
+            key="ui.theme",
+        )
+    return len(themes.names)
 
 
 # -- ls -----------------------------------------------------------------------
@@ -360,28 +420,85 @@ def _cmd_logs(args: argparse.Namespace, inv: Inventory) -> int:
 
 
 def _cmd_start(args: argparse.Namespace, inv: Inventory) -> int:
+    if args.list or args.name is None:
+        if args.name is not None:
+            raise UsageError("start --list takes no NAME")
+        if not args.list:
+            raise UsageError("start needs a NAME (see `sesstui start --list` for what can start)")
+        snap = inv.refresh()
+        choices = inv.startable(snap)
+        if args.json:
+            _dump_json(
+                {
+                    "startable": [
+                        {
+                            "key": c.key,
+                            "backend": c.backend,
+                            "name": c.name,
+                            "what": c.what,
+                            "spec": c.spec is not None,
+                            "state": c.session.state.value if c.session else None,
+                        }
+                        for c in choices
+                    ],
+                    "reason": choices.reason,
+                }
+            )
+        else:
+            for c in choices:
+                print(f"{c.key}\t{c.backend}\t{c.what}")
+            if not choices:
+                print(choices.reason)
+        return _health_exit(snap)
     session = inv.start(args.name)
+    if args.json:
+        _dump_json({"started": str(session.ref), "session": session_json(session)})
+        return EXIT_OK
     where = f" in {session.path}" if session.path else ""
     print(f"started {session.ref}{where}")
+    return EXIT_OK
+
+
+def _confirm(question: str, refusal: str, args: argparse.Namespace) -> bool:
+    """True with --yes, or when a person at a terminal says yes."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"{refusal} without confirmation; pass --yes")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _cmd_restart(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.find(args.ref)
+    timeout = inv.stop_timeout(session.ref) if args.timeout is None else args.timeout
+    if not _confirm(f"Restart {session.ref}?", f"refusing to restart {session.ref}", args):
+        print("cancelled; nothing restarted")
+        return EXIT_OK
+    after = inv.restart(session.ref, timeout=timeout)
+    if args.json:
+        _dump_json({"restarted": str(after.ref), "session": session_json(after)})
+    else:
+        print(f"restarted {after.ref} ({after.state.value})")
     return EXIT_OK
 
 
 def _cmd_stop(args: argparse.Namespace, inv: Inventory) -> int:
     session = inv.find(args.ref)
     timeout = inv.stop_timeout(session.ref) if args.timeout is None else args.timeout
-    how = "kill it now" if args.force else f"interrupt it, wait up to {timeout:g}s, then kill"
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError(f"refusing to stop {session.ref} without confirmation; pass --yes")
-        try:
-            answer = input(f"Stop {session.ref} ({how})? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            print("cancelled; nothing stopped")
-            return EXIT_OK
+    told = inv.stop_description(session.ref, timeout=timeout)
+    if not told.can_stop:
+        raise ActionNotSupported(f"cannot stop {session.ref}: {told.stop}")
+    how = told.kill if args.force else told.stop
+    verb = "Kill" if args.force else "Stop"
+    if not _confirm(f"{verb} {session.ref}? {how}", f"refusing to stop {session.ref}", args):
+        print("cancelled; nothing stopped")
+        return EXIT_OK
     inv.stop(session.ref, graceful=not args.force, timeout=timeout)
-    print(f"stopped {session.ref}")
+    print(f"{'killed' if args.force else 'stopped'} {session.ref}")
     return EXIT_OK
 
 
@@ -423,6 +540,62 @@ def _cmd_expire(args: argparse.Namespace, inv: Inventory) -> int:
     inv.extend(session.ref, timedelta(0))
     print(f"expired {session.ref}")
     return EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace, inv: Inventory) -> int:
+    session = inv.find(args.ref)
+    inspection = inv.inspect(session.ref)
+    if args.json:
+        _dump_json(inspection.to_json())
+    else:
+        for line in inspection.lines():
+            sys.stdout.write(line + "\n")
+    return EXIT_OK
+
+
+def _cmd_stats(args: argparse.Namespace, inv: Inventory) -> int:
+    if not 0 < args.interval <= 3600:
+        raise UsageError("--interval must be more than 0 and at most 3600 seconds")
+    snap: Snapshot | None = None
+    if args.refs:
+        if args.backend:
+            raise UsageError("give REFs or --backend, not both")
+        sessions = [inv.find(text) for text in args.refs]
+    else:
+        snap = inv.refresh(args.backend)
+        sessions = list(snap.sessions)
+    stats = inv.stats(sessions, interval=args.interval)
+    if args.json:
+        _dump_json({"stats": [s.to_json() for s in stats], "interval": args.interval})
+    else:
+        names = {s.ref: s.name for s in sessions}
+        rows = [("BACKEND", "NAME", "CPU", "MEMORY", "PROCS", "SIZE", "GROWTH", "TURNS/H", "NOTE")]
+        for st in stats:
+            memory = "-" if st.memory_bytes is None else bytes_text(st.memory_bytes)
+            if st.memory_limit and st.memory_bytes is not None:
+                memory += f" / {bytes_text(st.memory_limit)}"
+            rows.append(
+                (
+                    st.ref.backend,
+                    names.get(st.ref, st.ref.id),
+                    "-" if st.cpu_percent is None else f"{st.cpu_percent:.1f}%",
+                    memory,
+                    "-" if st.processes is None else str(st.processes),
+                    "-" if st.size_bytes is None else bytes_text(st.size_bytes),
+                    "-"
+                    if st.growth_bytes_per_s is None
+                    else f"{bytes_text(int(st.growth_bytes_per_s))}/s",
+                    "-" if st.turns_per_hour is None else f"{st.turns_per_hour:g}",
+                    st.note,
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for r in rows:
+            line = "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
+            sys.stdout.write(f"{line}  {r[-1]}".rstrip() + "\n")
+        if not stats:
+            sys.stdout.write("(no sessions)\n")
+    return _health_exit(snap) if snap is not None else EXIT_OK
 
 
 def _cmd_attach(args: argparse.Namespace, inv: Inventory) -> int:

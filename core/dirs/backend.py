@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from fnmatch import fnmatch
 from pathlib import Path
@@ -43,6 +43,8 @@ from core.settings import BackendConfig, DirsBackendConfig
 
 if TYPE_CHECKING:
     from core.dirs.scan import DirScanner
+    from core.inspection import Section
+    from core.stats import SessionStats
 
 LOCK_NAME = PRUNE_LOCK_NAME
 
@@ -158,6 +160,68 @@ class DirsBackend(BaseBackend):
     def get(self, session_id: str) -> Session:
         path, parsed = self._path_of(session_id)
         return self._session(session_id, path, parsed, path.lstat().st_mtime)
+
+    # -- inspect --------------------------------------------------------------
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The directory (its creating pid and whether it runs), its tree with
+        sizes, largest first, and its logs."""
+        from core.dirs.tree import scan_tree, tree_lines
+        from core.inspection import Section, size_text
+
+        path, parsed = self._path_of(session_id)
+        root = scan_tree(str(path))
+        mtime = path.lstat().st_mtime
+        info = Section.make(
+            "session directory",
+            {
+                "path": path,
+                "base": self.base,
+                "pid": parsed.pid,
+                "pid running": self._live(parsed, mtime),
+                "uuid": parsed.uuid,
+                "size": f"{size_text(root.bytes)} ({root.bytes} bytes)",
+                "files": root.files,
+            },
+        )
+        logs = [f"{src.name}  {size_text(src.size or 0)}" for src in self.logs(session_id)]
+        return [
+            info,
+            Section.make("tree (largest first)", lines=tree_lines(root) or ["(empty)"]),
+            Section.make(f"logs ({len(logs)})", lines=logs),
+        ]
+
+    # -- stats ----------------------------------------------------------------
+
+    two_readings = True
+
+    def stats_reading(self, sessions: Sequence[Session]) -> object:
+        """Each session's apparent size now (the scanner: a file that grew
+        is read again)."""
+        return {sid: size.apparent for sid, size in self.measure([s.id for s in sessions])}
+
+    def stats_of(
+        self,
+        sessions: Sequence[Session],
+        before: object | None,
+        after: object,
+        elapsed: float,
+        now: datetime,
+    ) -> dict[str, SessionStats]:
+        """Per session: its size and how fast it grew between the readings."""
+        from core.stats import SessionStats, growth_rate
+
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        out: dict[str, SessionStats] = {}
+        for s in sessions:
+            size, was = new.get(s.id), old.get(s.id)
+            if size is None:
+                out[s.id] = SessionStats(s.ref, self.kind, note="could not be measured")
+                continue
+            rate = growth_rate(was, size, elapsed) if was is not None else None
+            out[s.id] = SessionStats(s.ref, self.kind, size_bytes=size, growth_bytes_per_s=rate)
+        return out
 
     # -- sizes ----------------------------------------------------------------
 

@@ -41,10 +41,10 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.backend import BaseBackend, LineStream
 from core.docker.endpoint import Endpoint, resolve
@@ -79,8 +79,14 @@ from core.model import (
     PruneReason,
     PruneResult,
     Session,
+    State,
+    StopDescription,
 )
 from core.settings import BackendConfig, DockerBackendConfig, SessionSpec
+
+if TYPE_CHECKING:
+    from core.inspection import Section
+    from core.stats import SessionStats
 
 CONTAINER_SOURCE = "container"
 SCOPES = ("labeled", "all")
@@ -121,6 +127,13 @@ def _ago(delta: timedelta) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''} ago"
 
 
+def _strings(value: object) -> list[str]:
+    """A list of strings from the engine (a string alone counts as one)."""
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def _chain_text(exc: BaseException) -> str:
     """The messages of ``exc`` and its causes (docker-py nests the OS error)."""
     parts: list[str] = []
@@ -136,6 +149,17 @@ def _chain_text(exc: BaseException) -> str:
 def _explanation(exc: Any) -> str:
     text = getattr(exc, "explanation", None) or str(exc)
     return str(text).strip()
+
+
+def docker_stop_description(timeout: float) -> StopDescription:
+    """What a docker backend's stop does (graceful, kill, and for a bulk stop)."""
+    wait = max(0, math.ceil(timeout))
+    return StopDescription(
+        "Stop sends the container SIGTERM (or its image's stop signal) and waits up to "
+        f"{wait}s before SIGKILL; the container is kept, stopped.",
+        "Kill now sends SIGKILL at once; the container is kept, stopped.",
+        f"SIGTERM, then up to {wait}s before SIGKILL",
+    )
 
 
 class _StreamCloser:
@@ -585,6 +609,32 @@ class DockerBackend(BaseBackend):
             self._api().start(str(data.get("Id", name)))
         return self.get(name)
 
+    def resume(self, session_id: str) -> Session:
+        """Start a stopped container of this backend again, as it was
+        created (no spec needed; with ``scope: all`` one sesstui did not
+        start too, as stop and delete act on it).  Raises
+        :class:`ActionFailed` when it runs already."""
+        data = self._inspect(session_id)
+        name = str(data.get("Name", "")).lstrip("/") or session_id
+        if self._status(data) in _LIVE:
+            raise ActionFailed(
+                f"container {name!r} is already running on {self.endpoint}; nothing to start",
+                title="Already running",
+            )
+        with self._engine(f"the engine could not start container {name!r}"):
+            self._api().start(str(data.get("Id", name)))
+        return self.get(name)
+
+    def restart(self, session_id: str, *, timeout: float = 10.0) -> Session:
+        """The engine's restart: SIGTERM (or the image's stop signal), up to
+        ``timeout`` s (whole seconds, rounded up), SIGKILL, then start; a
+        stopped container is just started."""
+        data = self._inspect(session_id)
+        name = str(data.get("Name", "")).lstrip("/") or session_id
+        with self._engine(f"the engine could not restart container {name!r}"):
+            self._api().restart(str(data.get("Id", name)), timeout=max(0, math.ceil(timeout)))
+        return self.get(name)
+
     def _check_image(self, image: str) -> None:
         import docker.errors
 
@@ -609,6 +659,10 @@ class DockerBackend(BaseBackend):
             pass  # the start error is what the user needs to see
 
     # -- stop and attach ----------------------------------------------------------
+
+    def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription:
+        """What :meth:`stop` does."""
+        return docker_stop_description(timeout)
 
     def stop(self, session_id: str, *, graceful: bool = True, timeout: float = 10.0) -> None:
         """Stop the container.  Graceful: SIGTERM (or the image's stop
@@ -657,6 +711,134 @@ class DockerBackend(BaseBackend):
             return [cli, *self._cli_args(), "attach", name]
         shell = shlex.split(self.config.shell) or ["sh"]
         return [cli, *self._cli_args(), "exec", "-it", name, *shell]
+
+    # -- inspect ------------------------------------------------------------------
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The engine's inspect of the container, in sections; every env
+        value is shown redacted (a variable naming a secret as ``***``)."""
+        from core.inspection import Section
+
+        data = self._inspect(session_id)
+        state = _as_dict(data.get("State"))
+        config = _as_dict(data.get("Config"))
+        host = _as_dict(data.get("HostConfig"))
+        net = _as_dict(data.get("NetworkSettings"))
+        health = _as_dict(state.get("Health")).get("Status")
+        container = {
+            "id": data.get("Id"),
+            "name": str(data.get("Name", "")).lstrip("/"),
+            "image": config.get("Image"),
+            "image id": data.get("Image"),
+            "created": data.get("Created"),
+            "status": state.get("Status"),
+            "pid": state.get("Pid") or None,
+            "exit code": state.get("ExitCode"),
+            "started": _parse_time(state.get("StartedAt")),
+            "finished": _parse_time(state.get("FinishedAt")),
+            "restarts": data.get("RestartCount"),
+            "engine": self.endpoint,
+        }
+        if health:
+            container["health"] = health
+        if state.get("Error"):
+            container["error"] = state.get("Error")
+        command = {
+            "entrypoint": shlex.join(_strings(config.get("Entrypoint"))) or None,
+            "cmd": shlex.join(_strings(config.get("Cmd"))) or None,
+            "working dir": config.get("WorkingDir") or None,
+            "user": config.get("User") or None,
+            "tty": bool(config.get("Tty")),
+            "stop signal": config.get("StopSignal") or None,
+            "stop timeout": config.get("StopTimeout"),
+        }
+        env = [(k, v) for k, _eq, v in (e.partition("=") for e in _strings(config.get("Env")))]
+        labels = sorted((str(k), str(v)) for k, v in _as_dict(config.get("Labels")).items())
+        ports = [
+            f"{port} -> "
+            + (", ".join(f"{b.get('HostIp', '')}:{b.get('HostPort', '')}" for b in binds)
+               if isinstance(binds, list) else "not published")
+            for port, binds in sorted(_as_dict(net.get("Ports")).items())
+        ]  # fmt: skip
+        mounts = [
+            f"{m.get('Source', '')} -> {m.get('Destination', '')} "
+            f"({m.get('Type', '')}{'' if m.get('RW', True) else ', read-only'})"
+            for m in (data.get("Mounts") or [])
+            if isinstance(m, dict)
+        ]
+        networks = {
+            name: _as_dict(n).get("IPAddress") or "-"
+            for name, n in _as_dict(net.get("Networks")).items()
+        }
+        return [
+            Section.make("container", container),
+            Section.make("command", command),
+            Section.make(f"environment ({len(env)})", env),
+            Section.make(f"labels ({len(labels)})", labels),
+            Section.make(
+                "network",
+                {"mode": host.get("NetworkMode"), **networks},
+                [*ports, *(["mounts:"] if mounts else []), *mounts],
+            ),
+        ]
+
+    # -- stats --------------------------------------------------------------------
+
+    two_readings = False  # the engine's answer holds the previous reading too
+
+    def stats_reading(self, sessions: Sequence[Session]) -> object:
+        """The engine's stats of each running container: one non-streaming
+        request per container (``stream=False``; the engine takes its two
+        readings itself), a few at a time.  A failed request is kept as its
+        message for that container."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        api = self._api()
+        running = [s for s in sessions if s.state is State.RUNNING]
+
+        def one(s: Session) -> tuple[str, dict[str, Any] | str]:
+            cid = s.metadata.get("container_id") or s.id
+            try:
+                with self._engine(f"cannot read the stats of container {s.id!r}"):
+                    return s.id, _as_dict(api.stats(cid, stream=False))
+            except SesstuiError as e:
+                return s.id, e.message
+
+        if not running:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(8, len(running))) as pool:
+            return dict(pool.map(one, running))
+
+    def stats_of(
+        self,
+        sessions: Sequence[Session],
+        before: object | None,
+        after: object,
+        elapsed: float,
+        now: datetime,
+    ) -> dict[str, SessionStats]:
+        from core.stats import SessionStats, docker_cpu_percent, docker_memory
+
+        got = after if isinstance(after, dict) else {}
+        out: dict[str, SessionStats] = {}
+        for s in sessions:
+            raw = got.get(s.id)
+            if raw is None:
+                out[s.id] = SessionStats(s.ref, self.kind, note=f"not running ({s.state.value})")
+            elif isinstance(raw, str):
+                out[s.id] = SessionStats(s.ref, self.kind, note=raw)
+            else:
+                used, limit = docker_memory(raw)
+                pids = _as_dict(raw.get("pids_stats")).get("current")
+                out[s.id] = SessionStats(
+                    s.ref,
+                    self.kind,
+                    cpu_percent=docker_cpu_percent(raw),
+                    memory_bytes=used,
+                    memory_limit=limit,
+                    processes=pids if isinstance(pids, int) else None,
+                )
+        return out
 
     # -- logs ---------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ import json
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
 from core.dirs.safety import check_base, open_base
@@ -54,6 +55,10 @@ from core.model import (
     State,
 )
 from core.settings import BackendConfig, JsonBackendConfig
+
+if TYPE_CHECKING:
+    from core.inspection import Section
+    from core.stats import SessionStats
 
 PRUNE_LOCK = "prune.lock"  # inside {base}/.locks/: one pruner per base
 TURNS_SOURCE = "turns"
@@ -126,6 +131,48 @@ def turn_lines(turn: object) -> list[str]:
     if turn.get("status") not in (None, "success") or turn.get("error"):
         lines.append(f"  ✗ {turn.get('status') or 'error'}: {_short(turn.get('error') or '')}")
     return lines or [f"{agent}: (empty turn)"]
+
+
+def _turn_section(n: int, turn: object) -> Section:
+    """One turn: its fields, the prompt and response in full, a child per tool call."""
+    from core.inspection import Section
+
+    if not isinstance(turn, dict):
+        return Section.make(f"turn {n}", lines=[_short(turn, 2000)])
+    fields = {
+        k: turn.get(k)
+        for k in ("turn_id", "agent_id", "status", "started_at", "ended_at", "error")
+        if turn.get(k) is not None
+    }
+    if "prompt" not in turn and "response_content" not in turn:  # the {role, content} shape
+        fields["role"] = turn.get("role") or "?"
+        fields["content"] = _one_line(turn.get("content", ""))
+    else:
+        fields["prompt"] = turn.get("prompt") or ""
+        response = turn.get("response_content")
+        fields["response"] = (
+            response
+            if isinstance(response, str)
+            else "(none)"
+            if response is None
+            else _short(response, 4000)
+        )
+    raw_calls = turn.get("tool_calls")
+    calls: list[object] = raw_calls if isinstance(raw_calls, list) else []
+    children = [
+        Section.make(
+            f"tool call {m}: {c.get('tool_name') or '?'}",
+            {
+                k: (_short(c.get(k), 4000) if k in ("arguments", "result") else c.get(k))
+                for k in ("call_id", "status", "duration_ms", "arguments", "result", "error")
+                if c.get(k) is not None
+            },
+        )
+        if isinstance(c, dict)
+        else Section.make(f"tool call {m}", lines=[_short(c)])
+        for m, c in enumerate(calls, 1)
+    ]
+    return Section.make(f"turn {n}", fields, children=children)
 
 
 class _LinesStream:
@@ -354,17 +401,121 @@ class JsonBackend(BaseBackend):
             )
         return session
 
-    def record_text(self, session_id: str) -> str:
-        """The record pretty-printed (the raw text if it is not JSON), for a detail view."""
+    def _raw_record(self, session_id: str) -> tuple[Path, bytes, object]:
+        """The record's path, its bytes and their JSON (None when they are
+        not JSON); SessionNotFound when there is no record."""
         _, path = self._resolve(session_id)
         got = self._read(path)
         if got is None:
             raise SessionNotFound(f"no session record {path}")
         raw = got[1]
         try:
-            return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+            return path, raw, json.loads(raw)
         except (ValueError, UnicodeDecodeError):
+            return path, raw, None
+
+    def record_text(self, session_id: str) -> str:
+        """The record pretty-printed (the raw text if it is not JSON), for a detail view."""
+        _path, raw, data = self._raw_record(session_id)
+        if data is None:
             return raw.decode("utf-8", errors="replace")
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+    # -- stats --------------------------------------------------------------------
+
+    two_readings = False  # the turns carry their own times
+
+    def stats_reading(self, sessions: Sequence[Session]) -> object:
+        """Each record's turn start times (``started_at``; ``ended_at`` when
+        a turn has no start), read once; unreadable records are left out."""
+        out: dict[str, list[datetime | None]] = {}
+        for s in sessions:
+            try:
+                data = self._raw_record(s.id)[2]
+            except (SessionNotFound, LockBusy, OSError):
+                continue  # shown as unreadable
+            turns = data.get("turns") if isinstance(data, dict) else None
+            if isinstance(turns, list):
+                out[s.id] = [
+                    _parse_time(t.get("started_at") or t.get("ended_at"))
+                    if isinstance(t, dict)
+                    else None
+                    for t in turns
+                ]
+        return out
+
+    def stats_of(
+        self,
+        sessions: Sequence[Session],
+        before: object | None,
+        after: object,
+        elapsed: float,
+        now: datetime,
+    ) -> dict[str, SessionStats]:
+        """Per session: its turns, and those that started in the last hour."""
+        from core.stats import SessionStats, turns_per_hour
+
+        got = after if isinstance(after, dict) else {}
+        out: dict[str, SessionStats] = {}
+        for s in sessions:
+            times = got.get(s.id)
+            if times is None:
+                out[s.id] = SessionStats(s.ref, self.kind, note="record unreadable")
+                continue
+            out[s.id] = SessionStats(
+                s.ref, self.kind, turns=len(times), turns_per_hour=turns_per_hour(times, now)
+            )
+        return out
+
+    # -- inspect ------------------------------------------------------------------
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The record: its fields, metadata, every turn (prompt, response,
+        tool calls with arguments and results) and the agent transitions.
+        A record that is not JSON shows its raw text."""
+        from core.inspection import Section
+
+        path, raw, data = self._raw_record(session_id)
+        if not isinstance(data, dict):
+            text = raw.decode("utf-8", errors="replace")
+            return [
+                Section.make(
+                    "record (corrupt: not a JSON object)", {"file": path}, text.splitlines()
+                )
+            ]
+        raw_turns = data.get("turns")
+        turns: list[object] = raw_turns if isinstance(raw_turns, list) else []
+        moves = data.get("agent_transitions")
+        moves = moves if isinstance(moves, list) else []
+        head = {
+            k: data.get(k)
+            for k in ("session_id", "workspace_id", "agent_id", "created_at", "updated_at")
+        }
+        head.update({"file": path, "turns": len(turns), "transitions": len(moves)})
+        out = [Section.make("record", head)]
+        meta = data.get("metadata")
+        if isinstance(meta, dict) and meta:
+            out.append(
+                Section.make(
+                    f"metadata ({len(meta)})", {k: _short(v, 2000) for k, v in meta.items()}
+                )
+            )
+        out.extend(_turn_section(n, turn) for n, turn in enumerate(turns, 1))
+        if moves:
+            out.append(
+                Section.make(
+                    f"agent transitions ({len(moves)})",
+                    lines=[
+                        f"{m.get('timestamp') or '?'}  {m.get('from_agent') or '-'} -> "
+                        f"{m.get('to_agent') or '?'}"
+                        + (f"  ({m['reason']})" if m.get("reason") else "")
+                        if isinstance(m, dict)
+                        else _short(m)
+                        for m in moves
+                    ],
+                )
+            )
+        return out
 
     # -- logs ---------------------------------------------------------------------
 

@@ -80,6 +80,8 @@ if TYPE_CHECKING:
     import redis
     from redis.commands.core import Script
 
+    from core.inspection import Section
+
 SCAN_COUNT = 1000
 _UPDATE_RETRIES = 200
 
@@ -697,6 +699,46 @@ class KvBackend(BaseBackend):
         if session is None:
             raise self._not_found(session_id)
         return session
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The key with its TTL as the store has it now, and the value: a
+        session record's fields (``custom_metadata`` nested), or the raw
+        text of a value that is not one."""
+        from core.durations import duration_text
+        from core.inspection import Section
+
+        key = self._key(session_id)
+        row = self._source.row(key)
+        if row is None or self._session(row, self.clock()) is None:
+            raise self._not_found(session_id)
+        _key, raw, pttl = row
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if pttl >= 0:
+            ttl = f"{duration_text(timedelta(milliseconds=pttl))} ({pttl / 1000:g} s)"
+        else:
+            ttl = "none (the key never expires)"
+        head = Section.make(
+            "kv key",
+            {"key": key, "store": self.endpoint, "ttl": ttl, "bytes": len(text.encode())},
+        )
+        record = _record(raw)
+        if record is None:
+            return [head, Section.make("value (not a session record)", lines=text.splitlines())]
+        custom = record.get("custom_metadata")
+        fields = {
+            k: (v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False))
+            for k, v in record.items()
+            if k != "custom_metadata"
+        }
+        out = [head, Section.make("value", fields)]
+        if isinstance(custom, dict):
+            out.append(
+                Section.make(
+                    f"custom_metadata ({len(custom)})",
+                    {k: _meta_text(v) for k, v in custom.items()},
+                )
+            )
+        return out
 
     # -- actions -------------------------------------------------------------
 

@@ -44,11 +44,11 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
 from core.backend import BaseBackend, LineStream
@@ -71,6 +71,7 @@ from core.model import (
     Session,
     SessionRef,
     State,
+    StopDescription,
 )
 from core.paths import state_dir
 from core.settings import BackendConfig, DirsBackendConfig, SessionSpec, TmuxBackendConfig
@@ -86,6 +87,10 @@ from core.tmux.syntax import (
     session_target,
     window_target,
 )
+
+if TYPE_CHECKING:
+    from core.inspection import Section
+    from core.stats import SessionStats
 
 # libtmux reads sys.stdout.encoding when imported, which fails under Textual's
 # stdout capture: import it with this module (the registry loads it before any
@@ -167,6 +172,16 @@ class _LogPlan:
 
     def option_value(self) -> str:
         return literal(no_format(self.template).replace(_PID_MARK, "#{pane_pid}"))
+
+
+def tmux_stop_description(timeout: float) -> StopDescription:
+    """What a tmux backend's stop does (graceful, kill, and for a bulk stop)."""
+    return StopDescription(
+        f"Stop interrupts what runs in it (Ctrl+C) and waits up to {timeout:g}s "
+        "before it kills the session.",
+        "Kill now ends it at once.",
+        f"Ctrl+C, then up to {timeout:g}s before a kill",
+    )
 
 
 class TmuxBackend(BaseBackend):
@@ -672,7 +687,167 @@ class TmuxBackend(BaseBackend):
     def _discard(self, name: str) -> None:
         self.runner.run("kill-session", "-t", session_target(name))
 
+    def resume(self, session_id: str) -> Session:
+        """Run the command of every exited pane again (``respawn-pane``: the
+        same command, directory and environment), so a session whose panes
+        all exited (kept by ``remain-on-exit``) runs again.  Raises
+        :class:`ActionFailed` when no pane has exited."""
+        name = self._checked(session_id)
+        dead = [r for r in self._rows(name) if r.pane_dead]
+        if not dead:
+            raise ActionFailed(
+                f"tmux session {name!r} is running on server {self.socket}; nothing to start "
+                f"(stop it first: sesstui stop {self.name}:{name})",
+                title="Already running",
+            )
+        for pane in dead:
+            result = self.runner.run("respawn-pane", "-t", pane.pane_id)
+            if not result.ok and result.outcome not in _GONE:
+                raise ActionFailed(
+                    f"tmux could not restart pane {pane.pane_id} of session {name!r}: "
+                    f"{result.message}",
+                    title="Start failed",
+                )
+        return self.get(name)
+
+    # -- inspect --------------------------------------------------------------
+
+    def inspect_sections(self, session_id: str) -> list[Section]:
+        """The session, each window with its panes, and each pane's process
+        tree from ``/proc`` (pid, state, RSS, command line): one tmux process
+        and one scan of ``/proc``."""
+        from core.inspection import Section, size_text
+        from core.procs import children_map, read_processes, tree
+
+        name = self._checked(session_id)
+        fixed = [
+            "window_index", "window_id", "window_active", "window_panes", "window_layout",
+            "pane_index", "pane_id", "pane_active", "pane_pid", "pane_dead",
+            "pane_dead_status", "pane_width", "pane_height", "session_attached",
+            "session_created", "session_windows",
+        ]  # fmt: skip
+        texts = ["window_name", "pane_current_command", "pane_title", "pane_current_path"]
+        fmt = "\x1f".join(f"#{{{f}}}" for f in fixed + texts)
+        result = self.runner.run("list-panes", "-s", "-t", window_target(name), "-F", fmt)
+        if result.outcome in _GONE:
+            raise self._not_found(name, result)
+        if not result.ok:
+            raise self._server_error(result)
+        rows = []
+        for line in result.stdout.split(b"\n"):
+            parts = line.split(b"\x1f", len(fixed) + len(texts) - 1)
+            if len(parts) == len(fixed) + len(texts):
+                keys = fixed + texts
+                rows.append({k: os.fsdecode(v) for k, v in zip(keys, parts, strict=True)})
+        if not rows:
+            raise self._not_found(name)
+        procs = read_processes()
+        kids = children_map(procs)
+        first = rows[0]
+        session = Section.make(
+            "tmux session",
+            {
+                "name": name,
+                "server": self.socket,
+                "created": _local(int(first["session_created"] or 0)),
+                "windows": first["session_windows"],
+                "attached clients": first["session_attached"],
+            },
+        )
+        windows: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            windows.setdefault(row["window_id"], []).append(row)
+        sections = [session]
+        for panes in windows.values():
+            w = panes[0]
+            pane_sections = []
+            for pane in panes:
+                pid = int(pane["pane_pid"] or 0)
+                lines = [
+                    f"{'  ' * depth}{p.pid} {p.state} {size_text(p.rss_bytes):>10}  {p.label}"
+                    for depth, p in tree([pid], procs, kids)
+                ]
+                dead = pane["pane_dead"] == "1"
+                pane_sections.append(
+                    Section.make(
+                        f"pane {pane['pane_index']} ({pane['pane_id']})"
+                        + (" · active" if pane["pane_active"] == "1" else ""),
+                        {
+                            "pid": pid,
+                            "command": pane["pane_current_command"],
+                            "cwd": pane["pane_current_path"],
+                            "size": f"{pane['pane_width']}x{pane['pane_height']}",
+                            "title": pane["pane_title"],
+                            "state": (
+                                f"exited (status {pane['pane_dead_status'] or '?'})"
+                                if dead
+                                else "running"
+                            ),
+                        },
+                        ["processes (pid state rss command):", *lines] if lines else [],
+                    )
+                )
+            sections.append(
+                Section.make(
+                    f"window {w['window_index']}: {w['window_name']}"
+                    + (" · active" if w["window_active"] == "1" else ""),
+                    {
+                        "id": w["window_id"],
+                        "panes": w["window_panes"],
+                        "layout": w["window_layout"],
+                    },
+                    children=pane_sections,
+                )
+            )
+        return sections
+
+    # -- stats ----------------------------------------------------------------
+
+    two_readings = True
+
+    def stats_reading(self, sessions: Sequence[Session]) -> object:
+        """One scan of ``/proc`` (the panes' pids are in the sessions)."""
+        from core.procs import read_processes
+
+        return read_processes(cmdlines=False)
+
+    def stats_of(
+        self,
+        sessions: Sequence[Session],
+        before: object | None,
+        after: object,
+        elapsed: float,
+        now: datetime,
+    ) -> dict[str, SessionStats]:
+        """Per session: CPU% of the process trees under its panes between
+        the two readings, their RSS and count at the second."""
+        from core.procs import clock_ticks, ticks_used, usage
+        from core.stats import SessionStats, cpu_percent
+
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        out: dict[str, SessionStats] = {}
+        for s in sessions:
+            roots = [int(p) for p in s.metadata.get("pids", "").split() if p.isdigit()]
+            tree = usage(roots, new)
+            if not tree.processes:
+                out[s.id] = SessionStats(s.ref, self.kind, note="no live process in its panes")
+                continue
+            used = ticks_used(tree.pids, old, new)
+            out[s.id] = SessionStats(
+                s.ref,
+                self.kind,
+                cpu_percent=cpu_percent(0, used, clock_ticks(), elapsed),
+                memory_bytes=tree.rss_bytes,
+                processes=tree.processes,
+            )
+        return out
+
     # -- stop / attach --------------------------------------------------------
+
+    def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription:
+        """What :meth:`stop` does."""
+        return tmux_stop_description(timeout)
 
     def stop(self, session_id: str, *, graceful: bool = True, timeout: float = 10.0) -> None:
         """End a session.  Graceful: leave any copy mode and press C-c in each

@@ -7,6 +7,7 @@ import subprocess
 import time
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,7 +24,7 @@ from core.backend import LineStream
 from core.durations import duration_text
 from core.errors import ActionFailed
 from core.history import answered, since_last_open
-from core.inventory import Snapshot, describe_error
+from core.inventory import Inventory, Snapshot, describe_error
 from core.model import (
     Capability,
     HealthStatus,
@@ -40,6 +41,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.extend import ExtendScreen
 from tui.screens.help import HelpScreen
+from tui.screens.inspect import InspectScreen
 from tui.screens.plan import PlanScreen
 from tui.screens.start import StartScreen
 from tui.widgets.detail_panel import DetailPanel
@@ -77,6 +79,7 @@ class DashboardScreen(Screen[None]):
     | b | Group by backend on/off |
     | R | Jump to a related session |
     | y | Copy the session's ref to the clipboard |
+    | i | Inspect the selected session's whole record |
     | O / J | Orphans / journal |
     | ? | Help |
     | q | Quit |
@@ -104,6 +107,7 @@ class DashboardScreen(Screen[None]):
         Binding("b", "group", "Group", show=False, id="sessions.group"),
         Binding("R", "related", "Related", show=False, id="sessions.related"),
         Binding("y", "copy_id", "Copy id", show=False, id="sessions.copy"),
+        Binding("i", "inspect", "Inspect", show=False, id="sessions.inspect"),
         Binding("O", "orphans", "Orphans", show=False, id="app.orphans"),
         Binding("J", "journal", "Journal", show=False, id="app.journal"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -690,12 +694,7 @@ class DashboardScreen(Screen[None]):
         if action == "prune":
             return any(Capability.PRUNE in b.capabilities for b in backends)
         if action == "start":
-            inv = self.app.inventory
-            return any(
-                spec.backend in inv.backends
-                and Capability.START in inv.backends[spec.backend].capabilities
-                for spec in inv.specs.values()
-            )
+            return self.app.inventory.can_start()
         need = self._ROW_ACTIONS.get(action)
         if need is None:
             return True
@@ -719,7 +718,7 @@ class DashboardScreen(Screen[None]):
 
     def action_start(self) -> None:
         snap = self.snapshot
-        specs = self.app.inventory.startable(snap) if snap is not None else []
+        specs = self.app.inventory.startable(snap)
 
         def chosen(name: str | None) -> None:
             if name:
@@ -765,7 +764,7 @@ class DashboardScreen(Screen[None]):
                 can,
                 [("stop", f"Stop {len(can)}", "warning"), ("kill", "Kill now", "error")],
                 typed=typed,
-                note=f"Each gets Ctrl+C, then up to {wait:g}s before a kill, one after another.",
+                note=_bulk_stop_note(inv, can, wait),
                 skipped=skipped,
             ),
             chosen,
@@ -782,8 +781,7 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(
             ConfirmScreen(
                 f"Stop {sel.backend}:{sel.name}?",
-                f"Stop interrupts what runs in it (Ctrl+C) and waits up to {wait:g}s "
-                "before it kills the session. Kill now ends it at once.",
+                self.app.inventory.stop_description(sel.ref, timeout=wait).dialog,
                 [("stop", "Stop", "warning"), ("kill", "Kill now", "error")],
             ),
             chosen,
@@ -811,7 +809,8 @@ class DashboardScreen(Screen[None]):
             self.app.call_from_thread(self._act_failed, error)
         else:
             what = str(refs[0]) if len(refs) == 1 else f"{len(refs)} sessions"
-            self.app.call_from_thread(self._acted, f"Stopped {what}")
+            done = "Stopped" if graceful else "Killed"
+            self.app.call_from_thread(self._acted, f"{done} {what}")
 
     def _stop_progress(self, n: int, total: int) -> None:
         self.table.border_subtitle = f"stopping {n}/{total}…"
@@ -825,6 +824,14 @@ class DashboardScreen(Screen[None]):
         self.table.border_subtitle = ""
         self.app.show_error(exc)
         self.action_refresh()
+
+    def action_inspect(self) -> None:
+        sel = self.table.selected
+        if sel is not None:
+            inv = self.app.inventory
+            self.app.push_screen(
+                InspectScreen(f"{sel.ref} · {sel.kind}", partial(inv.inspect, sel.ref))
+            )
 
     def action_extend(self) -> None:
         sel = self.table.selected
@@ -1002,3 +1009,14 @@ def _within(plans: list[PrunePlan], sessions: list[Session]) -> list[PrunePlan]:
         )
         for p in plans
     ]
+
+
+def _bulk_stop_note(inv: Inventory, targets: list[Session], wait: float) -> str:
+    """What Stop does to each, per kind (core says it), one after another."""
+    kinds: dict[str, str] = {}
+    for t in targets:
+        kinds.setdefault(t.kind, inv.stop_description(t.ref, timeout=wait).brief)
+    if len(kinds) == 1:
+        return f"Each gets {next(iter(kinds.values()))}, one after another."
+    each = "; ".join(f"a {kind} session {brief}" for kind, brief in kinds.items())
+    return f"Each gets what its kind needs ({each}), one after another."

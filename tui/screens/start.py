@@ -1,4 +1,4 @@
-"""StartScreen: pick a configured session spec that is not running."""
+"""StartScreen: pick a spec that does not run, or a stopped session, to start."""
 
 from __future__ import annotations
 
@@ -14,18 +14,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from core.settings import SessionSpec
+from core.inventory import Startable, StartChoices
 
 
-def _describe(spec: SessionSpec) -> Text:
-    command = " ".join(spec.command) if spec.command else "(default shell)"
-    line = Text.assemble((spec.name, "bold"), "  ", (spec.backend, "dim"), "  ", command)
+def _describe(item: Startable) -> Text:
+    line = Text.assemble((item.name, "bold"), "  ", (item.backend, "dim"), "  ", item.what)
     line.truncate(200, overflow="ellipsis")
     return line
 
 
 class StartScreen(ModalScreen[str | None]):
-    """Offers the specs that are not running; Enter starts one.
+    """Offers what :meth:`core.inventory.Inventory.startable` found (specs
+    that do not run, stopped sessions); Enter starts one, dismissing with its
+    key.  With nothing to offer it says why.
 
     | Key | Action |
     | :- | :- |
@@ -37,22 +38,20 @@ class StartScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="start.cancel"),
     ]
 
-    def __init__(self, specs: Sequence[SessionSpec]) -> None:
+    def __init__(self, choices: StartChoices | Sequence[Startable]) -> None:
         super().__init__()
-        self.specs = list(specs)
+        self.specs = list(choices)
+        self.reason = choices.reason if isinstance(choices, StartChoices) else ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="start-box") as box:
             box.border_title = "Start a session"
             box.border_subtitle = "enter start · esc cancel"
             if self.specs:
-                yield OptionList(*(Option(_describe(s), id=s.name) for s in self.specs), id="specs")
+                yield OptionList(*(Option(_describe(s), id=s.key) for s in self.specs), id="specs")
             else:
-                yield Label(
-                    "Nothing to start: every spec under `sessions:` is running, "
-                    "or none is configured (see config.example.yml).",
-                    id="start-empty",
-                )
+                reason = self.reason or "nothing to start (no data yet: refresh with r)"
+                yield Label(reason[:1].upper() + reason[1:] + ".", id="start-empty")
 
     @on(OptionList.OptionSelected, "#specs")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
