@@ -19,7 +19,9 @@ hiding:
    ``private_key``, ``credentials``, ``bearer``; any case, any prefix or suffix
    such as ``REDIS_PASSWORD``), then ``=`` or ``:`` with or without spaces,
    then the value: a quoted string (with backslash escapes, as JSON and Python
-   reprs write them, and YAML's doubled ``''``) or a bare word.  ``Bearer <token>`` too.
+   reprs write them, and YAML's doubled ``''``) or a bare word.  ``Bearer <token>`` and
+   ``Basic <credentials>`` too, and on command lines a long option naming a secret
+   followed by its value (``--password hunter2``) and ``redis-cli -a <password>``.
 3. **Known secrets.**  Backends register the secrets they were configured with
    (:func:`remember_url_secrets`, :func:`remember_secret`); every occurrence of
    one (raw, percent-decoded or percent-encoded) is replaced as well.  This
@@ -128,7 +130,20 @@ _KEY_VALUE_RE = re.compile(
     r"(?P<value>\"(?:\\.|[^\"\\\n])*(?:\"|$)|'(?:\\.|''|[^'\\\n])*(?:'|$)|[^\s\"',;&)}\]]+)",
     re.IGNORECASE | re.MULTILINE,
 )
-_BEARER_RE = re.compile(r"(?P<head>\bBearer\s+)(?!\*\*\*|[=:])[^\s\"',;]+", re.IGNORECASE)
+_BEARER_RE = re.compile(r"(?P<head>\b(?:Bearer|Basic)\s+)(?!\*\*\*|[=:])[^\s\"',;]+", re.IGNORECASE)
+# command lines as ``ls`` and the dashboard show them (a tmux pane's command,
+# a container's): a long option naming a secret takes the next word
+# (``--password hunter2``, ``--api-token=x`` is a key/value pair already), and
+# ``redis-cli -a <password>`` / ``mysql -p<password>``-style short options of
+# the tools that put a password there
+_FLAG_RE = re.compile(
+    rf"(?P<head>(?<![\w-])--?[A-Za-z0-9_-]*{_SENSITIVE_WORDS}[A-Za-z0-9_-]*\s+)"
+    r"(?!\*\*\*(?:\s|$)|-)(?P<value>\"(?:\\.|[^\"\\\n])*\"?|'[^'\n]*'?|\S+)",
+    re.IGNORECASE,
+)
+_TOOL_FLAG_RE = re.compile(
+    r"(?P<head>\b(?:redis-cli|keydb-cli)\b[^\n]*?\s-a\s+)(?!\*\*\*(?:\s|$))(?P<value>\S+)"
+)
 
 
 def _mask_key_value(match: re.Match[str]) -> str:
@@ -237,6 +252,8 @@ def redact(text: str) -> str:
     text = _redact_urls(text)
     text = _BARE_RE.sub(_mask_bare, text)
     text = _BEARER_RE.sub(rf"\g<head>{MASK}", text)
+    text = _FLAG_RE.sub(rf"\g<head>{MASK}", text)
+    text = _TOOL_FLAG_RE.sub(rf"\g<head>{MASK}", text)
     return _KEY_VALUE_RE.sub(_mask_key_value, text)
 
 

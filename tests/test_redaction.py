@@ -168,6 +168,29 @@ def test_known_secrets_hide_any_shape(password: str) -> None:
     forget_secrets()
 
 
+@settings(PROFILE)
+@given(
+    st.sampled_from(["--password", "--db-password", "--api-token", "-token", "--SECRET"]),
+    st.from_regex(r"\A[A-Za-z0-9!#%+/=@^_.~][A-Za-z0-9!#%+/=@^_.~-]{0,30}\Z"),
+)
+def test_command_line_options_naming_a_secret(flag: str, value: str) -> None:
+    """A pane's or a container's command line as the table shows it."""
+    forget_secrets()
+    assume(value not in f"app {flag} *** --port 6379")
+    assert redact(f"app {flag} {value} --port 6379") == f"app {flag} *** --port 6379"
+    assert redact(f'app {flag} "{value} x" -v') == f"app {flag} *** -v"
+
+
+def test_tool_options_and_basic_auth() -> None:
+    assert redact("redis-cli -h 127.0.0.1 -a s3cr3t! ping") == "redis-cli -h 127.0.0.1 -a *** ping"
+    assert redact("Authorization: Basic dXNlcjpwYXNz") == "Authorization: Basic ***"
+    # an option that names no secret, or a flag with no value, stays
+    assert redact("app --port 6379 --verbose") == "app --port 6379 --verbose"
+    assert redact("app --password --next x") == "app --password --next x"
+    assert redact("tar -a file.tar") == "tar -a file.tar"
+    assert redact(redact("app --token abc")) == "app --token ***"
+
+
 # --- fixed cases: the shapes that leaked before ---------------------------------
 
 
