@@ -101,6 +101,22 @@ def test_listing_frames_texts_by_length() -> None:
     assert rows[0].window_active and rows[0].pane_active and not rows[0].pane_dead
 
 
+def test_a_command_that_changed_while_tmux_printed_it_keeps_its_row() -> None:
+    """Just after a start, `sh -c 'sleep 600'` execs into `sleep` between tmux
+    reading the command's length and its text: the row was dropped as garbled,
+    so the session looked gone (`get` right after a start said not found)."""
+    # the lengths: name 5, command 5, path 4, log 0; the command's says 2 ("sh")
+    fresh = _record(b"loose", b"sleep", b"/srv")
+    stale = fresh.replace(b"\x1f5\x1f5\x1f4\x1f0\x1f", b"\x1f5\x1f2\x1f4\x1f0\x1f", 1)
+    assert stale != fresh
+    rows, garbled = parse_panes(stale + _record(b"next", b"vim", b"/tmp", sid=b"$2"))
+    assert garbled == 0
+    assert [(r.session_name, r.command, r.cwd) for r in rows] == [
+        ("loose", "sleep", "/srv"),
+        ("next", "vim", "/tmp"),
+    ]
+
+
 def test_listing_without_length_modifier_splits_on_separator() -> None:
     rows, garbled = parse_panes(_record(b"old", b"bash", b"/tmp", lengths=False))
     assert garbled == 0

@@ -47,6 +47,7 @@ _FIXED = (
 )
 LOG_OPTION = "@sesstui_log"
 _TEXTS = ("session_name", "pane_current_command", "pane_current_path", LOG_OPTION)
+_COMMAND = _TEXTS.index("pane_current_command")
 
 FORMAT = (
     "\x1e"
@@ -131,9 +132,18 @@ def _parse_one(out: bytes, pos: int) -> tuple[PaneRow, int]:
         last = len(lengths) - 1
         for i, raw_len in enumerate(lengths):
             end = pos + int(raw_len)
-            texts.append(out[pos:end])
             if out[end : end + 1] != (b"\n" if i == last else US):
-                raise _Garbled
+                if i != _COMMAND:
+                    raise _Garbled
+                # tmux reads a pane's command from /proc once for its length
+                # and once for its text: a pane that execs in between (`sh -c
+                # 'sleep 600'` becoming `sleep` just after a start) has a stale
+                # length.  The command then ends at the next separator.
+                line_end = out.find(b"\n", pos)
+                end = out.find(US, pos, len(out) if line_end < 0 else line_end)
+                if end < 0:
+                    raise _Garbled
+            texts.append(out[pos:end])
             pos = end + 1
     elif not any(lengths):  # a tmux without #{n:}: split, best effort
         end = out.find(b"\n", pos)
