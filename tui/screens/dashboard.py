@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from core.backend import LineStream
+from core.backend import LineStream, pump
 from core.durations import duration_text
 from core.errors import ActionFailed
 from core.history import answered, since_last_open
@@ -27,6 +27,7 @@ from core.inventory import Snapshot, describe_error
 from core.model import (
     Capability,
     HealthStatus,
+    LogLine,
     PrunePlan,
     PruneResult,
     Session,
@@ -399,12 +400,13 @@ class DashboardScreen(Screen[None]):
             if not follow:
                 self.app.call_from_thread(self._tail_lines, ref, list(stream))
                 return
-            while not worker.is_cancelled:
-                batch = stream.read_available(0.25)
-                if batch:
-                    self.app.call_from_thread(self._tail_lines, ref, batch)
-                elif getattr(stream, "closed", False):
-                    return
+
+            def post(batch: list[LogLine]) -> None:
+                self.app.call_from_thread(self._tail_lines, ref, batch)
+
+            # ends when the stream is done (a JSON transcript, a stopped
+            # container) or closed (_stop_tail): never spins
+            pump(stream, post, stop=lambda: worker.is_cancelled)
         except Exception as exc:  # noqa: BLE001 - shown in the log pane
             if not worker.is_cancelled and not stream.closed:
                 self.app.call_from_thread(self._tail_failed, ref, describe_error(exc))

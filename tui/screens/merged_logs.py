@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from core.backend import pump
 from core.logmerge import MergedLine, MergedTail
 from core.model import SessionRef
 from tui.screens.help import HelpScreen
@@ -112,10 +113,13 @@ class MergedLogScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="merged", name="merged tail", exit_on_error=False)
     def tail_worker(self, tail: MergedTail) -> None:
         worker = get_current_worker()
-        while not worker.is_cancelled and not tail.closed:
-            batch = tail.read_available(0.25)
-            if batch and not worker.is_cancelled:
+
+        def post(batch: list[MergedLine]) -> None:
+            if not worker.is_cancelled:
                 self.app.call_from_thread(self._arrived, batch)
+
+        # ends when every source has ended (or the tail is closed): never spins
+        pump(tail, post, stop=lambda: worker.is_cancelled)
 
     def _arrived(self, batch: list[MergedLine]) -> None:
         if self.paused:
