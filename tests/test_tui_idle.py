@@ -7,14 +7,22 @@ rows on screen."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
 
 from core.jsonstore.manager import SessionManager
 from core.jsonstore.store import FileSessionStore
-from core.settings import AppConfig, JsonBackendConfig, UIConfig
+from core.kv.providers import MemoryProvider
+from core.settings import AppConfig, JsonBackendConfig, KvBackendConfig, UIConfig
+from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
 from tui.screens.merged_logs import MergedLogScreen
+from tui.widgets.sessions_table import SessionsTable
 
 
 def json_config(tmp_path: Path) -> AppConfig:
@@ -66,3 +74,103 @@ async def test_a_merged_log_of_finished_sources_ends_its_worker(tmp_path: Path) 
             "the merged worker to end",
         )
         assert tail.done
+
+
+class Counts:
+    """How often the table wrote cells, added rows and sorted (wrapping the real methods)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.update_cell = 0
+        self.add_row = 0
+        self.sort = 0
+        self.time_text = 0
+        for name in ("update_cell", "add_row", "sort", "time_text"):
+            self._wrap(monkeypatch, name)
+
+    def _wrap(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        real = getattr(SessionsTable, name)
+
+        def counted(table: SessionsTable, *args: Any, **kwargs: Any) -> Any:
+            setattr(self, name, getattr(self, name) + 1)
+            return real(table, *args, **kwargs)
+
+        monkeypatch.setattr(SessionsTable, name, counted)
+
+    def reset(self) -> None:
+        self.update_cell = self.add_row = self.sort = self.time_text = 0
+
+
+async def refreshed(pilot: Pilot[int]) -> None:
+    """Refresh now and wait until the listing and its sizes are in."""
+    screen = dash(pilot)
+    screen.action_refresh()
+    await wait_until(pilot, lambda: not screen._refreshing, "the refresh to end")
+
+
+async def test_a_refresh_that_brings_no_change_writes_no_cell_and_does_not_sort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for days in range(30):
+        make_session(tmp_path, age=timedelta(days=days, minutes=days))
+    counts = Counts(monkeypatch)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(
+            pilot,
+            lambda: len(t.shown) == 30 and all(s.size for s in t.shown.values()),
+            "every row measured",
+        )
+        await refreshed(pilot)
+        counts.reset()
+        for _ in range(3):
+            await refreshed(pilot)  # same listing, same sizes (from the cache)
+        assert (counts.update_cell, counts.add_row, counts.sort) == (0, 0, 0)
+        # a change is still shown: one session's log grows, one cell changes
+        newest = t.ordered_rows[0].key
+        session = t.shown[str(newest.value)]
+        assert session.path is not None
+        (Path(session.path) / "logs" / "app.log").write_text("x" * 100_000)
+        await refreshed(pilot)
+        await wait_until(pilot, lambda: counts.update_cell > 0, "the new size")
+        assert counts.add_row == 0 and counts.update_cell <= 2  # size (and its row's active)
+
+
+async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = f"web-{unique()}"
+    store = MemoryProvider.shared_store(name)
+    start = datetime.now(UTC).replace(microsecond=0)
+    for i in range(300):
+        sid = f"s{i:03d}"
+        store.setex(f"session:{sid}", 3600 + i, kv_record(sid, ttl=3600 + i, now=start))
+    clock = ManualClock(start)
+    counts = Counts(monkeypatch)
+    cfg = AppConfig(
+        backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
+        ui=UIConfig(refresh_seconds=0),
+    )
+    app = SesstuiApp(cfg, clock=clock, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(pilot, lambda: len(t.shown) == 300 and not t.loading_rows, "every row")
+        t.tick()
+        await pilot.pause()
+        top = t.ordered_rows[0].key
+        assert str(t.get_cell(top, "ttl")) == "1h00m"
+        counts.reset()
+        clock.advance(timedelta(seconds=1))
+        assert t.tick()  # the countdown moved on screen
+        on_screen = len(t.visible_keys())
+        assert 0 < on_screen < 30
+        assert counts.update_cell == 0
+        # each time column of each row on screen, once: never the 300 rows
+        assert counts.time_text <= 3 * on_screen
+        await pilot.pause()
+        assert "59m59s" in t.render_line(1).text
+        assert str(t.get_cell(top, "ttl")) == "59m59s"
+        counts.reset()
+        assert not t.tick()  # the same second again: nothing to redraw
+        assert counts.update_cell == 0

@@ -120,6 +120,7 @@ class DashboardScreen(Screen[None]):
         self._tail_ref: SessionRef | None = None
         self.follow = True
         self._refreshing = False
+        self._empty_text = ""
         self._compared = False  # since-last-open runs once, after the first listing
         self._quiet_until = 0.0  # keys start no action before this (monotonic)
         self.snapshot: Snapshot | None = None
@@ -168,8 +169,10 @@ class DashboardScreen(Screen[None]):
         self.table.show_ttl_column(
             any(Capability.EXTEND in b.capabilities for b in backends.values())
         )
-        if self.table.ttl_column and self.app.live:
-            self.set_interval(1.0, self.table.tick_ttls)
+        if self.app.live:
+            # ages and TTL countdowns: only the rows on screen, redrawn only
+            # when a text they show changes (see SessionsTable.tick)
+            self.set_interval(1.0, self._tick)
         self.table.border_title = "Sessions"
         self.query_one(DetailPanel).border_title = "Details"
         self.log_pane.border_title = "Log"
@@ -179,11 +182,13 @@ class DashboardScreen(Screen[None]):
         if interval > 0 and self.app.live:
             self.set_interval(interval, self._on_interval)
 
+    def _tick(self) -> None:
+        """Every second: the ages and TTLs on screen, and the detail panel's
+        "(5m ago)", each redrawn only when its text changes."""
+        self.table.tick()
+        self.query_one(DetailPanel).tick()
+
     def _on_interval(self) -> None:
-        self.table.tick()  # ages move on even when no session changed
-        detail = self.query_one(DetailPanel)
-        if detail.session is not None:  # and its "(5m ago)"
-            detail.show(detail.session, detail.sources)
         if not self._refreshing:
             self.action_refresh()
 
@@ -289,7 +294,8 @@ class DashboardScreen(Screen[None]):
                 title += f", {hidden} hidden"
         if t.filter_text:
             title += f" · filter: {t.filter_text}"
-        t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
+        if str(t.border_title or "") != title:
+            t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
 
     def _update_empty(self, snap: Snapshot) -> None:
         empty = self.query_one("#empty", Static)
@@ -297,7 +303,10 @@ class DashboardScreen(Screen[None]):
         lines = [f"✕ {h.backend}: {h.reason}" for h in down]
         if not snap.sessions:
             lines.insert(0, "No sessions yet." if not down else "No sessions to show.")
-        empty.update("\n".join(lines))
+        text = "\n".join(lines)
+        if text != self._empty_text:  # nothing changed, nothing redrawn
+            self._empty_text = text
+            empty.update(text)
         empty.display = bool(lines)
 
     # -- selection, details and the live log ----------------------------------
