@@ -7,6 +7,7 @@ rows on screen."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,14 @@ from textual.pilot import Pilot
 from core.jsonstore.manager import SessionManager
 from core.jsonstore.store import FileSessionStore
 from core.kv.providers import MemoryProvider
+from core.model import LogLine
 from core.settings import AppConfig, JsonBackendConfig, KvBackendConfig, UIConfig
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
+from tui.screens.dashboard import REFRESH_WAIT_MAX, refresh_delay
 from tui.screens.merged_logs import MergedLogScreen
+from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
 
 
@@ -174,3 +178,45 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
         counts.reset()
         assert not t.tick()  # the same second again: nothing to redraw
         assert counts.update_cell == 0
+
+
+def test_a_costly_refresh_waits_longer_so_refreshing_stays_a_small_share() -> None:
+    assert refresh_delay(2.0, 0.005) == 2.0  # cheap: every ui.refresh_seconds
+    # 0.1 s of CPU is followed by 9.9 s of rest: refreshing takes 1% of a core
+    assert refresh_delay(2.0, 0.1) == pytest.approx(9.9)
+    # a listing longer than the interval (100k KV sessions) never runs back to back
+    assert refresh_delay(2.0, 3.0) == REFRESH_WAIT_MAX
+    assert refresh_delay(120.0, 0.5) == 120.0
+
+
+async def test_a_fast_log_is_appended_once_per_ui_turn_and_what_waits_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_session(tmp_path, files={"logs/app.log": "start\n"})
+    adds: list[int] = []
+    real_add = LogPane.add
+
+    def add(pane: LogPane, lines: Sequence[LogLine]) -> None:
+        adds.append(len(lines))
+        real_add(pane, lines)
+
+    monkeypatch.setattr(LogPane, "add", add)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0, log_lines=10))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        pane = screen.log_pane
+        await wait_until(pilot, lambda: "start" in pane.lines, "the log")
+        inbox = screen._inbox
+        assert inbox is not None and pane.max_lines == 200
+        adds.clear()
+        posts = inbox.posts
+        # what the tail worker does while the UI is busy drawing: read after
+        # read (it never waits for the UI), 5,000 lines before the UI's next turn
+        for i in range(100):
+            inbox.put([LogLine(f"line {i}-{j}") for j in range(50)])
+        assert inbox.posts == posts + 1  # one message for the whole burst
+        assert len(inbox) == 200 and inbox.dropped == 4_800  # never more than the pane holds
+        await wait_until(pilot, lambda: len(inbox) == 0, "the UI to take the lines")
+        assert adds == [200]  # one append (and one redraw) for the burst
+        assert pane.lines[-1] == "line 99-49" and pane.line_count == 200

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -36,6 +37,7 @@ from core.model import (
 )
 from core.relations import Relation, related_with_reasons
 from tui.formatting import bytes_text
+from tui.inbox import Inbox
 from tui.screens.bulk import BulkScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
@@ -54,6 +56,19 @@ if TYPE_CHECKING:
 
 # seconds after coming back from attach during which keys start no action
 QUIET_AFTER_RESUME = 0.5
+# The periodic refresh takes at most this share of the time: a big store whose
+# listing takes longer than ui.refresh_seconds must not keep the app busy.
+REFRESH_DUTY = 0.01
+REFRESH_WAIT_MAX = 60.0  # ... but it is never further apart than this
+
+
+def refresh_delay(interval: float, took: float) -> float:
+    """Seconds from the end of a refresh that cost ``took`` s of CPU to the next one:
+    ``interval`` (``ui.refresh_seconds``), or longer so that refreshing takes at
+    most :data:`REFRESH_DUTY` of the time (never longer than
+    :data:`REFRESH_WAIT_MAX`, nor shorter than ``interval``)."""
+    rest = took / REFRESH_DUTY - took
+    return max(interval, min(REFRESH_WAIT_MAX, rest))
 
 
 class DashboardScreen(Screen[None]):
@@ -117,9 +132,12 @@ class DashboardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._stream: LineStream | None = None
+        self._inbox: Inbox[LogLine] | None = None  # the lines of the log followed now
         self._tail_ref: SessionRef | None = None
         self.follow = True
         self._refreshing = False
+        self._next_refresh: Timer | None = None
+        self._refreshed = False  # a refresh has timed the next one
         self._empty_text = ""
         self._compared = False  # since-last-open runs once, after the first listing
         self._quiet_until = 0.0  # keys start no action before this (monotonic)
@@ -177,10 +195,7 @@ class DashboardScreen(Screen[None]):
         self.query_one(DetailPanel).border_title = "Details"
         self.log_pane.border_title = "Log"
         self.table.focus()
-        self.action_refresh()
-        interval = self.app.config.ui.refresh_seconds
-        if interval > 0 and self.app.live:
-            self.set_interval(interval, self._on_interval)
+        self.action_refresh()  # the next one is timed when it is done (_refresh_done)
 
     def _tick(self) -> None:
         """Every second: the ages and TTLs on screen, and the detail panel's
@@ -189,7 +204,8 @@ class DashboardScreen(Screen[None]):
         self.query_one(DetailPanel).tick()
 
     def _on_interval(self) -> None:
-        if not self._refreshing:
+        self._next_refresh = None
+        if not self._refreshing:  # a refresh under way times the next one itself
             self.action_refresh()
 
     # -- refresh (a thread worker; results come back by call_from_thread) -----
@@ -201,11 +217,14 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="refresh", name="refresh", exit_on_error=False)
     def refresh_worker(self) -> None:
         worker = get_current_worker()
+        # the app's CPU time (every thread), not the wall clock: a refresh that
+        # waits on a slow server costs nothing; one that keeps a core busy does
+        started = time.process_time()
         try:
             snap = self.app.inventory.refresh()
         except Exception as exc:  # noqa: BLE001 - shown, never fatal
             self.app.call_from_thread(self.app.show_error, exc)
-            self.app.call_from_thread(self._refresh_done)
+            self.app.call_from_thread(self._refresh_done, time.process_time() - started)
             return
         if worker.is_cancelled:
             return
@@ -236,7 +255,8 @@ class DashboardScreen(Screen[None]):
         # a session gone between listing and measuring is never measured: the
         # count ends here, whatever it reached
         self.app.call_from_thread(self._apply_sizes, batch, len(measurable), len(measurable))
-        self.app.call_from_thread(self._refresh_done)
+        # call_from_thread waits for the UI: this counts its work on the rows too
+        self.app.call_from_thread(self._refresh_done, time.process_time() - started)
         if not self._compared:
             self._compared = True
             self._since_last_open(snap, sizes)
@@ -256,8 +276,17 @@ class DashboardScreen(Screen[None]):
                 self.notify, changes.summary(), title="Since last open", timeout=15
             )
 
-    def _refresh_done(self) -> None:
+    def _refresh_done(self, took: float) -> None:
+        """A refresh is over (it cost ``took`` s of CPU): time the next one."""
         self._refreshing = False
+        interval = self.app.config.ui.refresh_seconds
+        if interval > 0 and self.app.live:
+            if self._next_refresh is not None:
+                self._next_refresh.stop()  # one pending refresh at most ('r' meanwhile)
+            # the first one overlaps the start (drawing the first screen): not a measure
+            delay = refresh_delay(interval, took) if self._refreshed else interval
+            self._refreshed = True
+            self._next_refresh = self.set_timer(delay, self._on_interval)
 
     def _apply_snapshot(self, snap: Snapshot, relations: dict[SessionRef, list[Relation]]) -> None:
         self.snapshot = snap
@@ -380,9 +409,11 @@ class DashboardScreen(Screen[None]):
             return
         self.log_pane.reset(session.name)
         self.log_pane.border_title = "Log · loading…"
-        self.tail_worker(session.ref, self.follow)
+        self._inbox = Inbox(self, self.log_pane.max_lines)
+        self.tail_worker(session.ref, self.follow, self._inbox)
 
     def _stop_tail(self) -> None:
+        self._inbox = None  # lines of the old log still on their way are dropped
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()  # wakes the worker blocked in read_available
@@ -391,7 +422,7 @@ class DashboardScreen(Screen[None]):
                 w.cancel()
 
     @work(thread=True, exclusive=True, group="tail", exit_on_error=False)
-    def tail_worker(self, ref: SessionRef, follow: bool) -> None:
+    def tail_worker(self, ref: SessionRef, follow: bool, inbox: Inbox[LogLine]) -> None:
         worker = get_current_worker()
         lines = self.app.config.ui.log_lines
         try:
@@ -407,15 +438,12 @@ class DashboardScreen(Screen[None]):
         self.app.call_from_thread(self._tail_started, ref, follow, stream)
         try:
             if not follow:
-                self.app.call_from_thread(self._tail_lines, ref, list(stream))
+                inbox.put(list(stream))
                 return
-
-            def post(batch: list[LogLine]) -> None:
-                self.app.call_from_thread(self._tail_lines, ref, batch)
-
-            # ends when the stream is done (a JSON transcript, a stopped
-            # container) or closed (_stop_tail): never spins
-            pump(stream, post, stop=lambda: worker.is_cancelled)
+            # Ends when the stream is done (a JSON transcript, a stopped
+            # container) or closed (_stop_tail): never spins.  The inbox never
+            # waits for the UI, which takes a batch per turn (_lines_ready).
+            pump(stream, inbox.put, stop=lambda: worker.is_cancelled)
         except Exception as exc:  # noqa: BLE001 - shown in the log pane
             if not worker.is_cancelled and not stream.closed:
                 self.app.call_from_thread(self._tail_failed, ref, describe_error(exc))
@@ -435,12 +463,17 @@ class DashboardScreen(Screen[None]):
         self.log_pane.border_title = Content(f"Log{src} · {state}")
         self.log_pane.following = follow
 
-    def _tail_lines(self, ref: SessionRef, lines: list) -> None:  # type: ignore[type-arg]
-        if ref == self._tail_ref:
-            self.log_pane.add(lines)
+    @on(Inbox.Ready)
+    def _lines_ready(self, event: Inbox.Ready) -> None:
+        """Every line read since the last batch, in one append and one redraw."""
+        inbox = self._inbox
+        if inbox is not None and event.inbox is inbox:
+            self.log_pane.add(inbox.take())
 
     def _tail_failed(self, ref: SessionRef, message: str) -> None:
         if ref == self._tail_ref:
+            if self._inbox is not None:
+                self._inbox.take()  # the message takes the pane's place
             self.log_pane.message(message)
             self.log_pane.border_title = "Log"
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.style import Style
 from rich.text import Text
-from textual import events, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 from core.backend import pump
 from core.logmerge import MergedLine, MergedTail
 from core.model import SessionRef
+from tui.inbox import Inbox
 from tui.screens.help import HelpScreen
 from tui.theme_style import theme_style
 from tui.widgets.log_pane import LogPane, SourceStyle
@@ -65,6 +66,7 @@ class MergedLogScreen(Screen[None]):
         """Lines that came while paused (the header's "N new")."""
         self.muted: set[str] = set()
         self._held: deque[MergedLine] = deque()
+        self._inbox: Inbox[MergedLine] = Inbox(self, 1)  # sized on mount
         self._tail: MergedTail | None = None
         self._last_key = ""
         self.closer: threading.Thread | None = None
@@ -90,6 +92,7 @@ class MergedLogScreen(Screen[None]):
         )
         pane.following = True
         self._held = deque(maxlen=pane.max_lines)
+        self._inbox = Inbox(self, pane.max_lines)
         pane.focus()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._update_header())
         self._update_header()
@@ -113,13 +116,14 @@ class MergedLogScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="merged", name="merged tail", exit_on_error=False)
     def tail_worker(self, tail: MergedTail) -> None:
         worker = get_current_worker()
+        # ends when every source has ended (or the tail is closed): never
+        # spins; the inbox never waits for the UI, which takes a batch per turn
+        pump(tail, self._inbox.put, stop=lambda: worker.is_cancelled)
 
-        def post(batch: list[MergedLine]) -> None:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._arrived, batch)
-
-        # ends when every source has ended (or the tail is closed): never spins
-        pump(tail, post, stop=lambda: worker.is_cancelled)
+    @on(Inbox.Ready)
+    def _lines_ready(self, event: Inbox.Ready) -> None:
+        if event.inbox is self._inbox:
+            self._arrived(self._inbox.take())
 
     def _arrived(self, batch: list[MergedLine]) -> None:
         if self.paused:

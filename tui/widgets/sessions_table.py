@@ -429,8 +429,12 @@ class SessionsTable(VimTable[Text | TimeCell]):
                 else {k: s for k, s in self.sessions.items() if query.matches(s, now)}
             )
             gone = [k for k in self.shown if k not in want]
+            shown = self.shown
             targets: list[Session] = [
-                s for k, s in want.items() if self.shown.get(k) != s or k in restyle
+                s
+                for k, s in want.items()
+                # the same record (a KV listing keeps unchanged ones) is not compared
+                if ((prev := shown.get(k)) is not s and prev != s) or k in restyle
             ]
         else:
             # a measured size or a mark can move a row out of the filter
