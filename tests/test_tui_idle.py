@@ -18,12 +18,12 @@ from textual.pilot import Pilot
 from core.jsonstore.manager import SessionManager
 from core.jsonstore.store import FileSessionStore
 from core.kv.providers import MemoryProvider
-from core.model import LogLine
+from core.model import LogLine, Session
 from core.settings import AppConfig, JsonBackendConfig, KvBackendConfig, UIConfig
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
-from tui.screens.dashboard import REFRESH_WAIT_MAX, refresh_delay
+from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_delay
 from tui.screens.merged_logs import MergedLogScreen
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
@@ -220,3 +220,42 @@ async def test_a_fast_log_is_appended_once_per_ui_turn_and_what_waits_is_bounded
         await wait_until(pilot, lambda: len(inbox) == 0, "the UI to take the lines")
         assert adds == [200]  # one append (and one redraw) for the burst
         assert pane.lines[-1] == "line 99-49" and pane.line_count == 200
+
+
+async def test_keys_typed_ahead_move_the_cursor_and_open_one_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for minutes in range(20):
+        make_session(tmp_path, age=timedelta(minutes=minutes + 1), files={"logs/app.log": "hi\n"})
+    opened: list[str] = []
+    real_start = DashboardScreen._start_tail
+
+    def start_tail(screen: DashboardScreen, session: Session) -> None:
+        opened.append(session.id)
+        real_start(screen, session)
+
+    monkeypatch.setattr(DashboardScreen, "_start_tail", start_tail)
+    footers: list[int] = []
+    real_refresh = DashboardScreen.refresh_bindings
+
+    def refresh_bindings(screen: DashboardScreen) -> None:
+        footers.append(1)
+        real_refresh(screen)
+
+    monkeypatch.setattr(DashboardScreen, "refresh_bindings", refresh_bindings)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        t = screen.table
+        await wait_until(pilot, lambda: len(t.shown) == 20 and opened, "the first log")
+        await pilot.pause()
+        opened.clear()
+        footers.clear()
+        for _ in range(10):  # ten rows down before the app's next turn
+            t.action_cursor_down()
+        target = t.selected
+        assert target is not None
+        await wait_until(pilot, lambda: screen._tail_ref == target.ref, "the log of the row")
+        assert opened == [target.id]  # one log opened, not one per row passed
+        assert footers == []  # rows of one kind: the footer stays as it is

@@ -138,6 +138,9 @@ class DashboardScreen(Screen[None]):
         self._refreshing = False
         self._next_refresh: Timer | None = None
         self._refreshed = False  # a refresh has timed the next one
+        self._settle_queued = False  # _settle runs after the next repaint
+        self._sources_ref: SessionRef | None = None  # whose log files the panel lists
+        self._bindings_key: object = None  # what the footer was last refreshed for
         self._empty_text = ""
         self._compared = False  # since-last-open runs once, after the first listing
         self._quiet_until = 0.0  # keys start no action before this (monotonic)
@@ -345,8 +348,10 @@ class DashboardScreen(Screen[None]):
         self._selection_changed()
 
     def _selection_changed(self) -> None:
+        """The cursor moved (or rows changed): the details now; the log and
+        the detail panel's log list once the move is drawn (see _settle)."""
         sel = self.table.selected
-        self.refresh_bindings()  # what the footer offers depends on the selected row
+        self._refresh_bindings_for(sel)
         detail = self.query_one(DetailPanel)
         if sel is None:
             detail.show(None)
@@ -359,13 +364,40 @@ class DashboardScreen(Screen[None]):
         if detail.session is None or detail.session.ref != sel.ref:
             detail.record = ""
             detail.show(sel)
-            self.load_sources(sel)
+            self._sources_ref = None
         elif detail.session != sel:
             detail.show(sel, detail.sources)
+        if not self._settle_queued and (
+            self._sources_ref != sel.ref or (sel.ref != self._tail_ref and self.app.screen is self)
+        ):
+            # After the next repaint, for whatever row the cursor is on then:
+            # a key held down (or typed ahead) moves the cursor at once and
+            # opens one log at the end, not one per row passed.
+            self._settle_queued = True
+            self.call_after_refresh(self._settle)
+
+    def _settle(self) -> None:
+        """Open the selected session's log and list its log files."""
+        self._settle_queued = False
+        sel = self.table.selected
+        if sel is None or not self.is_mounted:
+            return
+        if self._sources_ref != sel.ref:
+            self._sources_ref = sel.ref
+            self.load_sources(sel)
         if sel.ref != self._tail_ref and self.app.screen is self:
             # behind another screen (the merged log reads these logs itself)
             # the tail waits; on_screen_resume starts it again
             self._start_tail(sel)
+
+    def _refresh_bindings_for(self, sel: Session | None) -> None:
+        """Refresh the footer when what it offers may change: another kind of
+        row, attachable or not, or another selection (not on every row)."""
+        marked = frozenset(m.backend for m in self.table.marked_unordered())
+        key = (sel.backend if sel else None, sel.attachable if sel else None, marked)
+        if key != self._bindings_key:
+            self._bindings_key = key
+            self.refresh_bindings()
 
     def _related_names(self, session: Session) -> list[str]:
         shown = self.table.sessions
