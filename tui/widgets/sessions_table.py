@@ -174,6 +174,7 @@ class SessionsTable(VimTable[Text | TimeCell]):
         self._pending: list[str] = []  # row keys of a big first load still to add
         # the time texts of the rows on screen when last drawn (see tick)
         self._drawn_times: list[tuple[tuple[str, str], ...]] = []
+        self._listed: dict[str, Session] = {}  # the last listing, as the backends gave it
         self.cells_written = 0
         """Cells written since the start (added rows' cells included): a
         refresh that brings no change writes none."""
@@ -374,12 +375,17 @@ class SessionsTable(VimTable[Text | TimeCell]):
         """
         # keep sizes already measured until a new measurement replaces them
         merged: dict[str, Session] = {}
+        listed = self._listed
         for new in sessions:
             key = ref_key(new.ref)
             old = self.sessions.get(key)
-            if new.size is None and old is not None and old.size is not None:
-                new = replace(new, size=old.size)  # noqa: PLW2901 - the merged record
-            merged[key] = new
+            if old is not None and (listed.get(key) is new or listed.get(key) == new):
+                merged[key] = old  # listed as before: the same record, nothing to compare
+            elif new.size is None and old is not None and old.size is not None:
+                merged[key] = replace(new, size=old.size)
+            else:
+                merged[key] = new
+        self._listed = {ref_key(new.ref): new for new in sessions}
         self.sessions = merged
         self.marked &= merged.keys()  # a session that is gone is no longer selected
         self._apply()
