@@ -220,6 +220,13 @@ async def test_a_fast_log_is_appended_once_per_ui_turn_and_what_waits_is_bounded
         await wait_until(pilot, lambda: len(inbox) == 0, "the UI to take the lines")
         assert adds == [200]  # one append (and one redraw) for the burst
         assert pane.lines[-1] == "line 99-49" and pane.line_count == 200
+        # the cursor moves on: what the old log's reader still puts is dropped
+        inbox.put([LogLine("late")])
+        screen._stop_tail()
+        assert len(inbox) == 0
+        inbox.put([LogLine("later")])
+        await pilot.pause()
+        assert adds == [200] and "late" not in pane.lines
 
 
 async def test_keys_typed_ahead_move_the_cursor_and_open_one_log(

@@ -441,11 +441,13 @@ class DashboardScreen(Screen[None]):
             return
         self.log_pane.reset(session.name)
         self.log_pane.border_title = "Log · loading…"
-        self._inbox = Inbox(self, self.log_pane.max_lines)
+        self._inbox = Inbox(self, self.log_pane.max_lines, self.log_pane.add)
         self.tail_worker(session.ref, self.follow, self._inbox)
 
     def _stop_tail(self) -> None:
-        self._inbox = None  # lines of the old log still on their way are dropped
+        if self._inbox is not None:
+            self._inbox.close()  # lines of the old log still on their way are dropped
+        self._inbox = None
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()  # wakes the worker blocked in read_available
@@ -497,15 +499,13 @@ class DashboardScreen(Screen[None]):
 
     @on(Inbox.Ready)
     def _lines_ready(self, event: Inbox.Ready) -> None:
-        """Every line read since the last batch, in one append and one redraw."""
-        inbox = self._inbox
-        if inbox is not None and event.inbox is inbox:
-            self.log_pane.add(inbox.take())
+        if event.inbox is self._inbox:
+            self._inbox.ready()  # appends a batch now, or when its frame comes
 
     def _tail_failed(self, ref: SessionRef, message: str) -> None:
         if ref == self._tail_ref:
             if self._inbox is not None:
-                self._inbox.take()  # the message takes the pane's place
+                self._inbox.close()  # the message takes the pane's place
             self.log_pane.message(message)
             self.log_pane.border_title = "Log"
 

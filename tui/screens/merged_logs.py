@@ -66,7 +66,7 @@ class MergedLogScreen(Screen[None]):
         """Lines that came while paused (the header's "N new")."""
         self.muted: set[str] = set()
         self._held: deque[MergedLine] = deque()
-        self._inbox: Inbox[MergedLine] = Inbox(self, 1)  # sized on mount
+        self._inbox: Inbox[MergedLine] = Inbox(self, 1, self._arrived)  # sized on mount
         self._tail: MergedTail | None = None
         self._last_key = ""
         self.closer: threading.Thread | None = None
@@ -92,7 +92,7 @@ class MergedLogScreen(Screen[None]):
         )
         pane.following = True
         self._held = deque(maxlen=pane.max_lines)
-        self._inbox = Inbox(self, pane.max_lines)
+        self._inbox = Inbox(self, pane.max_lines, self._arrived)
         pane.focus()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._update_header())
         self._update_header()
@@ -123,7 +123,7 @@ class MergedLogScreen(Screen[None]):
     @on(Inbox.Ready)
     def _lines_ready(self, event: Inbox.Ready) -> None:
         if event.inbox is self._inbox:
-            self._arrived(self._inbox.take())
+            self._inbox.ready()  # _arrived gets a batch now, or when its frame comes
 
     def _arrived(self, batch: list[MergedLine]) -> None:
         if self.paused:
