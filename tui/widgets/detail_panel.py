@@ -53,9 +53,14 @@ class DetailPanel(VerticalScroll):
 
     def tick(self) -> bool:
         """Redraw when a "(5m ago)" shown would change; True if redrawn."""
-        if self.session is None or self._agos() == self._shown_agos:
+        agos = self._agos()
+        if self.session is None or agos == self._shown_agos:
             return False
-        self.show(self.session, self.sources)
+        # the same lengths ("9s" to "8s"... never "9s" to "10s") wrap the same
+        # way: a repaint of the panel, not a layout of the screen
+        same_size = [len(a) for a in agos] == [len(a) for a in self._shown_agos]
+        self._shown_agos = agos
+        self._body.update(self._render_body(), layout=not same_size)
         return True
 
     def show_message(self, text: str) -> None:
