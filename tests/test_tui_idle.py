@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from core.jsonstore.manager import SessionManager
 from core.jsonstore.store import FileSessionStore
@@ -25,6 +26,7 @@ from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
 from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_delay
 from tui.screens.merged_logs import MergedLogScreen
+from tui.widgets.detail_panel import DetailPanel
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
 
@@ -266,3 +268,31 @@ async def test_keys_typed_ahead_move_the_cursor_and_open_one_log(
         await wait_until(pilot, lambda: screen._tail_ref == target.ref, "the log of the row")
         assert opened == [target.id]  # one log opened, not one per row passed
         assert footers == []  # rows of one kind: the footer stays as it is
+
+
+async def test_the_details_ago_ticks_as_a_repaint_not_a_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = datetime.now().astimezone().replace(microsecond=0)
+    make_session(tmp_path, age=timedelta(seconds=3), now=start)
+    clock = ManualClock(start)
+    layouts: list[bool] = []
+    real_update = Static.update
+
+    def update(widget: Static, content: Any = "", *, layout: bool = True) -> None:
+        if widget.id == "detail-body":
+            layouts.append(layout)
+        real_update(widget, content, layout=layout)
+
+    monkeypatch.setattr(Static, "update", update)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, clock=clock, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        detail = dash(pilot).query_one(DetailPanel)
+        await wait_until(pilot, lambda: detail.session is not None, "the details")
+        assert not detail.tick()  # the same second: nothing
+        layouts.clear()
+        clock.advance(timedelta(seconds=1))
+        assert detail.tick() and layouts == [False]  # "3s ago" -> "4s ago": a repaint
+        clock.advance(timedelta(seconds=6))
+        assert detail.tick() and layouts == [False, True]  # "10s ago" is longer: a layout

@@ -175,11 +175,6 @@ class SessionsTable(VimTable[Text | TimeCell]):
         # the time texts of the rows on screen when last drawn (see tick)
         self._drawn_times: list[tuple[tuple[str, str], ...]] = []
         self._listed: dict[str, Session] = {}  # the last listing, as the backends gave it
-        self.cells_written = 0
-        """Cells written since the start (added rows' cells included): a
-        refresh that brings no change writes none."""
-        self.sorts = 0
-        """How many times the rows were re-sorted."""
 
     def on_key(self, event: events.Key) -> None:
         # Not a key dispatcher: the filter binding still runs through BINDINGS.
@@ -472,7 +467,6 @@ class SessionsTable(VimTable[Text | TimeCell]):
             if prev is None:
                 cells = self._cells(s)
                 self.add_row(*(cells[c] for c in columns), key=key)
-                self.cells_written += len(columns)
             else:
                 fields = {f for f in _FIELDS.values() if getattr(prev, f) != getattr(s, f)}
                 dirty = [c for c in columns if _FIELDS[c] in fields]
@@ -482,7 +476,6 @@ class SessionsTable(VimTable[Text | TimeCell]):
                     cells = self._cells(s)
                     for col in dirty:
                         self.update_cell(key, col, cells[col])
-                    self.cells_written += len(dirty)
                 resort = resort or bool(fields & order_fields)
             self.shown[key] = s
         if resort:
@@ -510,7 +503,6 @@ class SessionsTable(VimTable[Text | TimeCell]):
             cells = self._cells(s)
             self.add_row(*(cells[c] for c in columns), key=key)
             self.shown[key] = s
-        self.cells_written += len(keys) * len(columns)
 
     def _add_pending(self) -> None:
         """The next chunk of a big first load, until all rows are in."""
@@ -564,7 +556,6 @@ class SessionsTable(VimTable[Text | TimeCell]):
         if self._row_keys() != keys:
             selected = self.selected
             rank = {k: i for i, k in enumerate(keys)}
-            self.sorts += 1
             self.sort("name", key=lambda cell: rank[cell.key])
             if selected is not None:  # the cursor stays on its session, not its row
                 key = ref_key(selected.ref)
@@ -594,7 +585,6 @@ class SessionsTable(VimTable[Text | TimeCell]):
                 self.update_cell(
                     k, "backend", SortText(s.backend, s.backend, style="" if head else "dim")
                 )
-                self.cells_written += 1
                 self._rendered_heads[k] = head
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
