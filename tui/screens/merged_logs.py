@@ -103,6 +103,7 @@ class MergedLogScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         tail, self._tail = self._tail, None
+        self._inbox.close()  # what the reader still puts is dropped
         for w in self.workers:
             w.cancel()
         if tail is not None:
