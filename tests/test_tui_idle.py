@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from rich.text import Text
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -26,6 +28,7 @@ from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
 from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_delay
 from tui.screens.merged_logs import MergedLogScreen
+from tui.theme_style import theme_style
 from tui.widgets.detail_panel import DetailPanel
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
@@ -296,3 +299,28 @@ async def test_the_details_ago_ticks_as_a_repaint_not_a_layout(
         assert detail.tick() and layouts == [False]  # "3s ago" -> "4s ago": a repaint
         clock.advance(timedelta(seconds=6))
         assert detail.tick() and layouts == [False, True]  # "10s ago" is longer: a layout
+
+
+async def test_a_new_theme_recolours_the_state_cells(tmp_path: Path) -> None:
+    make_session(tmp_path, age=timedelta(days=2))
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(pilot, lambda: len(t.shown) == 1, "the row")
+        key = t.ordered_rows[0].key
+
+        def state_style() -> object:
+            cell = t.get_cell(key, "state")
+            assert isinstance(cell, Text)
+            return cell.style
+
+        styled = cast("App[object]", app)
+        dark = theme_style(styled, "state-idle")
+        assert state_style() == dark
+        app.theme = "sesstui-light"
+        await pilot.pause()
+        light = theme_style(styled, "state-idle")
+        assert light != dark
+        # no refresh brings a change (nothing changed): the theme alone recolours
+        await wait_until(pilot, lambda: state_style() == light, "the light theme's colour")

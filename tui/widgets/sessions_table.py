@@ -203,6 +203,19 @@ class SessionsTable(VimTable[Text | TimeCell]):
 
     def on_mount(self) -> None:
         self._build_columns()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """A new theme: the cells coloured from it (states, selected names) are
+        written again; time cells take their colours when drawn."""
+        columns = {str(k.value) for k in self.columns}
+        if not self.shown or not {"state", "name"} <= columns:
+            return
+        for key, s in self.shown.items():
+            cells = self._cells(s)
+            self.update_cell(key, "state", cells["state"])
+            if key in self.marked:
+                self.update_cell(key, "name", cells["name"])
 
     def on_resize(self) -> None:
         if (self.size.width >= WIDE) != self.wide:
