@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 QUIET_AFTER_RESUME = 0.5
 # The periodic refresh takes at most this share of the time: a big store whose
 # listing takes longer than ui.refresh_seconds must not keep the app busy.
-REFRESH_DUTY = 0.01
+REFRESH_DUTY = 0.005
 REFRESH_WAIT_MAX = 60.0  # ... but it is never further apart than this
 
 
@@ -348,17 +348,31 @@ class DashboardScreen(Screen[None]):
         self._selection_changed()
 
     def _selection_changed(self) -> None:
-        """The cursor moved (or rows changed): the details now; the log and
-        the detail panel's log list once the move is drawn (see _settle)."""
+        """The cursor moved (or rows changed): the footer now; the details,
+        the log and its list of files once the move is drawn (see _settle)."""
         sel = self.table.selected
         self._refresh_bindings_for(sel)
-        detail = self.query_one(DetailPanel)
         if sel is None:
-            detail.show(None)
+            self.query_one(DetailPanel).show(None)
             self._stop_tail()
             self.log_pane.message("")
             self._tail_ref = None
             return
+        if not self._settle_queued:
+            # After the next repaint, for whatever row the cursor is on then:
+            # the cursor moves at once (a frame of its own, as in a plain
+            # table), and a key held down (or typed ahead) opens one log at
+            # the end, not one per row passed.
+            self._settle_queued = True
+            self.call_after_refresh(self._settle)
+
+    def _settle(self) -> None:
+        """Show the selected session's details, open its log, list its logs."""
+        self._settle_queued = False
+        sel = self.table.selected
+        if sel is None or not self.is_mounted:
+            return
+        detail = self.query_one(DetailPanel)
         detail.related = self._related_names(sel)
         detail.sized = sel.backend in self.table.sized_backends
         if detail.session is None or detail.session.ref != sel.ref:
@@ -367,21 +381,6 @@ class DashboardScreen(Screen[None]):
             self._sources_ref = None
         elif detail.session != sel:
             detail.show(sel, detail.sources)
-        if not self._settle_queued and (
-            self._sources_ref != sel.ref or (sel.ref != self._tail_ref and self.app.screen is self)
-        ):
-            # After the next repaint, for whatever row the cursor is on then:
-            # a key held down (or typed ahead) moves the cursor at once and
-            # opens one log at the end, not one per row passed.
-            self._settle_queued = True
-            self.call_after_refresh(self._settle)
-
-    def _settle(self) -> None:
-        """Open the selected session's log and list its log files."""
-        self._settle_queued = False
-        sel = self.table.selected
-        if sel is None or not self.is_mounted:
-            return
         if self._sources_ref != sel.ref:
             self._sources_ref = sel.ref
             self.load_sources(sel)
