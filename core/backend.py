@@ -7,9 +7,9 @@ is left to :class:`BaseBackend`, which raises :class:`ActionNotSupported`; its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from core.errors import ActionNotSupported, SessionNotFound
 from core.model import (
@@ -48,7 +48,56 @@ class LineStream(Protocol):
     @property
     def closed(self) -> bool: ...
 
+    @property
+    def done(self) -> bool:
+        """True when no more lines will come (all read, or closed).  A reader
+        stops there: ``read_available`` on a done stream returns ``[]`` at once."""
+        ...
+
     def close(self) -> None: ...
+
+
+_Line = TypeVar("_Line")
+
+
+class Batches(Protocol[_Line]):
+    """What :func:`pump` reads: a :class:`LineStream`, or a merged tail."""
+
+    def read_available(self, timeout: float) -> list[_Line]: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def done(self) -> bool: ...
+
+
+def pump(
+    stream: Batches[_Line],
+    emit: Callable[[list[_Line]], object],
+    *,
+    stop: Callable[[], bool],
+    wait: float = 1.0,
+) -> int:
+    """Hand each batch of ``stream`` to ``emit`` until the stream is done or
+    closed, or ``stop()`` says so; returns how many reads it made.
+
+    The one reading loop of every UI worker, so none can spin: a read that
+    brings nothing either waited ``wait`` seconds for it (a live stream), or
+    the stream is finished and the loop ends (a JSON transcript, a stopped
+    container, an unfollowed file, a pane piped elsewhere).  ``stop`` is
+    checked between reads; closing the stream from another thread ends a
+    read that waits.
+    """
+    reads = 0
+    while not stop():
+        batch = stream.read_available(wait)
+        reads += 1
+        if batch:
+            emit(batch)
+        elif stream.done or stream.closed:
+            break
+    return reads
 
 
 @runtime_checkable

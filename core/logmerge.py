@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
-from core.backend import LineStream
+from core.backend import LineStream, pump
 from core.inventory import describe_error
 from core.model import LogLine, SessionRef
 
@@ -171,6 +171,7 @@ class MergedTail:
         self._early: list[MergedLine] = []  # live lines that came during the phase
         self._deadline = time.monotonic() + backlog_wait
         self._streams: dict[int, LineStream] = {}
+        self._ended = 0  # source threads that are over (their stream done or failed)
         self._threads = [
             threading.Thread(target=self._run, args=(i, ref), name=f"logmerge {ref}", daemon=True)
             for i, ref in enumerate(self.refs)
@@ -191,7 +192,7 @@ class MergedTail:
         end = time.monotonic() + timeout
         with self._cond:
             while True:
-                if self._closed:
+                if self._closed or self._finished():
                     return []
                 now = time.monotonic()
                 if self._backlogs is not None and now >= self._deadline:
@@ -207,12 +208,23 @@ class MergedTail:
                 self._cond.wait(wait)
 
     def __iter__(self) -> Iterator[MergedLine]:
-        while not self.closed:
+        while not self.done:
             yield from self.read_available(_READ_SLICE)
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def done(self) -> bool:
+        """True when no more lines will come: closed, or every source ended
+        (each says so with a notice) and every line was read."""
+        with self._cond:
+            return self._closed or self._finished()
+
+    def _finished(self) -> bool:
+        # lock held
+        return self._ended == len(self.refs) and self._backlogs is None and not self._out
 
     @property
     def alive(self) -> int:
@@ -260,6 +272,14 @@ class MergedTail:
     # -- the source threads ------------------------------------------------------
 
     def _run(self, index: int, ref: SessionRef) -> None:
+        try:
+            self._follow(index, ref)
+        finally:
+            with self._cond:
+                self._ended += 1
+                self._cond.notify_all()  # a reader waiting may now be done
+
+    def _follow(self, index: int, ref: SessionRef) -> None:
         label = self.labels[ref]
         try:
             stream = self._inventory.tail(ref, lines=self._lines, follow=True)
@@ -277,13 +297,13 @@ class MergedTail:
             backlog = self._read_backlog(stream)
             self._backlog_done(index, self._stamp(ref, label, backlog, opened))
             reported = True
-            while not self._closed:
-                batch = stream.read_available(_READ_SLICE)
-                if batch:
-                    now = self._clock()
-                    self._live([MergedLine(ref, label, ln, now) for ln in batch])
-                elif stream.closed or getattr(stream, "done", False):
-                    break  # closed by its backend, or it will never have more
+
+            def live(batch: list[LogLine]) -> None:
+                now = self._clock()
+                self._live([MergedLine(ref, label, ln, now) for ln in batch])
+
+            # ends when the stream is done (a finished log never spins) or closed
+            pump(stream, live, stop=lambda: self._closed, wait=_READ_SLICE)
             if not self._closed:
                 self._live([self._notice(ref, "log ended")])
         except Exception as exc:  # noqa: BLE001 - becomes a notice from this source

@@ -60,6 +60,11 @@ class ListStream:
     def closed(self) -> bool:
         return self._closed.is_set()
 
+    @property
+    def done(self) -> bool:
+        """Following never ends by itself: done once closed."""
+        return self._closed.is_set()
+
     def close(self) -> None:
         self._closed.set()
 

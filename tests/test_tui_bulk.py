@@ -8,8 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
+from textual.widgets.data_table import RowKey
 
 from core.settings import AppConfig, TmuxBackendConfig, UIConfig
 from tests.helpers import dirs_config, make_session
@@ -67,6 +69,12 @@ async def test_sort_by_any_column_invert_and_click_a_header(tmp_path: Path) -> N
         await wait_until(pilot, lambda: row_ids(t) == names, "rows by name")
 
 
+def backend_style(t: SessionsTable, key: RowKey) -> str:
+    cell = t.get_cell(key, "backend")
+    assert isinstance(cell, Text)
+    return str(cell.style)
+
+
 async def test_group_by_backend_toggles(tmp_path: Path) -> None:
     a_old = make_session(tmp_path / "a", age=timedelta(hours=5))
     b_new = make_session(tmp_path / "b", age=timedelta(hours=1))
@@ -77,11 +85,11 @@ async def test_group_by_backend_toggles(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: len(t.shown) == 3, "rows")
         assert row_ids(t) == [a_new.name, a_old.name, b_new.name]  # grouped, newest first
         # only the first row of a group shows the backend bright
-        assert [str(t.get_row(r.key)[0].style) for r in t.ordered_rows] == ["", "dim", ""]
+        assert [backend_style(t, r.key) for r in t.ordered_rows] == ["", "dim", ""]
         await pilot.press("b")
         await wait_until(pilot, lambda: row_ids(t) == [b_new.name, a_new.name, a_old.name], "flat")
         assert not t.grouped
-        assert all(str(t.get_row(r.key)[0].style) == "" for r in t.ordered_rows)
+        assert all(backend_style(t, r.key) == "" for r in t.ordered_rows)
         await pilot.press("b")
         await wait_until(pilot, lambda: row_ids(t)[0] == a_new.name, "grouped again")
 

@@ -196,6 +196,11 @@ class _LinesStream:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def done(self) -> bool:
+        """True once the lines were read (or the stream closed): nothing follows."""
+        return self._sent or self._closed
+
     def close(self) -> None:
         self._closed = True
 

@@ -17,10 +17,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from core.backend import LineStream
+from core.backend import LineStream, pump
 from core.durations import duration_text
 from core.errors import ActionFailed
 from core.history import answered, since_last_open
@@ -28,6 +29,7 @@ from core.inventory import Inventory, Snapshot, describe_error
 from core.model import (
     Capability,
     HealthStatus,
+    LogLine,
     PrunePlan,
     PruneResult,
     Session,
@@ -36,6 +38,7 @@ from core.model import (
 )
 from core.relations import Relation, related_with_reasons
 from tui.formatting import bytes_text
+from tui.inbox import Inbox
 from tui.screens.bulk import BulkScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
@@ -55,6 +58,19 @@ if TYPE_CHECKING:
 
 # seconds after coming back from attach during which keys start no action
 QUIET_AFTER_RESUME = 0.5
+# The periodic refresh takes at most this share of the time: a big store whose
+# listing takes longer than ui.refresh_seconds must not keep the app busy.
+REFRESH_DUTY = 0.005
+REFRESH_WAIT_MAX = 60.0  # ... but it is never further apart than this
+
+
+def refresh_delay(interval: float, took: float) -> float:
+    """Seconds from the end of a refresh that cost ``took`` s of CPU to the next one:
+    ``interval`` (``ui.refresh_seconds``), or longer so that refreshing takes at
+    most :data:`REFRESH_DUTY` of the time (never longer than
+    :data:`REFRESH_WAIT_MAX`, nor shorter than ``interval``)."""
+    rest = took / REFRESH_DUTY - took
+    return max(interval, min(REFRESH_WAIT_MAX, rest))
 
 
 class DashboardScreen(Screen[None]):
@@ -120,9 +136,16 @@ class DashboardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._stream: LineStream | None = None
+        self._inbox: Inbox[LogLine] | None = None  # the lines of the log followed now
         self._tail_ref: SessionRef | None = None
         self.follow = True
         self._refreshing = False
+        self._next_refresh: Timer | None = None
+        self._refreshed = False  # a refresh has timed the next one
+        self._settle_queued = False  # _settle runs after the next repaint
+        self._sources_ref: SessionRef | None = None  # whose log files the panel lists
+        self._bindings_key: object = None  # what the footer was last refreshed for
+        self._empty_text = ""
         self._compared = False  # since-last-open runs once, after the first listing
         self._quiet_until = 0.0  # keys start no action before this (monotonic)
         self.snapshot: Snapshot | None = None
@@ -171,23 +194,25 @@ class DashboardScreen(Screen[None]):
         self.table.show_ttl_column(
             any(Capability.EXTEND in b.capabilities for b in backends.values())
         )
-        if self.table.ttl_column and self.app.live:
-            self.set_interval(1.0, self.table.tick_ttls)
+        if self.app.live:
+            # ages and TTL countdowns: only the rows on screen, redrawn only
+            # when a text they show changes (see SessionsTable.tick)
+            self.set_interval(1.0, self._tick)
         self.table.border_title = "Sessions"
         self.query_one(DetailPanel).border_title = "Details"
         self.log_pane.border_title = "Log"
         self.table.focus()
-        self.action_refresh()
-        interval = self.app.config.ui.refresh_seconds
-        if interval > 0 and self.app.live:
-            self.set_interval(interval, self._on_interval)
+        self.action_refresh()  # the next one is timed when it is done (_refresh_done)
+
+    def _tick(self) -> None:
+        """Every second: the ages and TTLs on screen, and the detail panel's
+        "(5m ago)", each redrawn only when its text changes."""
+        self.table.tick()
+        self.query_one(DetailPanel).tick()
 
     def _on_interval(self) -> None:
-        self.table.tick()  # ages move on even when no session changed
-        detail = self.query_one(DetailPanel)
-        if detail.session is not None:  # and its "(5m ago)"
-            detail.show(detail.session, detail.sources)
-        if not self._refreshing:
+        self._next_refresh = None
+        if not self._refreshing:  # a refresh under way times the next one itself
             self.action_refresh()
 
     # -- refresh (a thread worker; results come back by call_from_thread) -----
@@ -199,11 +224,14 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="refresh", name="refresh", exit_on_error=False)
     def refresh_worker(self) -> None:
         worker = get_current_worker()
+        # the app's CPU time (every thread), not the wall clock: a refresh that
+        # waits on a slow server costs nothing; one that keeps a core busy does
+        started = time.process_time()
         try:
             snap = self.app.inventory.refresh()
         except Exception as exc:  # noqa: BLE001 - shown, never fatal
             self.app.call_from_thread(self.app.show_error, exc)
-            self.app.call_from_thread(self._refresh_done)
+            self.app.call_from_thread(self._refresh_done, time.process_time() - started)
             return
         if worker.is_cancelled:
             return
@@ -234,7 +262,8 @@ class DashboardScreen(Screen[None]):
         # a session gone between listing and measuring is never measured: the
         # count ends here, whatever it reached
         self.app.call_from_thread(self._apply_sizes, batch, len(measurable), len(measurable))
-        self.app.call_from_thread(self._refresh_done)
+        # call_from_thread waits for the UI: this counts its work on the rows too
+        self.app.call_from_thread(self._refresh_done, time.process_time() - started)
         if not self._compared:
             self._compared = True
             self._since_last_open(snap, sizes)
@@ -254,8 +283,17 @@ class DashboardScreen(Screen[None]):
                 self.notify, changes.summary(), title="Since last open", timeout=15
             )
 
-    def _refresh_done(self) -> None:
+    def _refresh_done(self, took: float) -> None:
+        """A refresh is over (it cost ``took`` s of CPU): time the next one."""
         self._refreshing = False
+        interval = self.app.config.ui.refresh_seconds
+        if interval > 0 and self.app.live:
+            if self._next_refresh is not None:
+                self._next_refresh.stop()  # one pending refresh at most ('r' meanwhile)
+            # the first one overlaps the start (drawing the first screen): not a measure
+            delay = refresh_delay(interval, took) if self._refreshed else interval
+            self._refreshed = True
+            self._next_refresh = self.set_timer(delay, self._on_interval)
 
     def _apply_snapshot(self, snap: Snapshot, relations: dict[SessionRef, list[Relation]]) -> None:
         self.snapshot = snap
@@ -292,7 +330,8 @@ class DashboardScreen(Screen[None]):
                 title += f", {hidden} hidden"
         if t.filter_text:
             title += f" · filter: {t.filter_text}"
-        t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
+        if str(t.border_title or "") != title:
+            t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
 
     def _update_empty(self, snap: Snapshot) -> None:
         empty = self.query_one("#empty", Static)
@@ -300,7 +339,10 @@ class DashboardScreen(Screen[None]):
         lines = [f"✕ {h.backend}: {h.reason}" for h in down]
         if not snap.sessions:
             lines.insert(0, "No sessions yet." if not down else "No sessions to show.")
-        empty.update("\n".join(lines))
+        text = "\n".join(lines)
+        if text != self._empty_text:  # nothing changed, nothing redrawn
+            self._empty_text = text
+            empty.update(text)
         empty.display = bool(lines)
 
     # -- selection, details and the live log ----------------------------------
@@ -310,27 +352,55 @@ class DashboardScreen(Screen[None]):
         self._selection_changed()
 
     def _selection_changed(self) -> None:
+        """The cursor moved (or rows changed): the footer now; the details,
+        the log and its list of files once the move is drawn (see _settle)."""
         sel = self.table.selected
-        self.refresh_bindings()  # what the footer offers depends on the selected row
-        detail = self.query_one(DetailPanel)
+        self._refresh_bindings_for(sel)
         if sel is None:
-            detail.show(None)
+            self.query_one(DetailPanel).show(None)
             self._stop_tail()
             self.log_pane.message("")
             self._tail_ref = None
             return
+        if not self._settle_queued:
+            # After the next repaint, for whatever row the cursor is on then:
+            # the cursor moves at once (a frame of its own, as in a plain
+            # table), and a key held down (or typed ahead) opens one log at
+            # the end, not one per row passed.
+            self._settle_queued = True
+            self.call_after_refresh(self._settle)
+
+    def _settle(self) -> None:
+        """Show the selected session's details, open its log, list its logs."""
+        self._settle_queued = False
+        sel = self.table.selected
+        if sel is None or not self.is_mounted:
+            return
+        detail = self.query_one(DetailPanel)
         detail.related = self._related_names(sel)
         detail.sized = sel.backend in self.table.sized_backends
         if detail.session is None or detail.session.ref != sel.ref:
             detail.record = ""
             detail.show(sel)
-            self.load_sources(sel)
+            self._sources_ref = None
         elif detail.session != sel:
             detail.show(sel, detail.sources)
+        if self._sources_ref != sel.ref:
+            self._sources_ref = sel.ref
+            self.load_sources(sel)
         if sel.ref != self._tail_ref and self.app.screen is self:
             # behind another screen (the merged log reads these logs itself)
             # the tail waits; on_screen_resume starts it again
             self._start_tail(sel)
+
+    def _refresh_bindings_for(self, sel: Session | None) -> None:
+        """Refresh the footer when what it offers may change: another kind of
+        row, attachable or not, or another selection (not on every row)."""
+        marked = frozenset(m.backend for m in self.table.marked_unordered())
+        key = (sel.backend if sel else None, sel.attachable if sel else None, marked)
+        if key != self._bindings_key:
+            self._bindings_key = key
+            self.refresh_bindings()
 
     def _related_names(self, session: Session) -> list[str]:
         shown = self.table.sessions
@@ -374,9 +444,13 @@ class DashboardScreen(Screen[None]):
             return
         self.log_pane.reset(session.name)
         self.log_pane.border_title = "Log · loading…"
-        self.tail_worker(session.ref, self.follow)
+        self._inbox = Inbox(self, self.log_pane.max_lines, self.log_pane.add)
+        self.tail_worker(session.ref, self.follow, self._inbox)
 
     def _stop_tail(self) -> None:
+        if self._inbox is not None:
+            self._inbox.close()  # lines of the old log still on their way are dropped
+        self._inbox = None
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()  # wakes the worker blocked in read_available
@@ -385,7 +459,7 @@ class DashboardScreen(Screen[None]):
                 w.cancel()
 
     @work(thread=True, exclusive=True, group="tail", exit_on_error=False)
-    def tail_worker(self, ref: SessionRef, follow: bool) -> None:
+    def tail_worker(self, ref: SessionRef, follow: bool, inbox: Inbox[LogLine]) -> None:
         worker = get_current_worker()
         lines = self.app.config.ui.log_lines
         try:
@@ -401,14 +475,12 @@ class DashboardScreen(Screen[None]):
         self.app.call_from_thread(self._tail_started, ref, follow, stream)
         try:
             if not follow:
-                self.app.call_from_thread(self._tail_lines, ref, list(stream))
+                inbox.put(list(stream))
                 return
-            while not worker.is_cancelled:
-                batch = stream.read_available(0.25)
-                if batch:
-                    self.app.call_from_thread(self._tail_lines, ref, batch)
-                elif getattr(stream, "closed", False):
-                    return
+            # Ends when the stream is done (a JSON transcript, a stopped
+            # container) or closed (_stop_tail): never spins.  The inbox never
+            # waits for the UI, which takes a batch per turn (_lines_ready).
+            pump(stream, inbox.put, stop=lambda: worker.is_cancelled)
         except Exception as exc:  # noqa: BLE001 - shown in the log pane
             if not worker.is_cancelled and not stream.closed:
                 self.app.call_from_thread(self._tail_failed, ref, describe_error(exc))
@@ -428,12 +500,15 @@ class DashboardScreen(Screen[None]):
         self.log_pane.border_title = Content(f"Log{src} · {state}")
         self.log_pane.following = follow
 
-    def _tail_lines(self, ref: SessionRef, lines: list) -> None:  # type: ignore[type-arg]
-        if ref == self._tail_ref:
-            self.log_pane.add(lines)
+    @on(Inbox.Ready)
+    def _lines_ready(self, event: Inbox.Ready) -> None:
+        if event.inbox is self._inbox:
+            self._inbox.ready()  # appends a batch now, or when its frame comes
 
     def _tail_failed(self, ref: SessionRef, message: str) -> None:
         if ref == self._tail_ref:
+            if self._inbox is not None:
+                self._inbox.close()  # the message takes the pane's place
             self.log_pane.message(message)
             self.log_pane.border_title = "Log"
 

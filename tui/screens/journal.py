@@ -80,7 +80,7 @@ class JournalScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="journal-main"):
-            table: DataTable[Text] = VimTable(id="journal-table", cursor_type="row")
+            table: DataTable[Text] = VimTable[Text](id="journal-table", cursor_type="row")
             table.border_title = "Journal"
             yield table
             yield Static("", id="journal-problems", markup=False)

@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.style import Style
 from rich.text import Text
-from textual import events, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from core.backend import pump
 from core.logmerge import MergedLine, MergedTail
 from core.model import SessionRef
+from tui.inbox import Inbox
 from tui.screens.help import HelpScreen
 from tui.theme_style import theme_style
 from tui.widgets.log_pane import LogPane, SourceStyle
@@ -64,6 +66,7 @@ class MergedLogScreen(Screen[None]):
         """Lines that came while paused (the header's "N new")."""
         self.muted: set[str] = set()
         self._held: deque[MergedLine] = deque()
+        self._inbox: Inbox[MergedLine] = Inbox(self, 1, self._arrived)  # sized on mount
         self._tail: MergedTail | None = None
         self._last_key = ""
         self.closer: threading.Thread | None = None
@@ -89,6 +92,7 @@ class MergedLogScreen(Screen[None]):
         )
         pane.following = True
         self._held = deque(maxlen=pane.max_lines)
+        self._inbox = Inbox(self, pane.max_lines, self._arrived)
         pane.focus()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._update_header())
         self._update_header()
@@ -99,6 +103,7 @@ class MergedLogScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         tail, self._tail = self._tail, None
+        self._inbox.close()  # what the reader still puts is dropped
         for w in self.workers:
             w.cancel()
         if tail is not None:
@@ -112,10 +117,14 @@ class MergedLogScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="merged", name="merged tail", exit_on_error=False)
     def tail_worker(self, tail: MergedTail) -> None:
         worker = get_current_worker()
-        while not worker.is_cancelled and not tail.closed:
-            batch = tail.read_available(0.25)
-            if batch and not worker.is_cancelled:
-                self.app.call_from_thread(self._arrived, batch)
+        # ends when every source has ended (or the tail is closed): never
+        # spins; the inbox never waits for the UI, which takes a batch per turn
+        pump(tail, self._inbox.put, stop=lambda: worker.is_cancelled)
+
+    @on(Inbox.Ready)
+    def _lines_ready(self, event: Inbox.Ready) -> None:
+        if event.inbox is self._inbox:
+            self._inbox.ready()  # _arrived gets a batch now, or when its frame comes
 
     def _arrived(self, batch: list[MergedLine]) -> None:
         if self.paused:

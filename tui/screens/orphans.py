@@ -77,7 +77,7 @@ class OrphansScreen(Screen[None]):
         with Vertical(id="orphans-main"):
             yield Static(_LOOKING, id="orphans-summary", markup=False)
             yield Static("", id="orphans-skipped", markup=False)
-            yield VimTable(id="orphans-table", cursor_type="row")
+            yield VimTable[Text](id="orphans-table", cursor_type="row")
             yield Static("", id="orphans-detail", markup=False)
         yield Footer(compact=True)
 

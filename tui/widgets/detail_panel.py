@@ -33,6 +33,7 @@ class DetailPanel(VerticalScroll):
         self.related: list[str] = []
         self.sized = True  # does the session's backend measure sizes?
         self.record = ""  # the session's record (pretty JSON) when its backend has one
+        self._shown_agos = ("", "")  # the "(… ago)" texts drawn (see tick)
 
     def compose(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - textual's ComposeResult
         yield self._body
@@ -40,7 +41,27 @@ class DetailPanel(VerticalScroll):
     def show(self, session: Session | None, sources: Sequence[LogSource] = ()) -> None:
         self.session = session
         self.sources = sources
+        self._shown_agos = self._agos()
         self._body.update(self._render_body())
+
+    def _agos(self) -> tuple[str, str]:
+        s = self.session
+        if s is None:
+            return ("", "")
+        now = self.clock()
+        return (ago_text(s.created, now), ago_text(s.last_active, now))
+
+    def tick(self) -> bool:
+        """Redraw when a "(5m ago)" shown would change; True if redrawn."""
+        agos = self._agos()
+        if self.session is None or agos == self._shown_agos:
+            return False
+        # the same lengths ("9s" to "8s"... never "9s" to "10s") wrap the same
+        # way: a repaint of the panel, not a layout of the screen
+        same_size = [len(a) for a in agos] == [len(a) for a in self._shown_agos]
+        self._shown_agos = agos
+        self._body.update(self._render_body(), layout=not same_size)
+        return True
 
     def show_message(self, text: str) -> None:
         self.session = None

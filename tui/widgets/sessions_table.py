@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from rich.console import Console, ConsoleOptions
+from rich.measure import Measurement
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -28,6 +30,34 @@ class SortText(Text):
         self.key = key
 
 
+class TimeCell:
+    """A cell that depends on the clock (age, last active, TTL): its text is
+    worked out when the row is drawn, so time passing writes no cell; only
+    the rows on screen are ever worked out (see :meth:`SessionsTable.tick`)."""
+
+    __slots__ = ("column", "key", "table", "when")
+
+    def __init__(
+        self, table: SessionsTable, column: str, when: datetime | None, key: object
+    ) -> None:
+        self.table = table
+        self.column = column
+        self.when = when
+        self.key = key  # how it sorts (see SortText)
+
+    def text(self) -> Text:
+        return self.table.time_text(self.column, self.when, self.table.clock())
+
+    def __str__(self) -> str:
+        return self.text().plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        yield self.text()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.text())
+
+
 FILTER_BINDING = "sessions.filter"
 WIDE = 100  # terminal columns from which the Info column is shown
 # a first load bigger than this shows these rows at once and adds the rest in
@@ -48,6 +78,19 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 SORTABLE = tuple(key for key, _ in COLUMNS)
+TIME_COLUMNS = ("age", "active", "ttl")
+
+# the Session field each column shows: a row whose fields are unchanged keeps its cells
+_FIELDS: dict[str, str] = {
+    "backend": "backend",
+    "name": "name",
+    "state": "state",
+    "age": "created",
+    "active": "last_active",
+    "size": "size",
+    "ttl": "expires",
+    "info": "info",
+}
 MARK = "● "  # the prefix of a marked (multi-selected) row's name
 
 
@@ -97,7 +140,7 @@ def sort_value(s: Session, column: str, now: datetime) -> tuple[int, object]:
     return (1, 0) if value is None else (0, value)
 
 
-class SessionsTable(VimTable):
+class SessionsTable(VimTable[Text | TimeCell]):
     """Every session of every backend, one row each, keyed by ``backend:id``.
 
     | Key | Action |
@@ -129,7 +172,9 @@ class SessionsTable(VimTable):
         self._rendered_heads: dict[str, bool] = {}  # what each backend cell shows
         self._styles: dict[tuple[str, str, bool], Style] = {}
         self._pending: list[str] = []  # row keys of a big first load still to add
-        self._ages: dict[str, tuple[str, str]] = {}  # the age texts each row shows
+        # the time texts of the rows on screen when last drawn (see tick)
+        self._drawn_times: list[tuple[tuple[str, str], ...]] = []
+        self._listed: dict[str, Session] = {}  # the last listing, as the backends gave it
 
     def on_key(self, event: events.Key) -> None:
         # Not a key dispatcher: the filter binding still runs through BINDINGS.
@@ -158,6 +203,19 @@ class SessionsTable(VimTable):
 
     def on_mount(self) -> None:
         self._build_columns()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """A new theme: the cells coloured from it (states, selected names) are
+        written again; time cells take their colours when drawn."""
+        columns = {str(k.value) for k in self.columns}
+        if not self.shown or not {"state", "name"} <= columns:
+            return
+        for key, s in self.shown.items():
+            cells = self._cells(s)
+            self.update_cell(key, "state", cells["state"])
+            if key in self.marked:
+                self.update_cell(key, "name", cells["name"])
 
     def on_resize(self) -> None:
         if (self.size.width >= WIDE) != self.wide:
@@ -235,16 +293,15 @@ class SessionsTable(VimTable):
             style = self._styles[key] = theme_style(self.app, variable, bold=bold)
         return style
 
-    def _cells(self, s: Session, now: datetime) -> dict[str, Text]:
+    def _cells(self, s: Session) -> dict[str, Text | TimeCell]:
         colour = self._style(f"state-{s.state.value}")
         created = s.created.timestamp() if s.created else 0.0
         last = s.last_active.timestamp() if s.last_active else 0.0
         key = ref_key(s.ref)
-        ages = (age_text(s.created, now), age_text(s.last_active, now))
-        self._ages[key] = ages
         marked = key in self.marked
         head = not self.grouped or self._group_heads.get(key, True)
         self._rendered_heads[key] = head
+        expires = s.expires.timestamp() if s.expires else float("inf")
         return {
             "backend": SortText(s.backend, s.backend, style="" if head else "dim"),
             "name": SortText(
@@ -253,24 +310,28 @@ class SessionsTable(VimTable):
                 style=self._style("accent", bold=True) if marked else "",
             ),
             "state": SortText(s.state.value, s.state.value, style=colour),
-            "age": SortText(ages[0], -created),
-            "active": SortText(ages[1], -last),
+            "age": TimeCell(self, "age", s.created, -created),
+            "active": TimeCell(self, "active", s.last_active, -last),
             "size": SortText(
                 size_text(s.size, pending="…" if s.backend in self.sized_backends else "-"),
                 s.size.disk if s.size else -1,
                 style="" if s.size else "dim",
             ),
-            "ttl": self._ttl_cell(s, now),
+            "ttl": TimeCell(self, "ttl", s.expires, expires),
             "info": SortText(s.info, s.info, style="dim"),
         }
 
-    def _ttl_cell(self, s: Session, now: datetime) -> SortText:
-        if s.expires is None:
-            return SortText("-", float("inf"), style="dim")
-        left = s.expires - now
+    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text:
+        """What a time cell shows at ``now``: an age, or the TTL left (under a
+        minute in the warning colour)."""
+        if column != "ttl":
+            return Text(age_text(when, now), no_wrap=True, overflow="ellipsis", end="")
+        if when is None:
+            return Text("-", style="dim", no_wrap=True, end="")
+        left = when - now
         soon = left.total_seconds() < 60
         style = self._style("state-expired") if soon else Style()
-        return SortText(duration_text(left), left.total_seconds(), style=style)
+        return Text(duration_text(left), style=style, no_wrap=True, overflow="ellipsis", end="")
 
     def show_ttl_column(self, show: bool) -> None:
         """Show or hide the TTL column (a layout change: columns are rebuilt)."""
@@ -279,14 +340,40 @@ class SessionsTable(VimTable):
             if self.is_mounted:
                 self._build_columns()
 
-    def tick_ttls(self) -> None:
-        """Count TTLs down every second: only the TTL cells of rows that have one."""
-        if "ttl" not in {str(k.value) for k in self.columns}:
-            return
+    def visible_keys(self) -> list[str]:
+        """The row keys on screen, top to bottom."""
+        top = round(self.scroll_y)
+        height = max(0, self.scrollable_content_region.height - self.header_height)
+        return [str(r.key.value) for r in self.ordered_rows[top : top + height]]
+
+    def tick(self) -> bool:
+        """Bring the time cells (age, active, TTL) up to the clock.
+
+        Only the rows on screen are looked at, and redrawn only when one of
+        their texts changed (most "3d" stay "3d"); no cell is written, since
+        time cells work their text out when drawn.  True when redrawn."""
+        shown_columns = {str(k.value) for k in self.columns}
+        columns = [c for c in TIME_COLUMNS if c in shown_columns]
+        if not columns:
+            return False
         now = self.clock()
-        for key, s in self.shown.items():
-            if s.expires is not None:
-                self.update_cell(key, "ttl", self._ttl_cell(s, now))
+        texts = [
+            tuple(
+                (t.plain, str(t.style))
+                for c in columns
+                for t in (self.time_text(c, getattr(s, _FIELDS[c]), now),)
+            )
+            for k in self.visible_keys()
+            if (s := self.shown.get(k)) is not None
+        ]
+        if texts == self._drawn_times:
+            return False
+        self._drawn_times = texts
+        # DataTable caches drawn lines under its update count, which only cell
+        # writes move (and each move rebuilds its row offsets over every row):
+        # dropping the render caches redraws just the lines on screen.
+        self.notify_style_update()
+        return True
 
     def sync(self, sessions: Sequence[Session]) -> None:
         """Make the rows match ``sessions`` (after the filter) by row key.
@@ -296,12 +383,17 @@ class SessionsTable(VimTable):
         """
         # keep sizes already measured until a new measurement replaces them
         merged: dict[str, Session] = {}
+        listed = self._listed
         for new in sessions:
             key = ref_key(new.ref)
             old = self.sessions.get(key)
-            if new.size is None and old is not None and old.size is not None:
-                new = replace(new, size=old.size)  # noqa: PLW2901 - the merged record
-            merged[key] = new
+            if old is not None and (listed.get(key) is new or listed.get(key) == new):
+                merged[key] = old  # listed as before: the same record, nothing to compare
+            elif new.size is None and old is not None and old.size is not None:
+                merged[key] = replace(new, size=old.size)
+            else:
+                merged[key] = new
+        self._listed = {ref_key(new.ref): new for new in sessions}
         self.sessions = merged
         self.marked &= merged.keys()  # a session that is gone is no longer selected
         self._apply()
@@ -320,90 +412,108 @@ class SessionsTable(VimTable):
         return None
 
     def update_sizes(self, sizes: Iterable[tuple[SessionRef, SizeInfo]]) -> None:
+        """Show measured sizes; a size equal to the one shown changes nothing."""
         changed: list[Session] = []
         for ref, size in sizes:
             key = ref_key(ref)
             s = self.sessions.get(key)
-            if s is None:
+            if s is None or s.size == size:
                 continue
             s = s.with_size(size)
             self.sessions[key] = s
             changed.append(s)
-        self._apply(only=changed)
+        if changed:
+            self._apply(only=changed)
 
-    def tick(self) -> None:
-        """Bring the ages up to the clock: only the cells whose text changes
-        (most "3d" stay "3d"), so this is cheap with 10k rows."""
-        now = self.clock()
-        for key, s in self.shown.items():
-            ages = (age_text(s.created, now), age_text(s.last_active, now))
-            if self._ages.get(key) != ages:
-                self._ages[key] = ages
-                created = s.created.timestamp() if s.created else 0.0
-                last = s.last_active.timestamp() if s.last_active else 0.0
-                self.update_cell(key, "age", SortText(ages[0], -created))
-                self.update_cell(key, "active", SortText(ages[1], -last))
+    def _apply(self, only: Sequence[Session] | None = None, restyle: Collection[str] = ()) -> None:
+        """Make the rows match ``self.sessions`` (or just the sessions ``only``).
 
-    def _apply(self, only: Sequence[Session] | None = None) -> None:
+        Nothing changed, nothing done: a row whose session is unchanged keeps
+        its cells, a changed one gets only the cells whose fields changed (and
+        its name cell when its key is in ``restyle``), and rows are re-sorted
+        only when a row came or a field the order depends on changed."""
         now = self.clock()
         selected = self.selected
         query = self.filter_query
-        want = (
-            self.sessions
-            if query.is_empty
-            else {k: s for k, s in self.sessions.items() if query.matches(s, now)}
-        )
         columns = [c for c, _ in self._visible_columns()]
         if only is None:
-            for key in [k for k in self.shown if k not in want]:
-                self._drop_row(key)
-            order = self.ordered_keys(want)
+            want = (
+                self.sessions
+                if query.is_empty
+                else {k: s for k, s in self.sessions.items() if query.matches(s, now)}
+            )
+            gone = [k for k in self.shown if k not in want]
+            shown = self.shown
+            targets: list[Session] = [
+                s
+                for k, s in want.items()
+                # the same record (a KV listing keeps unchanged ones) is not compared
+                if ((prev := shown.get(k)) is not s and prev != s) or k in restyle
+            ]
+        else:
+            # a measured size or a mark can move a row out of the filter
+            want = {ref_key(s.ref): s for s in only if query.is_empty or query.matches(s, now)}
+            gone = [ref_key(s.ref) for s in only if ref_key(s.ref) not in want]
+            gone = [k for k in gone if k in self.shown]
+            targets = list(want.values())
+        if not gone and not targets:
+            return
+        for key in gone:
+            self._drop_row(key)
+        added = {ref_key(s.ref): s for s in targets if ref_key(s.ref) not in self.shown}
+        if added:
+            order = self.ordered_keys({**self.shown, **added})
             # new rows are drawn right the first time: no second pass over 10k cells
             self._group_heads = self._heads(order) if self.grouped else {}
             if not self.shown and len(order) > FIRST_SCREEN:
                 # a big first load: the first screenful now, in order, the rest
                 # in chunks after the screen has been drawn
                 self._pending = order[FIRST_SCREEN:]
-                self._add_rows(order[:FIRST_SCREEN], columns, now)
+                self._add_rows(order[:FIRST_SCREEN], columns)
                 self.call_after_refresh(self._add_pending)
                 return
-            targets: Iterable[Session] = (want[k] for k in order)
-        else:
-            # a measured size or a new age can move a row out of the filter
-            for s in only:
-                key = ref_key(s.ref)
-                if key not in want and key in self.shown:
-                    self._drop_row(key)
-            targets = [s for s in only if ref_key(s.ref) in want]
+        resort = bool(added)
+        order_fields = {_FIELDS[self.sort_column], "created"}
         for s in targets:
             key = ref_key(s.ref)
             prev = self.shown.get(key)
             if prev is None:
-                cells = self._cells(s, now)
+                cells = self._cells(s)
                 self.add_row(*(cells[c] for c in columns), key=key)
-            elif prev != s or only is not None:
-                cells = self._cells(s, now)
-                for col in columns:
-                    self.update_cell(key, col, cells[col])
+            else:
+                fields = {f for f in _FIELDS.values() if getattr(prev, f) != getattr(s, f)}
+                dirty = [c for c in columns if _FIELDS[c] in fields]
+                if key in restyle and "name" not in dirty:
+                    dirty.append("name")
+                if dirty:
+                    cells = self._cells(s)
+                    for col in dirty:
+                        self.update_cell(key, col, cells[col])
+                resort = resort or bool(fields & order_fields)
             self.shown[key] = s
-        # a new row, a measured size, a changed state: any of them may move rows
-        self._reorder()
+        if resort:
+            self._reorder()
+        elif gone:
+            self._mark_group_heads(self._row_keys())  # a group may have lost its first row
         if selected is not None and ref_key(selected.ref) in self.shown:
             row = self.get_row_index(ref_key(selected.ref))
             if row != self.cursor_row:
                 self.move_cursor(row=row, animate=False)
 
+    def _row_keys(self) -> list[str]:
+        """The row keys in the order the table shows them now (no sort)."""
+        return [str(r.key.value) for r in self.ordered_rows]
+
     def _drop_row(self, key: str) -> None:
         self.remove_row(key)
         del self.shown[key]
         self._rendered_heads.pop(key, None)
-        self._ages.pop(key, None)
 
-    def _add_rows(self, keys: Sequence[str], columns: Sequence[str], now: datetime) -> None:
+    def _add_rows(self, keys: Sequence[str], columns: Sequence[str]) -> None:
         """Append rows in the given order (they sort after the rows there)."""
         for key in keys:
             s = self.sessions[key]
-            cells = self._cells(s, now)
+            cells = self._cells(s)
             self.add_row(*(cells[c] for c in columns), key=key)
             self.shown[key] = s
 
@@ -419,7 +529,7 @@ class SessionsTable(VimTable):
             and k not in self.shown
             and (query.is_empty or query.matches(self.sessions[k], now))
         ]
-        self._add_rows(keys, [c for c, _ in self._visible_columns()], now)
+        self._add_rows(keys, [c for c, _ in self._visible_columns()])
         if self._pending:
             self.call_after_refresh(self._add_pending)
         else:
@@ -456,7 +566,7 @@ class SessionsTable(VimTable):
 
     def _reorder(self) -> None:
         keys = self.ordered_keys()
-        if [str(r.key.value) for r in self.ordered_rows] != keys:
+        if self._row_keys() != keys:
             selected = self.selected
             rank = {k: i for i, k in enumerate(keys)}
             self.sort("name", key=lambda cell: rank[cell.key])
@@ -553,9 +663,10 @@ class SessionsTable(VimTable):
         return [self.sessions[k] for k in keys if k in self.sessions]
 
     def _restyle(self, keys: Iterable[str]) -> None:
-        changed = [self.shown[k] for k in keys if k in self.shown]
-        if changed:
-            self._apply(only=changed)
+        """Redraw the name cell of these rows (marked or not)."""
+        shown = [k for k in keys if k in self.shown]
+        if shown:
+            self._apply(only=[self.shown[k] for k in shown], restyle=set(shown))
 
     def toggle_mark(self, session: Session) -> bool:
         """Mark or unmark one session; True when it is now marked."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
-from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+Cell = TypeVar("Cell")
 
-class VimTable(DataTable[Text]):
+
+class VimTable(DataTable[Cell]):
     """Every table of the app: the arrow keys, and j/k/g/G as in less and vim.
 
     | Key | Action |

@@ -1,0 +1,326 @@
+"""Pilot tests: the dashboard at rest does nothing.
+
+A finished log (a JSON transcript) ends its worker instead of spinning; a
+refresh that brings no change writes no cell and does not re-sort; ages and
+TTLs are worked out when rows are drawn, so the clock ticking costs only the
+rows on screen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from rich.text import Text
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from core.jsonstore.manager import SessionManager
+from core.jsonstore.store import FileSessionStore
+from core.kv.providers import MemoryProvider
+from core.model import LogLine, Session
+from core.settings import AppConfig, JsonBackendConfig, KvBackendConfig, UIConfig
+from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
+from tests.pilot_helpers import dash, wait_until
+from tui.app import SesstuiApp
+from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_delay
+from tui.screens.merged_logs import MergedLogScreen
+from tui.theme_style import theme_style
+from tui.widgets.detail_panel import DetailPanel
+from tui.widgets.log_pane import LogPane
+from tui.widgets.sessions_table import SessionsTable
+
+
+def json_config(tmp_path: Path) -> AppConfig:
+    base = tmp_path / "agents"
+    manager = SessionManager(FileSessionStore(base))
+    record = manager.start_session(agent_id="triage")
+    manager.record_turn(record.session_id, prompt="where is my order")
+    return AppConfig(
+        backends=(JsonBackendConfig(name="agents", kind="json", base=base),),
+        ui=UIConfig(refresh_seconds=0),
+    )
+
+
+async def test_a_json_sessions_log_worker_ends(tmp_path: Path) -> None:
+    app = SesstuiApp(json_config(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        pane = screen.log_pane
+        await wait_until(
+            pilot, lambda: any("where is my order" in t for t in pane.lines), "the transcript"
+        )
+        # the transcript is all there is: its worker ends (it used to spin on
+        # read_available, which returns at once on a finished stream)
+        await wait_until(
+            pilot,
+            lambda: not any(w.group == "tail" and w.is_running for w in screen.workers),
+            "the tail worker to end",
+        )
+
+
+async def test_a_merged_log_of_finished_sources_ends_its_worker(tmp_path: Path) -> None:
+    app = SesstuiApp(json_config(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        await wait_until(pilot, lambda: screen.table.selected is not None, "a row")
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, MergedLogScreen), "merged screen")
+        merged = app.screen
+        assert isinstance(merged, MergedLogScreen)
+        await wait_until(
+            pilot, lambda: any(t.endswith("── log ended ──") for t in merged.pane.lines), "the end"
+        )
+        tail = merged._tail
+        assert tail is not None
+        await wait_until(pilot, lambda: tail.alive == 0, "the source thread to end")
+        await wait_until(
+            pilot,
+            lambda: not any(w.is_running for w in merged.workers),
+            "the merged worker to end",
+        )
+        assert tail.done
+
+
+class Counts:
+    """How often the table wrote cells, added rows and sorted (wrapping the real methods)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.update_cell = 0
+        self.add_row = 0
+        self.sort = 0
+        self.time_text = 0
+        for name in ("update_cell", "add_row", "sort", "time_text"):
+            self._wrap(monkeypatch, name)
+
+    def _wrap(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        real = getattr(SessionsTable, name)
+
+        def counted(table: SessionsTable, *args: Any, **kwargs: Any) -> Any:
+            setattr(self, name, getattr(self, name) + 1)
+            return real(table, *args, **kwargs)
+
+        monkeypatch.setattr(SessionsTable, name, counted)
+
+    def reset(self) -> None:
+        self.update_cell = self.add_row = self.sort = self.time_text = 0
+
+
+async def refreshed(pilot: Pilot[int]) -> None:
+    """Refresh now and wait until the listing and its sizes are in."""
+    screen = dash(pilot)
+    screen.action_refresh()
+    await wait_until(pilot, lambda: not screen._refreshing, "the refresh to end")
+
+
+async def test_a_refresh_that_brings_no_change_writes_no_cell_and_does_not_sort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for days in range(30):
+        make_session(tmp_path, age=timedelta(days=days, minutes=days))
+    counts = Counts(monkeypatch)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(
+            pilot,
+            lambda: len(t.shown) == 30 and all(s.size for s in t.shown.values()),
+            "every row measured",
+        )
+        await refreshed(pilot)
+        counts.reset()
+        for _ in range(3):
+            await refreshed(pilot)  # same listing, same sizes (from the cache)
+        assert (counts.update_cell, counts.add_row, counts.sort) == (0, 0, 0)
+        # a change is still shown: one session's log grows, one cell changes
+        newest = t.ordered_rows[0].key
+        session = t.shown[str(newest.value)]
+        assert session.path is not None
+        (Path(session.path) / "logs" / "app.log").write_text("x" * 100_000)
+        await refreshed(pilot)
+        await wait_until(pilot, lambda: counts.update_cell > 0, "the new size")
+        assert counts.add_row == 0 and counts.update_cell <= 2  # size (and its row's active)
+
+
+async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = f"web-{unique()}"
+    store = MemoryProvider.shared_store(name)
+    start = datetime.now(UTC).replace(microsecond=0)
+    for i in range(300):
+        sid = f"s{i:03d}"
+        store.setex(f"session:{sid}", 3600 + i, kv_record(sid, ttl=3600 + i, now=start))
+    clock = ManualClock(start)
+    counts = Counts(monkeypatch)
+    cfg = AppConfig(
+        backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
+        ui=UIConfig(refresh_seconds=0),
+    )
+    app = SesstuiApp(cfg, clock=clock, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(pilot, lambda: len(t.shown) == 300 and not t.loading_rows, "every row")
+        t.tick()
+        await pilot.pause()
+        top = t.ordered_rows[0].key
+        assert str(t.get_cell(top, "ttl")) == "1h00m"
+        counts.reset()
+        clock.advance(timedelta(seconds=1))
+        assert t.tick()  # the countdown moved on screen
+        on_screen = len(t.visible_keys())
+        assert 0 < on_screen < 30
+        assert counts.update_cell == 0
+        # each time column of each row on screen, once: never the 300 rows
+        assert counts.time_text <= 3 * on_screen
+        await pilot.pause()
+        assert "59m59s" in t.render_line(1).text
+        assert str(t.get_cell(top, "ttl")) == "59m59s"
+        counts.reset()
+        assert not t.tick()  # the same second again: nothing to redraw
+        assert counts.update_cell == 0
+
+
+def test_a_costly_refresh_waits_longer_so_refreshing_stays_a_small_share() -> None:
+    assert refresh_delay(2.0, 0.005) == 2.0  # cheap: every ui.refresh_seconds
+    # 0.1 s of CPU is followed by 19.9 s of rest: refreshing takes 0.5% of a core
+    assert refresh_delay(2.0, 0.1) == pytest.approx(19.9)
+    # a listing longer than the interval (100k KV sessions) never runs back to back
+    assert refresh_delay(2.0, 3.0) == REFRESH_WAIT_MAX
+    assert refresh_delay(120.0, 0.5) == 120.0
+
+
+async def test_a_fast_log_is_appended_once_per_ui_turn_and_what_waits_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_session(tmp_path, files={"logs/app.log": "start\n"})
+    adds: list[int] = []
+    real_add = LogPane.add
+
+    def add(pane: LogPane, lines: Sequence[LogLine]) -> None:
+        adds.append(len(lines))
+        real_add(pane, lines)
+
+    monkeypatch.setattr(LogPane, "add", add)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0, log_lines=10))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        pane = screen.log_pane
+        await wait_until(pilot, lambda: "start" in pane.lines, "the log")
+        inbox = screen._inbox
+        assert inbox is not None and pane.max_lines == 200
+        adds.clear()
+        posts = inbox.posts
+        # what the tail worker does while the UI is busy drawing: read after
+        # read (it never waits for the UI), 5,000 lines before the UI's next turn
+        for i in range(100):
+            inbox.put([LogLine(f"line {i}-{j}") for j in range(50)])
+        assert inbox.posts == posts + 1  # one message for the whole burst
+        assert len(inbox) == 200 and inbox.dropped == 4_800  # never more than the pane holds
+        await wait_until(pilot, lambda: len(inbox) == 0, "the UI to take the lines")
+        assert adds == [200]  # one append (and one redraw) for the burst
+        assert pane.lines[-1] == "line 99-49" and pane.line_count == 200
+        # the cursor moves on: what the old log's reader still puts is dropped
+        inbox.put([LogLine("late")])
+        screen._stop_tail()
+        assert len(inbox) == 0
+        inbox.put([LogLine("later")])
+        await pilot.pause()
+        assert adds == [200] and "late" not in pane.lines
+
+
+async def test_keys_typed_ahead_move_the_cursor_and_open_one_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for minutes in range(20):
+        make_session(tmp_path, age=timedelta(minutes=minutes + 1), files={"logs/app.log": "hi\n"})
+    opened: list[str] = []
+    real_start = DashboardScreen._start_tail
+
+    def start_tail(screen: DashboardScreen, session: Session) -> None:
+        opened.append(session.id)
+        real_start(screen, session)
+
+    monkeypatch.setattr(DashboardScreen, "_start_tail", start_tail)
+    footers: list[int] = []
+    real_refresh = DashboardScreen.refresh_bindings
+
+    def refresh_bindings(screen: DashboardScreen) -> None:
+        footers.append(1)
+        real_refresh(screen)
+
+    monkeypatch.setattr(DashboardScreen, "refresh_bindings", refresh_bindings)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        t = screen.table
+        await wait_until(pilot, lambda: len(t.shown) == 20 and opened, "the first log")
+        await pilot.pause()
+        opened.clear()
+        footers.clear()
+        for _ in range(10):  # ten rows down before the app's next turn
+            t.action_cursor_down()
+        target = t.selected
+        assert target is not None
+        await wait_until(pilot, lambda: screen._tail_ref == target.ref, "the log of the row")
+        assert opened == [target.id]  # one log opened, not one per row passed
+        assert footers == []  # rows of one kind: the footer stays as it is
+
+
+async def test_the_details_ago_ticks_as_a_repaint_not_a_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = datetime.now().astimezone().replace(microsecond=0)
+    make_session(tmp_path, age=timedelta(seconds=3), now=start)
+    clock = ManualClock(start)
+    layouts: list[bool] = []
+    real_update = Static.update
+
+    def update(widget: Static, content: Any = "", *, layout: bool = True) -> None:
+        if widget.id == "detail-body":
+            layouts.append(layout)
+        real_update(widget, content, layout=layout)
+
+    monkeypatch.setattr(Static, "update", update)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, clock=clock, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        detail = dash(pilot).query_one(DetailPanel)
+        await wait_until(pilot, lambda: detail.session is not None, "the details")
+        assert not detail.tick()  # the same second: nothing
+        layouts.clear()
+        clock.advance(timedelta(seconds=1))
+        assert detail.tick() and layouts == [False]  # "3s ago" -> "4s ago": a repaint
+        clock.advance(timedelta(seconds=6))
+        assert detail.tick() and layouts == [False, True]  # "10s ago" is longer: a layout
+
+
+async def test_a_new_theme_recolours_the_state_cells(tmp_path: Path) -> None:
+    make_session(tmp_path, age=timedelta(days=2))
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(pilot, lambda: len(t.shown) == 1, "the row")
+        key = t.ordered_rows[0].key
+
+        def state_style() -> object:
+            cell = t.get_cell(key, "state")
+            assert isinstance(cell, Text)
+            return cell.style
+
+        styled = cast("App[object]", app)
+        dark = theme_style(styled, "state-idle")
+        assert state_style() == dark
+        app.theme = "sesstui-light"
+        await pilot.pause()
+        light = theme_style(styled, "state-idle")
+        assert light != dark
+        # no refresh brings a change (nothing changed): the theme alone recolours
+        await wait_until(pilot, lambda: state_style() == light, "the light theme's colour")
