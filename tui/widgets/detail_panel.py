@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from core.model import LogSource, Session
 from core.redaction import redact, redact_fields
-from tui.formatting import ago_text, bytes_text
+from tui.formatting import ago_text, break_long_words, bytes_text
 from tui.theme_style import theme_style
 
 
@@ -63,6 +63,10 @@ class DetailPanel(VerticalScroll):
         self._body.update(self._render_body(), layout=not same_size)
         return True
 
+    def on_resize(self) -> None:
+        if self.session is not None:
+            self._body.update(self._render_body())
+
     def show_message(self, text: str) -> None:
         self.session = None
         self._body.update(Text(text, style="dim"))
@@ -80,13 +84,11 @@ class DetailPanel(VerticalScroll):
         if s is None:
             return Text("No session selected.", style="dim")
         now = self.clock()
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
+        rows: list[tuple[str, str | Text]] = []
         state_colour = theme_style(self.app, f"state-{s.state.value}")
 
         def row(label: str, value: str | Text) -> None:
-            grid.add_row(label, value)
+            rows.append((label, value))
 
         row("id", s.id)
         row("backend", f"{s.backend} ({s.kind})")
@@ -117,4 +119,18 @@ class DetailPanel(VerticalScroll):
                     for src in self.sources
                 ),
             )
+        return self._grid(rows)
+
+    def _grid(self, rows: list[tuple[str, str | Text]]) -> Table:
+        """Labels, then values over the width left; a long path or id breaks
+        after a ``/``, ``_`` or ``-``, never in the middle of a name."""
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        label_width = max((len(label) for label, _ in rows), default=0)
+        # the panel's inner width (borders, padding and scrollbar are outside it)
+        width = self.scrollable_content_region.width - label_width - 1
+        for label, value in rows:
+            fitted = break_long_words(value, width) if isinstance(value, str) else value
+            grid.add_row(label, fitted)
         return grid
