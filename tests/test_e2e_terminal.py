@@ -155,7 +155,7 @@ def test_the_command_line_filters_by_kind_with_completion(
 ) -> None:
     """``:`` in a real terminal: keys sent in one burst behind it land in the
     box (``d`` is never delete), Tab completes, Enter shows the view in the
-    header, and the layout chosen with L is there again on the next run."""
+    header, an unknown word is refused, ``:all`` shows everything again."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = (
