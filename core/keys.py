@@ -110,6 +110,8 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("dashboard", "sessions.inspect", "i", "Inspect the whole record"),
     ("dashboard", "sessions.command", "colon", "Command line (:docker, :view)"),
     ("dashboard", "views.jump", "1,2,3,4,5,6,7,8,9", "Saved view N"),
+    ("dashboard", "sessions.restart", "ctrl+r", "Restart (confirm)"),
+    ("dashboard", "sessions.stats", "S", "Live stats on/off"),
     ("dashboard", "layout.cycle", "L", "Layout: auto, side by side, stacked"),
     ("dashboard", "layout.details", "D", "Details pane on/off"),
     ("dashboard", "logs.merge", "m", "Merged log of selected"),

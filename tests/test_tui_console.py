@@ -14,15 +14,17 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from core.settings import AppConfig, TmuxBackendConfig, UIConfig
+from core.settings import AppConfig, SessionSpec, TmuxBackendConfig, UIConfig
 from core.uistate import UiState, UiStateFile
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
 from tests.tmux_fixtures import _socket_name_fixture, tmux_on  # noqa: F401 - fixture
 from tui.app import SesstuiApp
 from tui.formatting import break_long_words
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.plan import PlanScreen
+from tui.stats_text import stats_text
 from tui.widgets.command_line import CommandLine
 from tui.widgets.detail_panel import DetailPanel
 from tui.widgets.health_bar import HealthBar
@@ -373,3 +375,86 @@ def test_the_layout_file_never_fails_to_load(tmp_path: Path) -> None:
     assert store.load() == UiState(layout="side")
     blocked = UiStateFile(path / "below-a-file" / "ui.json")
     assert "cannot save the layout" in (blocked.save(UiState()) or "")
+
+
+# --- restart and live stats ------------------------------------------------------------
+
+
+async def test_restart_a_tmux_session_from_its_spec(socket_name: str, tmp_path: Path) -> None:
+    spec = SessionSpec(
+        name="bot",
+        backend="work",
+        command=(sys.executable, "-c", "import time; time.sleep(600)"),
+        stop_timeout=2,
+    )
+    work = TmuxBackendConfig(name="work", kind="tmux", socket_name=socket_name)
+    make_session(tmp_path / "runs", age=timedelta(hours=1))
+    cfg = AppConfig(
+        backends=(dirs_config(tmp_path / "runs"), work),
+        sessions={"bot": spec},
+        ui=UIConfig(refresh_seconds=0.3),
+    )
+    app = SesstuiApp(cfg)
+    async with app.run_test(size=(100, 30)) as pilot:
+        d = await rows(pilot, 1)
+        app.inventory.start("bot")
+        await wait_until(pilot, lambda: "work:bot" in d.table.shown, "the bot row")
+        pid = tmux_on(socket_name, "display", "-p", "-t", "bot", "#{pane_pid}").strip()
+        # a session directory has no spec and no restart: the key is grey there
+        d.table.move_cursor(
+            row=d.table.get_row_index(next(k for k in d.table.shown if k.startswith("runs:")))
+        )
+        await pilot.pause()
+        assert d.check_action("restart", ()) is None
+        d.table.move_cursor(row=d.table.get_row_index("work:bot"))
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirm")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen)
+        assert "Ctrl+C" in dialog.message and "from its spec" in dialog.message
+        assert dialog.focused is dialog.query_one("#cancel")  # the safe choice first
+        await pilot.click("#restart")
+
+        def new_pid() -> bool:
+            now = tmux_on(socket_name, "display", "-p", "-t", "bot", "#{pane_pid}").strip()
+            return bool(now) and now != pid
+
+        await wait_until(pilot, new_pid, "a new process in the bot session", timeout=20)
+        await wait_until(
+            pilot,
+            lambda: any(n.message == "Restarted work:bot" for n in app._notifications),
+            "the restarted notice",
+        )
+
+
+async def test_stats_measure_only_the_rows_on_screen(tmp_path: Path) -> None:
+    for n in range(30):
+        make_session(tmp_path / "runs", age=timedelta(hours=n + 1))
+    state = tmp_path / "ui.json"
+    app = app_for(dirs_config(tmp_path / "runs", max_sessions=-1, max_age_days=None), state=state)
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = await rows(pilot, 30)
+        d.stats_interval = 0.01
+        detail = d.query_one(DetailPanel)
+        await pilot.press("S")
+        await wait_until(pilot, lambda: "/s" in detail.stats, "the selected row's growth")
+        on_screen = {s.ref for s in d.visible_sessions()}
+        assert set(d.stats) == on_screen and len(on_screen) < 30
+        assert UiStateFile(state).load().stats
+        await pilot.press("S")
+        await wait_until(pilot, lambda: not detail.stats and not d.stats, "stats off")
+
+
+def test_stats_cells() -> None:
+    from core.model import SessionRef
+    from core.stats import SessionStats
+
+    ref = SessionRef("b", "x")
+    assert stats_text(None) == "…"
+    assert stats_text(SessionStats(ref, "docker", cpu_percent=3.21, memory_bytes=2048)) == (
+        "3.2% 2.0 KiB"
+    )
+    assert stats_text(SessionStats(ref, "dirs", growth_bytes_per_s=1536.0)) == "+1.5 KiB/s"
+    assert stats_text(SessionStats(ref, "json", turns=1, turns_per_hour=1.0)) == "1 turn 1/h"
+    assert stats_text(SessionStats(ref, "kv", note="kv sessions have no live stats")) == "-"
+    assert stats_text(SessionStats(ref, "docker", note="engine down")) == "?"

@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from core.backend import LineStream, pump
+from core.backend import LineStream, Restartable, pump
 from core.durations import duration_text
 from core.errors import ActionFailed
 from core.history import answered, since_last_open
@@ -40,6 +40,7 @@ from core.model import (
 from core.query import QueryError, parse_query
 from core.registry import known_kinds
 from core.relations import Relation, related_with_reasons
+from core.stats import SessionStats
 from core.uistate import LAYOUTS, UiState
 from tui.formatting import bytes_text
 from tui.inbox import Inbox
@@ -51,6 +52,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.inspect import InspectScreen
 from tui.screens.plan import PlanScreen
 from tui.screens.start import StartScreen
+from tui.stats_text import stats_text
 from tui.widgets.command_line import CommandLine
 from tui.widgets.detail_panel import DetailPanel
 from tui.widgets.health_bar import HealthBar
@@ -107,6 +109,8 @@ class DashboardScreen(Screen[None]):
     | i | Inspect the selected session's whole record |
     | : | Command line: :tmux :docker :dirs :kv :json, :<backend>, :<view>, :all |
     | 1-9 | The Nth saved view (``views:`` in the config) |
+    | ctrl+r | Restart the selected session (confirm) |
+    | S | Live stats of the rows shown on/off (CPU, memory, growth, turns) |
     | L | Layout: auto, side by side, stacked (remembered) |
     | D | Details pane on/off (stacked: in the log's place) |
     | O / J | Orphans / journal |
@@ -145,6 +149,8 @@ class DashboardScreen(Screen[None]):
         Binding(
             "1,2,3,4,5,6,7,8,9", "jump_view", "View", key_display="1-9", show=False, id="views.jump"
         ),
+        Binding("ctrl+r", "restart", "Restart", show=False, id="sessions.restart"),
+        Binding("S", "toggle_stats", "Stats", show=False, id="sessions.stats"),
         Binding("L", "cycle_layout", "Layout", show=False, id="layout.cycle"),
         Binding("D", "toggle_details", "Details", show=False, id="layout.details"),
         Binding("O", "orphans", "Orphans", show=False, id="app.orphans"),
@@ -182,6 +188,8 @@ class DashboardScreen(Screen[None]):
         self.view_query = ""
         self._filter_timer: Timer | None = None
         self._last_key = ""
+        # live stats of the rows on screen, by ref (S turns them on)
+        self.stats: dict[SessionRef, SessionStats] = {}
         # rows a bulk delete leaves out (their kind has no delete), and why
         self._left_out: list[tuple[Session, str]] = []
 
@@ -254,6 +262,8 @@ class DashboardScreen(Screen[None]):
     def action_refresh(self) -> None:
         self._refreshing = True
         self.refresh_worker()
+        if self.ui.stats:
+            self._measure_visible()
 
     @work(thread=True, exclusive=True, group="refresh", name="refresh", exit_on_error=False)
     def refresh_worker(self) -> None:
@@ -413,6 +423,7 @@ class DashboardScreen(Screen[None]):
             return
         detail = self.query_one(DetailPanel)
         detail.related = self._related_names(sel)
+        detail.stats = stats_text(self.stats.get(sel.ref)) if self.ui.stats else ""
         detail.sized = sel.backend in self.table.sized_backends
         if detail.session is None or detail.session.ref != sel.ref:
             detail.record = ""
@@ -688,6 +699,103 @@ class DashboardScreen(Screen[None]):
             self.notify(f"No view {number}: {have}", severity="warning", timeout=3)
             return
         self.show_view(views[number - 1])
+
+    # -- restart and live stats ---------------------------------------------------
+
+    def _restartable(self, session: Session) -> bool:
+        inv = self.app.inventory
+        spec = inv.specs.get(session.id)
+        return isinstance(inv.backend(session.backend), Restartable) or (
+            spec is not None and spec.backend == session.backend
+        )
+
+    def _can_restart(self) -> bool | None:
+        """Hidden when nothing configured can restart; grey for a row that cannot."""
+        inv = self.app.inventory
+        if not inv.specs and not any(isinstance(b, Restartable) for b in inv.backends.values()):
+            return False
+        sel = self.table.selected if self.query(SessionsTable) else None
+        return True if sel is not None and self._restartable(sel) else None
+
+    def action_restart(self) -> None:
+        sel = self.table.selected
+        if sel is None or not self._restartable(sel):
+            return
+        inv = self.app.inventory
+        wait = inv.stop_timeout(sel.ref)
+        how = inv.stop_description(sel.ref, timeout=wait).brief
+        if isinstance(inv.backend(sel.backend), Restartable):
+            message = f"The engine restarts it: {how}, then it starts again (the same {sel.kind})."
+        else:
+            message = f"It gets {how}, then starts again from its spec (sessions.{sel.id})."
+
+        def chosen(answer: str | None) -> None:
+            if answer == "restart":
+                self.table.border_subtitle = f"restarting {sel.name}…"
+                self.restart_worker(sel.ref, wait)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Restart {sel.backend}:{sel.name}?", message, [("restart", "Restart", "warning")]
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="act", exit_on_error=False)
+    def restart_worker(self, ref: SessionRef, timeout: float) -> None:
+        try:
+            session = self.app.inventory.restart(ref, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.call_from_thread(self._act_failed, exc)
+            return
+        self.app.call_from_thread(self._acted, f"Restarted {session.ref}")
+
+    # seconds between the two readings of a rate (tmux CPU, a directory's growth)
+    stats_interval = 1.0
+
+    def action_toggle_stats(self) -> None:
+        self.ui = replace(self.ui, stats=not self.ui.stats)
+        self._save_ui_state()
+        if self.ui.stats:
+            self._measure_visible()
+        else:
+            self.stats.clear()
+            self._show_stats()
+        self.notify("Live stats on" if self.ui.stats else "Live stats off", timeout=2)
+
+    def visible_sessions(self) -> list[Session]:
+        """The rows on screen now (what stats measure: never the whole table)."""
+        t = self.table
+        first = int(t.scroll_offset.y)
+        height = max(1, t.scrollable_content_region.height - 1)  # the header row
+        keys = [str(r.key.value) for r in t.ordered_rows[first : first + height]]
+        return [t.shown[k] for k in keys if k in t.shown]
+
+    def _measure_visible(self) -> None:
+        # one reading at a time: a slow engine is never asked twice at once
+        if any(w.group == "stats" and w.is_running for w in self.workers):
+            return
+        sessions = self.visible_sessions()
+        if sessions:
+            self.stats_worker(sessions)
+
+    @work(thread=True, group="stats", exit_on_error=False)
+    def stats_worker(self, sessions: list[Session]) -> None:
+        got = self.app.inventory.stats(sessions, interval=self.stats_interval)
+        self.app.call_from_thread(self._stats_measured, got)
+
+    def _stats_measured(self, got: list[SessionStats]) -> None:
+        if not self.ui.stats:
+            return  # turned off while measuring
+        self.stats.update({s.ref: s for s in got})
+        self._show_stats()
+
+    def _show_stats(self) -> None:
+        detail = self.query_one(DetailPanel)
+        sel = detail.session
+        detail.stats = stats_text(self.stats.get(sel.ref)) if sel and self.ui.stats else ""
+        if sel is not None:
+            detail.show(sel, detail.sources)
 
     # -- layout -----------------------------------------------------------------
 
@@ -1022,6 +1130,8 @@ class DashboardScreen(Screen[None]):
             return any(Capability.PRUNE in b.capabilities for b in backends)
         if action == "start":
             return self.app.inventory.can_start()
+        if action == "restart":
+            return self._can_restart()
         need = self._ROW_ACTIONS.get(action)
         if need is None:
             return True

@@ -34,6 +34,7 @@ class DetailPanel(VerticalScroll):
         self.sized = True  # does the session's backend measure sizes?
         self.record = ""  # the session's record (pretty JSON) when its backend has one
         self._shown_agos = ("", "")  # the "(… ago)" texts drawn (see tick)
+        self.stats = ""  # live stats (CPU, memory, growth...) when they are on
 
     def compose(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - textual's ComposeResult
         yield self._body
@@ -93,6 +94,8 @@ class DetailPanel(VerticalScroll):
         row("id", s.id)
         row("backend", f"{s.backend} ({s.kind})")
         row("state", Text(s.state.value, style=state_colour))
+        if self.stats:
+            row("stats", self.stats)
         if s.created:
             row("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago_text(s.created, now)})")
         if s.last_active:
