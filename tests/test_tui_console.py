@@ -7,14 +7,18 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from core.model import Session
 from core.settings import AppConfig, SessionSpec, TmuxBackendConfig, UIConfig
+from core.stats import SessionStats
 from core.uistate import UiState, UiStateFile
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
@@ -458,3 +462,43 @@ def test_stats_cells() -> None:
     assert stats_text(SessionStats(ref, "json", turns=1, turns_per_hour=1.0)) == "1 turn 1/h"
     assert stats_text(SessionStats(ref, "kv", note="kv sessions have no live stats")) == "-"
     assert stats_text(SessionStats(ref, "docker", note="engine down")) == "?"
+
+
+async def test_one_stats_reading_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = app_for(*two_backends(tmp_path))
+    release = threading.Event()
+    asked: list[int] = []
+
+    def slow_stats(sessions: list[Session], **_: object) -> list[SessionStats]:
+        asked.append(len(sessions))
+        release.wait(30)  # a slow engine: the reading lasts until the test lets go
+        return []
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = await rows(pilot, 3)
+        monkeypatch.setattr(app.inventory, "stats", slow_stats)
+        await pilot.press("S")
+        await wait_until(pilot, lambda: asked == [3], "a reading of the 3 rows on screen")
+        await pilot.press("r")  # a refresh would measure again: one is under way
+        await wait_until(pilot, lambda: not d._refreshing, "the refresh done")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: not d._refreshing, "the second refresh done")
+        assert asked == [3]
+        release.set()
+        await wait_until(
+            pilot, lambda: not any(w.group == "stats" for w in app.workers), "the reading ended"
+        )
+        # (the app refreshes every 0.3 s, each refresh measures the rows on screen)
+        await wait_until(pilot, lambda: len(asked) >= 2, "the next refresh measures again")
+
+
+async def test_the_sessions_title_names_the_filter_not_the_view(tmp_path: Path) -> None:
+    app = app_for(*two_backends(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = await rows(pilot, 3)
+        await pilot.press("colon", *"runs", "enter")
+        await wait_until(pilot, lambda: len(d.table.shown) == 2, "the runs view")
+        assert "filter" not in str(d.table.border_title)
+        assert "Sessions 2/3" in str(d.table.border_title)
+        await pilot.press("slash", *"idle", "enter")
+        await wait_until(pilot, lambda: "filter: idle" in str(d.table.border_title), "titled")

@@ -372,8 +372,11 @@ class DashboardScreen(Screen[None]):
             hidden = sum(1 for m in marked if f"{m.backend}:{m.id}" not in t.shown)
             if hidden:
                 title += f", {hidden} hidden"
-        if t.filter_text:
-            title += f" · filter: {t.filter_text}"
+        typed = t.filter_text
+        if self.view_query and typed.startswith(self.view_query):
+            typed = typed[len(self.view_query) :].strip()  # the view is in the header
+        if typed:
+            title += f" · filter: {typed}"
         if str(t.border_title or "") != title:
             t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
 

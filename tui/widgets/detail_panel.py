@@ -131,8 +131,10 @@ class DetailPanel(VerticalScroll):
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         label_width = max((len(label) for label, _ in rows), default=0)
-        # the panel's inner width (borders, padding and scrollbar are outside it)
-        width = self.scrollable_content_region.width - label_width - 1
+        # the panel's inner width (borders and padding are outside it), less a
+        # scrollbar's room whether one shows or not: the same lines either way
+        inner = self.content_region.width - self.styles.scrollbar_size_vertical
+        width = inner - label_width - 1
         for label, value in rows:
             fitted = break_long_words(value, width) if isinstance(value, str) else value
             grid.add_row(label, fitted)
