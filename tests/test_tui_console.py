@@ -445,8 +445,16 @@ async def test_stats_measure_only_the_rows_on_screen(tmp_path: Path) -> None:
         on_screen = {s.ref for s in d.visible_sessions()}
         assert set(d.stats) == on_screen and len(on_screen) < 30
         assert UiStateFile(state).load().stats
+        # the table's Stats column: the rows on screen measured, the others waiting
+        t = d.table
+        assert "stats" in {str(k.value) for k in t.columns}
+        first = t.visible_keys()[0]
+        assert str(t.get_cell(first, "stats")).endswith("/s")
+        below = str(t.ordered_rows[-1].key.value)
+        assert below not in t.visible_keys() and str(t.get_cell(below, "stats")) == "…"
         await pilot.press("S")
         await wait_until(pilot, lambda: not detail.stats and not d.stats, "stats off")
+        assert "stats" not in {str(k.value) for k in t.columns}
 
 
 def test_stats_cells() -> None:

@@ -224,3 +224,10 @@ def test_command_line_completion(snap_compare: SnapCompare, size: tuple[int, int
 def test_view_in_the_header(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     keys = ("colon", "t", "m", "u", "x", "enter")
     assert snap_compare(_app_with_views(), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_stats_column(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # the sample backends have no live stats: the column says "-" (kv, tmux...)
+    app = make_app(tmux=True)
+    assert snap_compare(app, terminal_size=size, run_before=before("S"))

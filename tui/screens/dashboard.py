@@ -80,6 +80,7 @@ def refresh_delay(interval: float, took: float) -> float:
     rest = took / REFRESH_DUTY - took
     return max(interval, min(REFRESH_WAIT_MAX, rest))
 
+
 # below this many columns the "auto" layout stacks the log under the table, full width
 STACK_BELOW = 120
 
@@ -703,7 +704,7 @@ class DashboardScreen(Screen[None]):
             return
         self.show_view(views[number - 1])
 
-    # -- restart and live stats ---------------------------------------------------
+    # -- restart and live stats (a column of the table, and the details) ----------
 
     def _restartable(self, session: Session) -> bool:
         inv = self.app.inventory
@@ -759,6 +760,7 @@ class DashboardScreen(Screen[None]):
     def action_toggle_stats(self) -> None:
         self.ui = replace(self.ui, stats=not self.ui.stats)
         self._save_ui_state()
+        self.table.show_stats_column(self.ui.stats)
         if self.ui.stats:
             self._measure_visible()
         else:
@@ -769,10 +771,7 @@ class DashboardScreen(Screen[None]):
     def visible_sessions(self) -> list[Session]:
         """The rows on screen now (what stats measure: never the whole table)."""
         t = self.table
-        first = int(t.scroll_offset.y)
-        height = max(1, t.scrollable_content_region.height - 1)  # the header row
-        keys = [str(r.key.value) for r in t.ordered_rows[first : first + height]]
-        return [t.shown[k] for k in keys if k in t.shown]
+        return [t.shown[k] for k in t.visible_keys() if k in t.shown]
 
     def _measure_visible(self) -> None:
         # one reading at a time: a slow engine is never asked twice at once
@@ -791,6 +790,7 @@ class DashboardScreen(Screen[None]):
         if not self.ui.stats:
             return  # turned off while measuring
         self.stats.update({s.ref: s for s in got})
+        self.table.set_stats({f"{s.ref.backend}:{s.ref.id}": stats_text(s) for s in got})
         self._show_stats()
 
     def _show_stats(self) -> None:
@@ -805,6 +805,7 @@ class DashboardScreen(Screen[None]):
     def _load_ui_state(self) -> None:
         store = self.app.ui_state
         self.ui = store.load() if store is not None else UiState()
+        self.table.show_stats_column(self.ui.stats)
         self._apply_layout()
 
     def _save_ui_state(self) -> None:
