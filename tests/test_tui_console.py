@@ -510,3 +510,27 @@ async def test_the_sessions_title_names_the_filter_not_the_view(tmp_path: Path) 
         assert "Sessions 2/3" in str(d.table.border_title)
         await pilot.press("slash", *"idle", "enter")
         await wait_until(pilot, lambda: "filter: idle" in str(d.table.border_title), "titled")
+
+
+async def test_rows_scrolled_into_view_get_their_stats(tmp_path: Path) -> None:
+    for n in range(30):
+        make_session(tmp_path / "runs", age=timedelta(hours=n + 1))
+    cfg = AppConfig(
+        backends=(dirs_config(tmp_path / "runs", max_sessions=-1, max_age_days=None),),
+        ui=UIConfig(refresh_seconds=0.3),
+    )
+    app = SesstuiApp(cfg, live=False)  # no timed refresh: only the scroll can measure
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = await rows(pilot, 30)
+        d.stats_interval = 0.01
+        await pilot.press("S")
+        t = d.table
+        top = t.visible_keys()[0]
+        await wait_until(pilot, lambda: str(t.get_cell(top, "stats")).endswith("/s"), "top")
+        await wait_until(pilot, lambda: not any(w.group == "stats" for w in d.workers), "done")
+        bottom = str(t.ordered_rows[-1].key.value)
+        assert str(t.get_cell(bottom, "stats")) == "…"
+        await pilot.press("G")
+        await wait_until(
+            pilot, lambda: str(t.get_cell(bottom, "stats")).endswith("/s"), "the bottom row"
+        )

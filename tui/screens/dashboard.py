@@ -398,6 +398,8 @@ class DashboardScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#sessions")
     def _row_highlighted(self) -> None:
         self._selection_changed()
+        if self.ui.stats:
+            self._measure_visible(missing_only=True)  # rows scrolled into view
 
     def _selection_changed(self) -> None:
         """The cursor moved (or rows changed): the footer now; the details,
@@ -773,11 +775,15 @@ class DashboardScreen(Screen[None]):
         t = self.table
         return [t.shown[k] for k in t.visible_keys() if k in t.shown]
 
-    def _measure_visible(self) -> None:
+    def _measure_visible(self, *, missing_only: bool = False) -> None:
+        """Read the stats of the rows on screen (``missing_only``: only if some
+        have none yet, e.g. just scrolled into view; each refresh reads all)."""
         # one reading at a time: a slow engine is never asked twice at once
         if any(w.group == "stats" and w.is_running for w in self.workers):
             return
         sessions = self.visible_sessions()
+        if missing_only and all(s.ref in self.stats for s in sessions):
+            return
         if sessions:
             self.stats_worker(sessions)
 
