@@ -397,6 +397,16 @@ async def test_a_long_label_loses_its_middle() -> None:
         assert pane.shown_lines() == ["runs:2026…-00_3f9c1a │ x"]
 
 
+async def test_a_wide_screen_gives_labels_their_room() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(160, 24)):
+        pane = app.pane
+        label = "runs:2026-11-21-14-26-00_3f9c1a"  # 31 characters: under 160 // 4
+        pane.set_sources({"0": SourceStyle(label, "warning"), "1": SourceStyle("b", "success")})
+        pane.add_sourced([("0", LogLine("x")), ("1", LogLine("y"))])
+        assert pane.shown_lines() == [f"{label} │ x", f"{'b':<31} │ y"]
+
+
 # -- the merged log screen over real session directories ---------------------
 
 

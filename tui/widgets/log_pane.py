@@ -49,7 +49,8 @@ CONTEXT_STEPS = (0, 2, 5)
 SEPARATOR_TEXT = "--"
 """How :meth:`LogPane.shown_lines` reports the separator between match groups."""
 
-_LABEL_MAX = 20  # a longer source label is cut so the text keeps most of the width
+_LABEL_MAX = 20  # a longer source label is cut (on screens under 80 columns wide:
+# a quarter of a wider one) so the text keeps most of the width
 _BAR = " │ "  # between a source label and the line's text
 _MAX_SPANS = 200  # highlights per line; a pathological pattern cannot stall a render
 
@@ -567,7 +568,9 @@ class LogPane(Widget, can_focus=True):
         before adding their lines (the label column's width is fixed here)."""
         self.sources = dict(sources)
         widest = max((len(s.label) for s in sources.values()), default=0)
-        self.label_width = min(_LABEL_MAX, widest)
+        # a wide terminal gives long labels their room: up to a quarter of it
+        room = self.app.size.width // 4 if self.is_attached else 0
+        self.label_width = min(max(_LABEL_MAX, room), widest)
         self._view.clear_cache()
         self._view.refresh()
 
