@@ -647,3 +647,19 @@ async def test_t_hides_and_shows_the_timestamps_search_still_highlights() -> Non
         assert pane.cursor_text == "2026-11-21 14:25:00,123 INFO ingest: batch 25"
         await pilot.press("t")
         await wait_until(pilot, lambda: text(0).startswith("2026-11-21"), "shown again")
+
+
+async def test_plain_lines_take_the_themes_colours() -> None:
+    # a line with no highlight used to be drawn without colours: the terminal's
+    # own (dark patches in the light theme)
+    app = PaneApp(theme="sesstui-light")
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.pane
+        pane.add([LogLine("plain text"), LogLine("more")])
+        pane.blur()  # no cursor line
+        await pilot.pause()
+        view = pane._view
+        background = view.rich_style.bgcolor
+        for y in (0, 1):
+            for seg in view.render_line(y):
+                assert seg.style is not None and seg.style.bgcolor == background, seg

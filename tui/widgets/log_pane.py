@@ -407,7 +407,11 @@ class LogView(ScrollView, can_focus=False):
                     break
                 if m.end() > m.start():
                     text.stylize(hit, start + m.start(), start + m.end())
-        return Strip(text.render(self.app.console), cell_len(shown))
+        # Text.render leaves a line without spans unstyled: no colours at all,
+        # which a terminal draws in its own default colours (dark patches in a
+        # light theme); the pane's colours go under every segment
+        segments = Segment.apply_style(text.render(self.app.console), style)
+        return Strip(segments, cell_len(shown))
 
     def _on_resize(self, event: events.Resize) -> None:
         self._pane.settle()
