@@ -77,6 +77,24 @@ def _offset(text: str | None) -> timezone | None:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
+def timestamp_length(text: str) -> int:
+    """How many characters a timestamp at the start of ``text`` takes, with a
+    closing ``]`` and the spaces after it (0 when it has none): what a log view
+    hides when timestamps are off.  The same formats as :func:`parse_timestamp`."""
+    if not text or not (text[0].isdigit() or text[0] == "[" or text[0].isupper()):
+        return 0
+    for pattern in (_ISO, _CLOCK, _SYSLOG):
+        m = pattern.match(text)
+        if m is not None and (pattern is not _SYSLOG or m.group(1) in _MONTHS):
+            end = m.end()
+            if text.startswith("[") and text[end : end + 1] == "]":
+                end += 1
+            while text[end : end + 1] == " ":
+                end += 1
+            return end
+    return 0
+
+
 def parse_timestamp(text: str, *, now: float | None = None) -> float | None:
     """The POSIX time of a timestamp at the start of ``text``, or None.
 

@@ -623,11 +623,13 @@ def test_session_env_rejects_lists(tmp_path: Path) -> None:
 
 def test_ui_values_and_errors(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "ui: {theme: t, refresh_seconds: 0.5, log_lines: 10, keymap: {app.help: 1}}\n"
+        # (a YAML number as a key name; 1-9 are the saved views' keys, 0 is free)
+        tmp_path,
+        "ui: {theme: t, refresh_seconds: 0.5, log_lines: 10, keymap: {app.help: 0}}\n",
     )
     ui = load_config(path, env={}).ui
     assert (ui.theme, ui.refresh_seconds, ui.log_lines) == ("t", 0.5, 10)
-    assert ui.keymap == {"app.help": "1"}
+    assert ui.keymap == {"app.help": "0"}
     err = load_error(write(tmp_path, "ui:\n  log_lines: 0\n"))
     assert (err.line, err.key) == (2, "ui.log_lines")
     err = load_error(write(tmp_path, "ui:\n  refresh_seconds: -1\n"))

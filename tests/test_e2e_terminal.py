@@ -53,11 +53,11 @@ def test_demo_filter_follow_quit_leaves_nothing(terminal: Terminal, tmp_path: Pa
     terminal.keys("z")  # full-width log: whole lines at 80 columns
     terminal.wait_for("processed batch 3")
     terminal.keys("z")
-    terminal.wait_for("Details")  # back from the zoom: the table has the focus again
+    terminal.wait_for("Backend")  # back from the zoom: the table is there again
     # filter: the live session's process and the two tmux sessions are running
     terminal.keys("/", "r", "u", "n", "n", "i", "n", "g")  # one burst, as over SSH
     screen = terminal.wait_for("Sessions 3/24")
-    table = screen.split("Details")[0]
+    table = screen.split("Log ·")[0]  # at 80 columns the log is under the table
     assert "active" in table and "build" in table and "idle" not in table
     terminal.keys("Escape")
     terminal.wait_for("Sessions 24")
@@ -148,3 +148,38 @@ def test_cli_attach_from_a_plain_shell(terminal: Terminal, inner: str, tmp_path:
     while not done.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert done.read_text().strip() == "0"
+
+
+def test_the_command_line_filters_by_kind_with_completion(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """``:`` in a real terminal: keys sent in one burst behind it land in the
+    box (``d`` is never delete), Tab completes, Enter shows the view in the
+    header, an unknown word is refused, ``:all`` shows everything again."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = (
+        f"TMPDIR={tmpdir} PYTHONPATH={ROOT} TERM=xterm-256color "
+        f"DOCKER_HOST=unix://{tmp_path}/no-docker.sock"
+    )
+    terminal.start(f"cd {ROOT} && env {env} {sys.executable} -m tui.cli demo")
+    terminal.wait_for("Sessions 24")
+    terminal.keys(":", "d", "i")  # one burst: "d" is text here, not delete
+    screen = terminal.wait_for(":dirs")  # the hint lists the matches
+    assert "plan" not in screen
+    terminal.keys("Tab")
+    terminal.wait_for("▊  dirs")  # completed in the box
+    terminal.keys("Enter")
+    screen = terminal.wait_for("Sessions 13/24")  # the 13 session directories
+    assert " :dirs " in screen.splitlines()[0]  # the view, in the header
+    terminal.keys(":", "t", "m", "u", "x", "Enter")
+    screen = terminal.wait_for("Sessions 2/24")
+    assert " :tmux " in screen.splitlines()[0] and "build" in screen
+    terminal.keys(":", "n", "o", "p", "e", "Enter")
+    terminal.wait_for("unknown: 'nope'")
+    terminal.keys("Escape")
+    time.sleep(0.5)  # a key right behind ESC would read as alt+key
+    terminal.keys(":", "a", "l", "l", "Enter")
+    screen = terminal.wait_for("Sessions 24 ")
+    assert ":tmux" not in screen.splitlines()[0]
+    terminal.keys("q")

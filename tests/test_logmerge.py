@@ -15,7 +15,7 @@ import pytest
 
 from core.dirs.backend import DirsBackend
 from core.inventory import Inventory
-from core.logmerge import MergedLine, MergedTail, parse_timestamp
+from core.logmerge import MergedLine, MergedTail, parse_timestamp, timestamp_length
 from core.model import SessionRef
 from core.settings import SessionSpec
 from tests.helpers import dirs_config, make_session
@@ -322,3 +322,20 @@ def test_a_bare_clock_time_is_today_or_just_before_midnight() -> None:
     )
     for not_a_time in ("12:10 x", "12:10:23:44 x", "25:00:00 x", "1234 x"):
         assert parse_timestamp(not_a_time, now=noon) is None, not_a_time
+
+
+@pytest.mark.parametrize(
+    ("line", "length"),
+    [
+        ("2026-11-21T10:00:00.123Z INFO x", 25),
+        ("2026-11-21 10:00:00,123 INFO x", 24),
+        ("[2026-11-21 10:00:00] x", 22),
+        ("Nov 21 10:00:00 host x", 16),
+        ("12:10:23 x", 9),
+        ("Foo 21 10:00:00 x", 0),
+        ("  traceback", 0),
+        ("", 0),
+    ],
+)
+def test_timestamp_length(line: str, length: int) -> None:
+    assert timestamp_length(line) == length

@@ -397,6 +397,16 @@ async def test_a_long_label_loses_its_middle() -> None:
         assert pane.shown_lines() == ["runs:2026…-00_3f9c1a │ x"]
 
 
+async def test_a_wide_screen_gives_labels_their_room() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(160, 24)):
+        pane = app.pane
+        label = "runs:2026-11-21-14-26-00_3f9c1a"  # 31 characters: under 160 // 4
+        pane.set_sources({"0": SourceStyle(label, "warning"), "1": SourceStyle("b", "success")})
+        pane.add_sourced([("0", LogLine("x")), ("1", LogLine("y"))])
+        assert pane.shown_lines() == [f"{label} │ x", f"{'b':<31} │ y"]
+
+
 # -- the merged log screen over real session directories ---------------------
 
 
@@ -606,3 +616,50 @@ def test_merged_screen_snapshot_80x24(snap_compare: SnapCompare) -> None:
 def test_merged_screen_filter_snapshot_120x40(snap_compare: SnapCompare) -> None:
     keys = ("slash", *"batch 2", "enter", "ampersand", "c", "2")  # filter, context 2, mute ci
     assert snap_compare(snapshot_app(), terminal_size=(120, 40), run_before=open_merged_then(*keys))
+
+
+async def test_t_hides_and_shows_the_timestamps_search_still_highlights() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.pane
+        pane.add(
+            [
+                LogLine("2026-11-21 14:25:00,123 INFO ingest: batch 25"),
+                LogLine("[Nov 21 14:25:01] WARNING slow batch"),
+                LogLine("  a traceback line 14:25"),
+            ]
+        )
+        await type_search(pilot, "batch")
+        view = pane._view
+
+        def text(y: int) -> str:
+            return "".join(seg.text for seg in view.render_line(y)).rstrip()
+
+        assert text(0).startswith("2026-11-21 14:25:00,123 INFO")
+        await pilot.press("t")  # (the search stays: its matches are still marked)
+        await wait_until(pilot, lambda: text(0).startswith("INFO ingest"), "no timestamp")
+        assert text(1) == "WARNING slow batch"
+        assert text(2) == "  a traceback line 14:25"  # no timestamp at its start: as it was
+        # the match is still highlighted where it moved to
+        (hit,) = [s for s in view.render_line(0) if s.text == "batch"]
+        assert hit.style is not None and hit.style.reverse
+        # copy (y) takes the whole line, timestamp and all
+        assert pane.cursor_text == "2026-11-21 14:25:00,123 INFO ingest: batch 25"
+        await pilot.press("t")
+        await wait_until(pilot, lambda: text(0).startswith("2026-11-21"), "shown again")
+
+
+async def test_plain_lines_take_the_themes_colours() -> None:
+    # a line with no highlight used to be drawn without colours: the terminal's
+    # own (dark patches in the light theme)
+    app = PaneApp(theme="sesstui-light")
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.pane
+        pane.add([LogLine("plain text"), LogLine("more")])
+        pane.blur()  # no cursor line
+        await pilot.pause()
+        view = pane._view
+        background = view.rich_style.bgcolor
+        for y in (0, 1):
+            for seg in view.render_line(y):
+                assert seg.style is not None and seg.style.bgcolor == background, seg

@@ -89,8 +89,15 @@ def test_error_state_backend_down(snap_compare: SnapCompare, size: tuple[int, in
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 def test_filter(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    keys = ("slash", "c", "i")
-    assert snap_compare(make_app(), terminal_size=size, run_before=before(*keys))
+    async def run(pilot: Pilot[int]) -> None:
+        await before("slash", "c", "i")(pilot)
+        # the query applies once typing pauses (a debounce): wait for it
+        screen = pilot.app.screen
+        assert isinstance(screen, DashboardScreen)
+        await wait_until(pilot, lambda: screen.table.filter_text == "ci", "the filter applied")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run)
 
 
 @pytest.mark.parametrize("theme", ["sesstui-light", "sesstui-16", "sesstui-dusk"])
@@ -178,3 +185,49 @@ def test_log_search(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
 def test_help_with_remapped_keys(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app = make_app(keymap={"sessions.prune": "P", "sessions.delete": "D,delete"})
     assert snap_compare(app, terminal_size=size, run_before=before("question_mark"))
+
+
+# --- the operator's console (#13): focus, layouts, the command line ---------------
+
+
+@pytest.mark.parametrize("theme", ["sesstui-dark", "sesstui-light", "sesstui-16", "sesstui-dusk"])
+def test_focus_in_the_log_pane(snap_compare: SnapCompare, theme: str) -> None:
+    # the log pane's heavy border shows the focus; the table's row stays highlighted
+    app = make_app(theme=theme)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before("l"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_details_in_the_logs_place(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # 80x24 is stacked: D puts the details where the log was; 120x40 is side
+    # by side: D hides the details and the log takes the width
+    assert snap_compare(make_app(), terminal_size=size, run_before=before("D"))
+
+
+def test_side_by_side_at_80_columns(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=before("L"))
+
+
+def _app_with_views() -> SesstuiApp:
+    app = make_app(tmux=True)
+    app.config = replace(app.config, views={"stale": "age>7d", "bots": "name:bot*"})
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_command_line_completion(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    keys = ("colon", "s")  # matches: stale (a view); the suggestion shows greyed
+    assert snap_compare(_app_with_views(), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_view_in_the_header(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    keys = ("colon", "t", "m", "u", "x", "enter")
+    assert snap_compare(_app_with_views(), terminal_size=size, run_before=before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_stats_column(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # the sample backends have no live stats: the column says "-" (kv, tmux...)
+    app = make_app(tmux=True)
+    assert snap_compare(app, terminal_size=size, run_before=before("S"))

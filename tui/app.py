@@ -14,6 +14,7 @@ from core.errors import ConfigError
 from core.history import History
 from core.inventory import Inventory
 from core.settings import AppConfig
+from core.uistate import UiStateFile
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.error import ErrorScreen
 from tui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, ThemePicker, load_themes
@@ -62,6 +63,7 @@ class SesstuiApp(App[int]):
         user_theme_dir: Path | None = None,
         startup_notices: Sequence[str] = (),
         history: History | None = None,
+        ui_state: UiStateFile | None = None,
     ) -> None:
         """``clock`` and ``live=False`` (no interval refresh) make snapshots
         deterministic; everything else comes from ``config``.  User themes
@@ -69,7 +71,9 @@ class SesstuiApp(App[int]):
         ``startup_notices`` are shown as notifications once the app is up
         (the demo says there what it had to leave out).  ``history`` keeps
         the inventory between runs for the since-last-open notice (default:
-        the state dir's, when ``live``)."""
+        the state dir's, when ``live``).  ``ui_state`` remembers the layout
+        between runs (default: ``<state dir>/ui.json`` when ``live``; none,
+        so the defaults, otherwise)."""
         super().__init__()
         self.config = config
         # themes first: a broken user theme stops here, before any backend opens
@@ -92,6 +96,7 @@ class SesstuiApp(App[int]):
         self.clock = clock
         self.live = live
         self.history = history if history is not None or not live else History.default()
+        self.ui_state = ui_state if ui_state is not None or not live else UiStateFile()
         if config.ui.keymap:
             self.set_keymap(dict(config.ui.keymap))
 

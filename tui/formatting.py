@@ -70,3 +70,37 @@ def session_json(s: Session) -> dict[str, object]:
         "attachable": s.attachable,
         "metadata": redact_fields(s.metadata),
     }
+
+
+# a long word (a path, an id) may break after one of these
+_BREAK_AFTER = frozenset("/_-.,:=@&?")
+
+
+def break_long_words(text: str, width: int) -> str:
+    """``text`` with every word longer than ``width`` split over lines after
+    a ``/``, ``_``, ``-``, ``.`` (…) so that a path or an id is not cut in
+    the middle of a name; a part with no such place is cut at ``width``.
+    Lines and spaces are kept; shorter words are left to the usual wrap."""
+    if width < 4:
+        return text
+    out_lines = []
+    for line in text.split("\n"):
+        words = []
+        for word in line.split(" "):
+            words.append(word if len(word) <= width else "\n".join(_split_word(word, width)))
+        out_lines.append(" ".join(words))
+    return "\n".join(out_lines)
+
+
+def _split_word(word: str, width: int) -> list[str]:
+    parts: list[str] = []
+    rest = word
+    while len(rest) > width:
+        cut = max((i + 1 for i in range(width) if rest[i] in _BREAK_AFTER), default=width)
+        if cut < width // 3:  # a break that early wastes the line: cut at the width
+            cut = width
+        parts.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        parts.append(rest)
+    return parts

@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from core.backend import LineStream, pump
+from core.backend import LineStream, Restartable, pump
 from core.durations import duration_text
 from core.errors import ActionFailed
 from core.history import answered, since_last_open
@@ -36,7 +37,11 @@ from core.model import (
     SessionRef,
     SizeInfo,
 )
+from core.query import QueryError, parse_query
+from core.registry import known_kinds
 from core.relations import Relation, related_with_reasons
+from core.stats import SessionStats
+from core.uistate import LAYOUTS, UiState
 from tui.formatting import bytes_text
 from tui.inbox import Inbox
 from tui.screens.bulk import BulkScreen
@@ -47,8 +52,11 @@ from tui.screens.help import HelpScreen
 from tui.screens.inspect import InspectScreen
 from tui.screens.plan import PlanScreen
 from tui.screens.start import StartScreen
+from tui.stats_text import stats_text
+from tui.widgets.command_line import CommandLine
 from tui.widgets.detail_panel import DetailPanel
 from tui.widgets.health_bar import HealthBar
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
 
@@ -71,6 +79,10 @@ def refresh_delay(interval: float, took: float) -> float:
     :data:`REFRESH_WAIT_MAX`, nor shorter than ``interval``)."""
     rest = took / REFRESH_DUTY - took
     return max(interval, min(REFRESH_WAIT_MAX, rest))
+
+
+# below this many columns the "auto" layout stacks the log under the table, full width
+STACK_BELOW = 120
 
 
 class DashboardScreen(Screen[None]):
@@ -96,13 +108,23 @@ class DashboardScreen(Screen[None]):
     | R | Jump to a related session |
     | y | Copy the session's ref to the clipboard |
     | i | Inspect the selected session's whole record |
+    | : | Command line: :tmux :docker :dirs :kv :json, :<backend>, :<view>, :all |
+    | 1-9 | The Nth saved view (``views:`` in the config) |
+    | ctrl+r | Restart the selected session (confirm) |
+    | S | Live stats of the rows shown on/off (CPU, memory, growth, turns) |
+    | L | Layout: auto, side by side, stacked (remembered) |
+    | D | Details pane on/off (stacked: in the log's place) |
     | O / J | Orphans / journal |
     | ? | Help |
     | q | Quit |
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="sessions.filter"),
+        # "/" and ":" are priority bindings: they run as the key arrives, in
+        # order, before the keys behind them in the same burst reach the
+        # table ("/state:idle" or ":docker" sent at once over SSH); in a text
+        # box or the log pane they step aside (SkipAction)
+        Binding("slash", "filter", "Filter", id="sessions.filter", priority=True),
         Binding("r", "refresh", "Refresh", show=False, id="sessions.refresh"),
         # the log pane's title shows these two, so the footer fits 80 columns
         Binding("f", "toggle_follow", "Follow", show=False, id="logs.follow"),
@@ -124,6 +146,14 @@ class DashboardScreen(Screen[None]):
         Binding("R", "related", "Related", show=False, id="sessions.related"),
         Binding("y", "copy_id", "Copy id", show=False, id="sessions.copy"),
         Binding("i", "inspect", "Inspect", show=False, id="sessions.inspect"),
+        Binding("colon", "command", "Command", show=False, id="sessions.command", priority=True),
+        Binding(
+            "1,2,3,4,5,6,7,8,9", "jump_view", "View", key_display="1-9", show=False, id="views.jump"
+        ),
+        Binding("ctrl+r", "restart", "Restart", show=False, id="sessions.restart"),
+        Binding("S", "toggle_stats", "Stats", show=False, id="sessions.stats"),
+        Binding("L", "cycle_layout", "Layout", show=False, id="layout.cycle"),
+        Binding("D", "toggle_details", "Details", show=False, id="layout.details"),
         Binding("O", "orphans", "Orphans", show=False, id="app.orphans"),
         Binding("J", "journal", "Journal", show=False, id="app.journal"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -153,6 +183,16 @@ class DashboardScreen(Screen[None]):
         self.related_info: dict[SessionRef, list[Relation]] = {}
         # how many related-jumps were made from each session (to cycle)
         self._related_turn: dict[SessionRef, int] = {}
+        self.ui = UiState()  # layout preferences, loaded on mount
+        # the view in force (":docker", ":stale") and its query, AND-ed with the filter
+        self.view_name = ""
+        self.view_query = ""
+        self._filter_timer: Timer | None = None
+        self._last_key = ""
+        # live stats of the rows on screen, by ref (S turns them on)
+        self.stats: dict[SessionRef, SessionStats] = {}
+        # rows a bulk delete leaves out (their kind has no delete), and why
+        self._left_out: list[tuple[Session, str]] = []
 
     # -- layout ---------------------------------------------------------------
 
@@ -174,7 +214,9 @@ class DashboardScreen(Screen[None]):
             # select-all on focus would let the next key replace them
             select_on_focus=False,
         )
-        yield Footer(compact=True)
+        yield Static("", id="command-hint", markup=False)
+        yield CommandLine(self._command_words(), id="command")
+        yield KeyFooter(compact=True)
 
     @property
     def table(self) -> SessionsTable:
@@ -201,6 +243,7 @@ class DashboardScreen(Screen[None]):
         self.table.border_title = "Sessions"
         self.query_one(DetailPanel).border_title = "Details"
         self.log_pane.border_title = "Log"
+        self._load_ui_state()
         self.table.focus()
         self.action_refresh()  # the next one is timed when it is done (_refresh_done)
 
@@ -220,6 +263,8 @@ class DashboardScreen(Screen[None]):
     def action_refresh(self) -> None:
         self._refreshing = True
         self.refresh_worker()
+        if self.ui.stats:
+            self._measure_visible()
 
     @work(thread=True, exclusive=True, group="refresh", name="refresh", exit_on_error=False)
     def refresh_worker(self) -> None:
@@ -328,8 +373,11 @@ class DashboardScreen(Screen[None]):
             hidden = sum(1 for m in marked if f"{m.backend}:{m.id}" not in t.shown)
             if hidden:
                 title += f", {hidden} hidden"
-        if t.filter_text:
-            title += f" · filter: {t.filter_text}"
+        typed = t.filter_text
+        if self.view_query and typed.startswith(self.view_query):
+            typed = typed[len(self.view_query) :].strip()  # the view is in the header
+        if typed:
+            title += f" · filter: {typed}"
         if str(t.border_title or "") != title:
             t.border_title = Content(title)  # plain text: a filter like "[/" is not markup
 
@@ -350,6 +398,8 @@ class DashboardScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#sessions")
     def _row_highlighted(self) -> None:
         self._selection_changed()
+        if self.ui.stats:
+            self._measure_visible(missing_only=True)  # rows scrolled into view
 
     def _selection_changed(self) -> None:
         """The cursor moved (or rows changed): the footer now; the details,
@@ -360,6 +410,7 @@ class DashboardScreen(Screen[None]):
             self.query_one(DetailPanel).show(None)
             self._stop_tail()
             self.log_pane.message("")
+            self.log_pane.border_title = "Log"  # nothing is followed
             self._tail_ref = None
             return
         if not self._settle_queued:
@@ -378,6 +429,7 @@ class DashboardScreen(Screen[None]):
             return
         detail = self.query_one(DetailPanel)
         detail.related = self._related_names(sel)
+        detail.stats = stats_text(self.stats.get(sel.ref)) if self.ui.stats else ""
         detail.sized = sel.backend in self.table.sized_backends
         if detail.session is None or detail.session.ref != sel.ref:
             detail.record = ""
@@ -530,6 +582,8 @@ class DashboardScreen(Screen[None]):
         self.notify("Following the log" if self.follow else "Log paused", timeout=2)
 
     def action_zoom_log(self) -> None:
+        if not self.log_pane.display:  # stacked, details in its place: the log first
+            self.action_toggle_details()
         if self.maximized is not None:
             self.minimize()
             self.table.focus()
@@ -537,9 +591,288 @@ class DashboardScreen(Screen[None]):
             self.maximize(self.log_pane, container=False)
             self.log_pane.focus()  # full lines: search, filter and copy work here
 
+    # -- the command line (:) and views ------------------------------------------
+
+    def _command_words(self) -> list[str]:
+        """What ``:`` completes: the kinds, the backends, the saved views, all."""
+        cfg = self.app.config
+        return [*known_kinds(), *(b.name for b in cfg.backends), *cfg.views, "all"]
+
+    def resolve_command(self, text: str) -> tuple[str, str] | None:
+        """``(view name, query)`` for a command (``docker``, ``runs``,
+        ``stale``); ``("", "")`` for ``all`` or nothing; None when unknown.
+        A kind comes first, then a backend, then a saved view."""
+        word = text.strip().removeprefix(":").strip()
+        if word.lower() in ("", "all"):
+            return ("", "")
+        kinds = {k.lower(): k for k in known_kinds()}
+        if word.lower() in kinds:
+            return (f":{kinds[word.lower()]}", f"kind:{kinds[word.lower()]}")
+        for b in self.app.config.backends:
+            if b.name == word:
+                return (f":{b.name}", f'backend:"{b.name}"')
+        if word in self.app.config.views:
+            return (f":{word}", self.app.config.views[word])
+        return None
+
+    def action_command(self) -> None:
+        if self._typing():
+            raise SkipAction  # a ":" typed in a box (state:idle) is text
+        line = self.query_one(CommandLine)
+        line.display = True
+        # keys typed in the same burst as ":" are queued on the table: they go
+        # to the box until it has the focus (the table forwards them)
+        self.table.typeahead_target = line
+        line.focus()
+        self._command_hint(line.value)
+
+    @on(events.DescendantFocus)
+    def _command_focused(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, CommandLine):
+            self.table.typeahead_target = None
+
+    @on(Input.Changed, "#command")
+    def _command_changed(self, event: Input.Changed) -> None:
+        event.input.remove_class("-invalid")
+        self._command_hint(event.value)
+
+    def _command_hint(self, text: str, error: str = "") -> None:
+        hint = self.query_one("#command-hint", Static)
+        hint.set_class(bool(error), "-error")
+        if error:
+            hint.update(error)
+        else:
+            found = self.query_one(CommandLine).matches(text)
+            hint.update("  ".join(f":{w}" for w in found) if found else "no match")
+        hint.display = True
+
+    @on(Input.Submitted, "#command")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        resolved = self.resolve_command(event.value)
+        if resolved is None:
+            event.input.add_class("-invalid")
+            words = ", ".join(self.query_one(CommandLine).matches("")[:12])
+            self._command_hint(event.value, f"unknown: {event.value.strip()!r}; try {words}")
+            return
+        self._close_command()
+        self.set_view(*resolved)
+
+    def _close_command(self) -> None:
+        line = self.query_one(CommandLine)
+        with line.prevent(Input.Changed):
+            line.value = ""
+        line.remove_class("-invalid")
+        line.display = False
+        self.query_one("#command-hint", Static).display = False
+        self.table.typeahead_target = None
+        self.table.focus()
+
+    def set_view(self, name: str, query: str) -> None:
+        """Show only the rows of a view (``""``: all rows); the filter box's
+        query still applies within it.  The header names the view."""
+        self.view_name, self.view_query = name, query
+        self.query_one(HealthBar).view = name
+        self.apply_filter(self.query_one("#filter", Input).value)
+
+    def on_key(self, event: events.Key) -> None:
+        # the view key needs to know which of its keys was pressed; the screen
+        # sees the key before the app runs the binding
+        self._last_key = event.key
+
+    def _view_keys(self) -> list[str]:
+        """The keys bound to ``views.jump`` in force (after ``ui.keymap``), in
+        order: the Nth shows the Nth saved view."""
+        bindings = self._bindings.copy()
+        keymap = self.app._keymap  # as Textual applies it (Screen._binding_chain)
+        if keymap:
+            bindings.apply_keymap(keymap)
+        return [
+            key
+            for key, found in bindings.key_to_bindings.items()
+            if any(b.id == "views.jump" for b in found)
+        ]
+
+    def action_jump_view(self, number: int | None = None) -> None:
+        """Show saved view ``number`` (1-based; default: from the key pressed)."""
+        if number is None:
+            keys = self._view_keys()
+            if self._last_key not in keys:
+                return
+            number = keys.index(self._last_key) + 1
+        views = list(self.app.config.views)
+        if not 1 <= number <= len(views):
+            have = f"views 1-{len(views)}" if views else "no saved views (views: in the config)"
+            self.notify(f"No view {number}: {have}", severity="warning", timeout=3)
+            return
+        self.show_view(views[number - 1])
+
+    # -- restart and live stats (a column of the table, and the details) ----------
+
+    def _restartable(self, session: Session) -> bool:
+        inv = self.app.inventory
+        spec = inv.specs.get(session.id)
+        return isinstance(inv.backend(session.backend), Restartable) or (
+            spec is not None and spec.backend == session.backend
+        )
+
+    def _can_restart(self) -> bool | None:
+        """Hidden when nothing configured can restart; grey for a row that cannot."""
+        inv = self.app.inventory
+        if not inv.specs and not any(isinstance(b, Restartable) for b in inv.backends.values()):
+            return False
+        sel = self.table.selected if self.query(SessionsTable) else None
+        return True if sel is not None and self._restartable(sel) else None
+
+    def action_restart(self) -> None:
+        sel = self.table.selected
+        if sel is None or not self._restartable(sel):
+            return
+        inv = self.app.inventory
+        wait = inv.stop_timeout(sel.ref)
+        how = inv.stop_description(sel.ref, timeout=wait).brief
+        if isinstance(inv.backend(sel.backend), Restartable):
+            message = f"The engine restarts it: {how}, then it starts again (the same {sel.kind})."
+        else:
+            message = f"It gets {how}, then starts again from its spec (sessions.{sel.id})."
+
+        def chosen(answer: str | None) -> None:
+            if answer == "restart":
+                self.table.border_subtitle = f"restarting {sel.name}…"
+                self.restart_worker(sel.ref, wait)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Restart {sel.backend}:{sel.name}?", message, [("restart", "Restart", "warning")]
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="act", exit_on_error=False)
+    def restart_worker(self, ref: SessionRef, timeout: float) -> None:
+        try:
+            session = self.app.inventory.restart(ref, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - shown in the error modal
+            self.app.call_from_thread(self._act_failed, exc)
+            return
+        self.app.call_from_thread(self._acted, f"Restarted {session.ref}")
+
+    # seconds between the two readings of a rate (tmux CPU, a directory's growth)
+    stats_interval = 1.0
+
+    def action_toggle_stats(self) -> None:
+        self.ui = replace(self.ui, stats=not self.ui.stats)
+        self._save_ui_state()
+        self.table.show_stats_column(self.ui.stats)
+        if self.ui.stats:
+            self._measure_visible()
+        else:
+            self.stats.clear()
+            self._show_stats()
+        self.notify("Live stats on" if self.ui.stats else "Live stats off", timeout=2)
+
+    def visible_sessions(self) -> list[Session]:
+        """The rows on screen now (what stats measure: never the whole table)."""
+        t = self.table
+        return [t.shown[k] for k in t.visible_keys() if k in t.shown]
+
+    def _measure_visible(self, *, missing_only: bool = False) -> None:
+        """Read the stats of the rows on screen (``missing_only``: only if some
+        have none yet, e.g. just scrolled into view; each refresh reads all)."""
+        # one reading at a time: a slow engine is never asked twice at once
+        if any(w.group == "stats" and w.is_running for w in self.workers):
+            return
+        sessions = self.visible_sessions()
+        if missing_only and all(s.ref in self.stats for s in sessions):
+            return
+        if sessions:
+            self.stats_worker(sessions)
+
+    @work(thread=True, group="stats", exit_on_error=False)
+    def stats_worker(self, sessions: list[Session]) -> None:
+        got = self.app.inventory.stats(sessions, interval=self.stats_interval)
+        self.app.call_from_thread(self._stats_measured, got)
+
+    def _stats_measured(self, got: list[SessionStats]) -> None:
+        if not self.ui.stats:
+            return  # turned off while measuring
+        self.stats.update({s.ref: s for s in got})
+        self.table.set_stats({f"{s.ref.backend}:{s.ref.id}": stats_text(s) for s in got})
+        self._show_stats()
+
+    def _show_stats(self) -> None:
+        detail = self.query_one(DetailPanel)
+        sel = detail.session
+        detail.stats = stats_text(self.stats.get(sel.ref)) if sel and self.ui.stats else ""
+        if sel is not None:
+            detail.show(sel, detail.sources)
+
+    # -- layout -----------------------------------------------------------------
+
+    def _load_ui_state(self) -> None:
+        store = self.app.ui_state
+        self.ui = store.load() if store is not None else UiState()
+        self.table.show_stats_column(self.ui.stats)
+        self._apply_layout()
+
+    def _save_ui_state(self) -> None:
+        store = self.app.ui_state
+        why = store.save(self.ui) if store is not None else None
+        if why:
+            self.notify(why, severity="warning", timeout=4)
+
+    @property
+    def stacked(self) -> bool:
+        """Is the log under the table, full width (the layout in force now)?"""
+        mode = self.ui.layout
+        return mode == "stacked" or (mode == "auto" and self.app.size.width < STACK_BELOW)
+
+    def _apply_layout(self) -> None:
+        stacked = self.stacked
+        self.set_class(stacked, "-stacked")
+        details = self.ui.stacked_details if stacked else self.ui.side_details
+        detail = self.query_one(DetailPanel)
+        detail.display = details
+        self.log_pane.display = not (stacked and details)
+        focused = self.focused
+        if focused is not None and any(
+            not getattr(w, "display", True) for w in focused.ancestors_with_self
+        ):
+            self.table.focus()  # the focus never stays on a hidden pane
+        if detail.display and detail.session is not None:
+            detail.show(detail.session, detail.sources)  # values wrap to the new width
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.is_mounted and self.query(DetailPanel):
+            self._apply_layout()
+
+    def action_cycle_layout(self) -> None:
+        """Auto (side by side from STACK_BELOW columns), side by side, stacked."""
+        turn = (LAYOUTS.index(self.ui.layout) + 1) % len(LAYOUTS)
+        self.ui = replace(self.ui, layout=LAYOUTS[turn])
+        self._apply_layout()
+        self._save_ui_state()
+        now = "stacked" if self.stacked else "side by side"
+        self.notify(f"Layout: {self.ui.layout} ({now} now)", timeout=2)
+
+    def action_toggle_details(self) -> None:
+        """Side by side: the details pane on/off (the log takes its width);
+        stacked: the details in the log's place, and back."""
+        if self.stacked:
+            self.ui = replace(self.ui, stacked_details=not self.ui.stacked_details)
+        else:
+            self.ui = replace(self.ui, side_details=not self.ui.side_details)
+        self._apply_layout()
+        self._save_ui_state()
+
     # -- filter -----------------------------------------------------------------
 
+    def _typing(self) -> bool:
+        """Is a text box taking the keys (focused, or about to be)?"""
+        return isinstance(self.focused, Input) or self.table.typeahead_target is not None
+
     def action_filter(self) -> None:
+        if self._typing() or self.log_pane.has_focus_within:
+            raise SkipAction  # text in a box; the log pane's own search
         box = self.query_one("#filter", Input)
         box.display = True
         # keys typed in the same burst as "/" (one packet over SSH) are already
@@ -552,14 +885,50 @@ class DashboardScreen(Screen[None]):
         if event.widget is self.query_one("#filter", Input):
             self.table.typeahead_target = None
 
+    # seconds of no typing before a query that parses applies (Enter: at once)
+    filter_debounce = 0.25
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.apply_filter(event.value)
+        """Check the query at each key (a mistake is shown at once), but apply
+        it only once typing pauses, or on Enter: a query half typed
+        (``state:i`` on the way to ``state:idle``) never filters the rows."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        text = event.value
+        try:
+            parse_query(self._with_view(text))
+        except QueryError as exc:
+            self._show_query_error(text, exc)
+            return
+        self._show_query_error(text, None)
+        self._filter_timer = self.set_timer(
+            self.filter_debounce, partial(self.apply_filter, text), name="filter"
+        )
+
+    def _with_view(self, text: str) -> str:
+        """The filter's query AND the view's (terms are AND-ed)."""
+        return f"{self.view_query} {text.strip()}".strip()
 
     def apply_filter(self, text: str) -> None:
-        """Filter with a query; a bad one is shown with a caret under the
-        mistake while the last good query stays in force."""
-        error = self.table.set_filter(text.strip())
+        """Filter with a query (within the view in force); a bad one is shown
+        with a caret under the mistake while the last good query stays in force."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        error = self.table.set_filter(self._with_view(text))
+        if error is not None and self.view_query:
+            # the caret is placed in the box's text, after the view's part
+            shift = len(self.view_query) + 1
+            error = QueryError(
+                error.message, position=max(0, error.position - shift), length=error.length
+            )
+        self._show_query_error(text, error)
+        self._update_title()
+        self._selection_changed()
+
+    def _show_query_error(self, text: str, error: QueryError | None) -> None:
         box = self.query_one("#filter-error", Static)
         if error is not None:
             # the caret lines up with the text in the box (border + padding)
@@ -569,16 +938,10 @@ class DashboardScreen(Screen[None]):
             box.update(Content(f"{caret} {error.message}"))
         box.display = error is not None
         self.query_one("#filter", Input).set_class(error is not None, "-invalid")
-        self._update_title()
-        self._selection_changed()
 
     def show_view(self, name: str) -> None:
-        """Apply a saved view (a named query from config) through the filter box."""
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.value = self.app.config.views[name]
-        self.table.focus()
-        self.notify(f"View {name}: {box.value}", timeout=3)
+        """Apply a saved view (a named query from config); the header names it."""
+        self.set_view(f":{name}", self.app.config.views[name])
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
@@ -588,6 +951,7 @@ class DashboardScreen(Screen[None]):
             # leaving now would act on a half-typed filter
             self.notify("Fix the query first (or esc to clear it)", severity="warning", timeout=3)
             return
+        self.apply_filter(box.value)  # at once, not after the pause
         if not box.value.strip():
             box.display = False
         self.table.focus()
@@ -595,7 +959,9 @@ class DashboardScreen(Screen[None]):
     def action_clear_filter(self) -> None:
         """Escape: clear the filter first, then the selection."""
         box = self.query_one("#filter", Input)
-        if box.value or box.display:
+        if self.query_one(CommandLine).display:
+            self._close_command()
+        elif box.value or box.display:
             self._clear_filter_now()
             self.table.focus()
         elif self.table.marked:
@@ -610,7 +976,7 @@ class DashboardScreen(Screen[None]):
         with box.prevent(Input.Changed):
             box.value = ""
         box.display = False
-        self.apply_filter("")
+        self.apply_filter("")  # (stops a pending one too)
 
     # -- selection, order and grouping -------------------------------------------
 
@@ -765,11 +1131,17 @@ class DashboardScreen(Screen[None]):
             return True
         if time.monotonic() < self._quiet_until:
             return None  # just back from attach: stray terminal replies are not keys
+        if action in ("filter", "command") and self._typing():
+            return False  # (priority keys) text in a box: ":" and "/" are letters there
+        if action == "filter" and self.log_pane.has_focus_within:
+            return False  # the log pane's own "/" (search) shows and runs
         backends = self.app.inventory.backends.values()
         if action == "prune":
             return any(Capability.PRUNE in b.capabilities for b in backends)
         if action == "start":
             return self.app.inventory.can_start()
+        if action == "restart":
+            return self._can_restart()
         need = self._ROW_ACTIONS.get(action)
         if need is None:
             return True
@@ -984,9 +1356,12 @@ class DashboardScreen(Screen[None]):
             kinds = ", ".join(sorted({t.kind for t in targets}))
             self.notify(f"{kinds} sessions cannot be deleted; x stops them", timeout=4)
         elif can:
-            if len(can) < len(targets):
-                n = len(targets) - len(can)
-                self.notify(f"{n} selected cannot be deleted (their kind has no delete)", timeout=4)
+            # listed inside the plan dialog (a toast would cover its buttons)
+            self._left_out = [
+                (t, f"{t.kind} sessions cannot be deleted (x stops them)")
+                for t in targets
+                if t not in can
+            ]
             self.plan_worker("Delete", can)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
@@ -1027,7 +1402,8 @@ class DashboardScreen(Screen[None]):
             return
         names = {key: s.name for key, s in self.table.sessions.items()}
         typed = self.app.inventory.needs_typed_confirm(plans)
-        self.app.push_screen(PlanScreen(plans, verb, names, typed=typed), done)
+        left_out, self._left_out = (self._left_out if verb == "Delete" else []), []
+        self.app.push_screen(PlanScreen(plans, verb, names, typed=typed, left_out=left_out), done)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def execute_worker(self, plans: list[PrunePlan], verb: str, exact: bool = False) -> None:

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label
 
-from core.model import PrunePlan
+from core.model import PrunePlan, Session
 from tui.formatting import bytes_text
 from tui.screens.bulk import typed_word
 
@@ -41,11 +41,15 @@ class PlanScreen(ModalScreen[bool]):
         names: Mapping[str, str] | None = None,
         *,
         typed: bool = False,
+        left_out: Sequence[tuple[Session, str]] = (),
     ) -> None:
         """``names`` maps ``backend:id`` to the short name the table shows;
         ``typed`` (a protected backend) makes the user type the session's
-        name (one session) or the count (several) first."""
+        name (one session) or the count (several) first; ``left_out``: the
+        selected sessions the action cannot take (their kind has no delete),
+        and why, listed as ``skip`` rows."""
         super().__init__()
+        self.left_out = list(left_out)
         self.typed = typed
         self.plans = list(plans)
         self.names = dict(names or {})
@@ -70,6 +74,8 @@ class PlanScreen(ModalScreen[bool]):
                 summary = f"Nothing to {self.verb.lower()}."
             if kept:
                 summary += f"  ({len(kept)} kept on purpose, listed below)"
+            if self.left_out:
+                summary += f"  ({len(self.left_out)} left out, listed below)"
             yield Label(summary, id="plan-summary", markup=False)
             for p in self.plans:
                 if p.error:
@@ -117,6 +123,8 @@ class PlanScreen(ModalScreen[bool]):
                 table.add_row(
                     Text("keep", style="dim"), "", s.why, self._label_for(s.backend, s.id)
                 )
+        for session, why in self.left_out:
+            table.add_row(Text("skip", style="dim"), "", why, f"{session.backend}:{session.name}")
         # the safe choice has the focus: Enter right away cancels; a protected
         # backend's box takes the keys first (the act button stays disabled
         # until the word is right, so typing can never act by itself)

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from core.model import LogSource, Session
 from core.redaction import redact, redact_fields
-from tui.formatting import ago_text, bytes_text
+from tui.formatting import ago_text, break_long_words, bytes_text
 from tui.theme_style import theme_style
 
 
@@ -34,6 +34,7 @@ class DetailPanel(VerticalScroll):
         self.sized = True  # does the session's backend measure sizes?
         self.record = ""  # the session's record (pretty JSON) when its backend has one
         self._shown_agos = ("", "")  # the "(… ago)" texts drawn (see tick)
+        self.stats = ""  # live stats (CPU, memory, growth...) when they are on
 
     def compose(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - textual's ComposeResult
         yield self._body
@@ -63,6 +64,10 @@ class DetailPanel(VerticalScroll):
         self._body.update(self._render_body(), layout=not same_size)
         return True
 
+    def on_resize(self) -> None:
+        if self.session is not None:
+            self._body.update(self._render_body())
+
     def show_message(self, text: str) -> None:
         self.session = None
         self._body.update(Text(text, style="dim"))
@@ -80,17 +85,17 @@ class DetailPanel(VerticalScroll):
         if s is None:
             return Text("No session selected.", style="dim")
         now = self.clock()
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
+        rows: list[tuple[str, str | Text]] = []
         state_colour = theme_style(self.app, f"state-{s.state.value}")
 
         def row(label: str, value: str | Text) -> None:
-            grid.add_row(label, value)
+            rows.append((label, value))
 
         row("id", s.id)
         row("backend", f"{s.backend} ({s.kind})")
         row("state", Text(s.state.value, style=state_colour))
+        if self.stats:
+            row("stats", self.stats)
         if s.created:
             row("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago_text(s.created, now)})")
         if s.last_active:
@@ -117,4 +122,20 @@ class DetailPanel(VerticalScroll):
                     for src in self.sources
                 ),
             )
+        return self._grid(rows)
+
+    def _grid(self, rows: list[tuple[str, str | Text]]) -> Table:
+        """Labels, then values over the width left; a long path or id breaks
+        after a ``/``, ``_`` or ``-``, never in the middle of a name."""
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        label_width = max((len(label) for label, _ in rows), default=0)
+        # the panel's inner width (borders and padding are outside it), less a
+        # scrollbar's room whether one shows or not: the same lines either way
+        inner = self.content_region.width - self.styles.scrollbar_size_vertical
+        width = inner - label_width - 1
+        for label, value in rows:
+            fitted = break_long_words(value, width) if isinstance(value, str) else value
+            grid.add_row(label, fitted)
         return grid

@@ -35,12 +35,17 @@ class HealthBar(Widget):
     clock_text: reactive[str] = reactive("")
     """The wall-clock time shown at the right edge."""
 
+    view: reactive[str] = reactive("")
+    """The view in force (``:docker``, ``:stale``), shown after the app's name."""
+
     def set_health(self, health: Sequence[BackendHealth], now: datetime) -> None:
         self.health = tuple(health)
         self.clock_text = now.strftime("%H:%M:%S")
 
     def render(self) -> Text:
         line = Text(" sesstui ", style=theme_style(self.app, "primary", bold=True))
+        if self.view:
+            line.append(f" {self.view} ", style=theme_style(self.app, "accent", bold=True))
         for h in self.health:
             colour = theme_style(self.app, _VAR[h.status])
             line.append(" ")

@@ -37,6 +37,7 @@ from textual.theme import Theme
 from textual.widget import Widget
 from textual.widgets import Input
 
+from core.logmerge import timestamp_length
 from core.model import LogLine
 from tui.theme_style import theme_style
 
@@ -48,7 +49,8 @@ CONTEXT_STEPS = (0, 2, 5)
 SEPARATOR_TEXT = "--"
 """How :meth:`LogPane.shown_lines` reports the separator between match groups."""
 
-_LABEL_MAX = 20  # a longer source label is cut so the text keeps most of the width
+_LABEL_MAX = 20  # a longer source label is cut (on screens under 80 columns wide:
+# a quarter of a wider one) so the text keeps most of the width
 _BAR = " │ "  # between a source label and the line's text
 _MAX_SPANS = 200  # highlights per line; a pathological pattern cannot stall a render
 
@@ -374,9 +376,13 @@ class LogView(ScrollView, can_focus=False):
         pane, buf = self._pane, self._pane._buf
         n = line - buf.dropped
         shown = buf.texts[n]
+        start = buf.starts[n]  # the label "name │ " comes before it
+        if not pane.show_timestamps:
+            cut = timestamp_length(shown[start:])
+            if cut:
+                shown = shown[:start] + shown[start + cut :]
         style = base + self.get_component_rich_style("log-view--cursor") if cursor else base
         text = Text(shown, style=style, no_wrap=True, end="")
-        start = buf.starts[n]  # the label "name │ " comes before it
         source = buf.source[n]
         if start and source is not None and source in pane.sources:
             label_end = start - len(_BAR)
@@ -401,7 +407,11 @@ class LogView(ScrollView, can_focus=False):
                     break
                 if m.end() > m.start():
                     text.stylize(hit, start + m.start(), start + m.end())
-        return Strip(text.render(self.app.console), cell_len(shown))
+        # Text.render leaves a line without spans unstyled: no colours at all,
+        # which a terminal draws in its own default colours (dark patches in a
+        # light theme); the pane's colours go under every segment
+        segments = Segment.apply_style(text.render(self.app.console), style)
+        return Strip(segments, cell_len(shown))
 
     def _on_resize(self, event: events.Resize) -> None:
         self._pane.settle()
@@ -447,6 +457,7 @@ class LogPane(Widget, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("left", "scroll_left", "Left", show=False),
         Binding("right", "scroll_right", "Right", show=False),
+        Binding("t", "toggle_timestamps", "Times", show=False, id="logs.timestamps"),
         Binding("escape", "close", "Close search", show=False, id="logs.close"),
     ]
 
@@ -477,6 +488,7 @@ class LogPane(Widget, can_focus=True):
         self.source = ""
         """What the dashboard shows in here (the session's name)."""
         self.following = False
+        self.show_timestamps = True  # t: the timestamp at the start of each line shown
         """Set by the owner while new lines keep coming (informational)."""
         self.placeholder = ""
         """Shown (dim) when there are no rows: a message, or why a filter shows nothing."""
@@ -560,7 +572,9 @@ class LogPane(Widget, can_focus=True):
         before adding their lines (the label column's width is fixed here)."""
         self.sources = dict(sources)
         widest = max((len(s.label) for s in sources.values()), default=0)
-        self.label_width = min(_LABEL_MAX, widest)
+        # a wide terminal gives long labels their room: up to a quarter of it
+        room = self.app.size.width // 4 if self.is_attached else 0
+        self.label_width = min(max(_LABEL_MAX, room), widest)
         self._view.clear_cache()
         self._view.refresh()
 
@@ -919,6 +933,14 @@ class LogPane(Widget, can_focus=True):
         self._regroup(lambda: self._buf.set_filter(self._buf.filter, nxt))
         if not self._buf.filter:
             self.notify(f"Context {nxt} (used in filter mode: &)", timeout=2)
+
+    def action_toggle_timestamps(self) -> None:
+        """Show or hide each line's leading timestamp (display only: search,
+        copy and the merged order still use the whole line)."""
+        self.show_timestamps = not self.show_timestamps
+        self._view.clear_cache()
+        self._view.refresh()
+        self.notify("Timestamps shown" if self.show_timestamps else "Timestamps hidden", timeout=2)
 
     def action_copy_line(self) -> None:
         text = self.cursor_text

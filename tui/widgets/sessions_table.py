@@ -78,6 +78,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 SORTABLE = tuple(key for key, _ in COLUMNS)
+# live stats (S): shown before Info when on; not a sort key (it changes each reading)
+STATS_COLUMN = ("stats", "Stats")
+_LABELS = dict((*COLUMNS, STATS_COLUMN))
 TIME_COLUMNS = ("age", "active", "ttl")
 
 # the Session field each column shows: a row whose fields are unchanged keeps its cells
@@ -157,6 +160,8 @@ class SessionsTable(VimTable[Text | TimeCell]):
         # backends that measure sizes; the others show "-" instead of "pending"
         self.sized_backends: set[str] = set()
         self.ttl_column = False  # shown only when a configured backend has TTLs
+        self.stats_column = False  # live stats (the dashboard's S)
+        self.stats_texts: dict[str, str] = {}  # row key -> the stats text shown
         self.wide = False
         self.shown: dict[str, Session] = {}
         self.filter_text = ""
@@ -228,7 +233,11 @@ class SessionsTable(VimTable[Text | TimeCell]):
         hidden = {"ttl"} if not self.ttl_column else set()
         if not self.wide:
             hidden.add("info")
-        return tuple(c for c in COLUMNS if c[0] not in hidden)
+        shown = tuple(c for c in COLUMNS if c[0] not in hidden)
+        if self.stats_column:
+            at = len(shown) - (1 if self.wide else 0)  # before Info
+            shown = (*shown[:at], STATS_COLUMN, *shown[at:])
+        return shown
 
     def _build_columns(self) -> None:
         selected = self.selected
@@ -249,7 +258,7 @@ class SessionsTable(VimTable[Text | TimeCell]):
         return label + ("▲" if self.sort_reverse else "▼")
 
     def _relabel(self) -> None:
-        labels = dict(COLUMNS)
+        labels = _LABELS
         for key, col in self.columns.items():
             col.label = Text(self._label(str(key.value), labels[str(key.value)]))
         self._require_update_dimensions = True
@@ -259,6 +268,8 @@ class SessionsTable(VimTable[Text | TimeCell]):
         fixed = {"backend": 8, "state": 7, "age": 5, "active": 7, "size": 9}
         if self.ttl_column:
             fixed["ttl"] = 6
+        if self.stats_column:
+            fixed["stats"] = 16 if self.wide else 12  # "12.3% 1.2 GiB" / "12.3% 1.2 G…"
         if not self.columns:
             return
         cols = self._visible_columns()
@@ -319,7 +330,30 @@ class SessionsTable(VimTable[Text | TimeCell]):
             ),
             "ttl": TimeCell(self, "ttl", s.expires, expires),
             "info": SortText(s.info, s.info, style="dim"),
+            "stats": self._stats_cell(key),
         }
+
+    def _stats_cell(self, key: str) -> SortText:
+        text = self.stats_texts.get(key, "…")
+        return SortText(text, text, style="dim" if text in ("…", "-", "?") else "")
+
+    def show_stats_column(self, show: bool) -> None:
+        """Show or hide the live stats column (a layout change: columns are rebuilt)."""
+        if show != self.stats_column:
+            self.stats_column = show
+            if not show:
+                self.stats_texts = {}
+            if self.is_mounted:
+                self._build_columns()
+
+    def set_stats(self, texts: Mapping[str, str]) -> None:
+        """Show stats texts by row key; a text equal to the one shown writes nothing."""
+        for key, text in texts.items():
+            if self.stats_texts.get(key) == text:
+                continue
+            self.stats_texts[key] = text
+            if self.stats_column and key in self.shown:
+                self.update_cell(key, "stats", self._stats_cell(key))
 
     def time_text(self, column: str, when: datetime | None, now: datetime) -> Text:
         """What a time cell shows at ``now``: an age, or the TTL left (under a
@@ -482,7 +516,7 @@ class SessionsTable(VimTable[Text | TimeCell]):
                 self.add_row(*(cells[c] for c in columns), key=key)
             else:
                 fields = {f for f in _FIELDS.values() if getattr(prev, f) != getattr(s, f)}
-                dirty = [c for c in columns if _FIELDS[c] in fields]
+                dirty = [c for c in columns if _FIELDS.get(c) in fields]
                 if key in restyle and "name" not in dirty:
                     dirty.append("name")
                 if dirty:
@@ -626,7 +660,7 @@ class SessionsTable(VimTable[Text | TimeCell]):
 
     def cycle_sort(self, step: int) -> str:
         """Sort by the next (``step`` 1) or previous (-1) visible column."""
-        cols = [k for k, _ in self._visible_columns()]
+        cols = [k for k, _ in self._visible_columns() if k in SORTABLE]
         at = cols.index(self.sort_column) if self.sort_column in cols else 0
         self.set_sort(cols[(at + step) % len(cols)])
         return self.sort_column
