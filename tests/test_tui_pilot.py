@@ -283,3 +283,26 @@ async def test_a_toast_never_covers_the_dialog_buttons(tmp_path: Path) -> None:
         toasts = [t.region for t in app.screen.query(Toast)]
         assert buttons and all(t.area for t in toasts)
         assert not [(b, t) for b in buttons for t in toasts if b.overlaps(t)]
+
+
+async def test_a_refresh_whose_ui_side_fails_does_not_stop_the_next_ones(tmp_path: Path) -> None:
+    make_session(tmp_path)
+    app = app_for(tmp_path)  # refresh every 0.3 s
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = dash(pilot)
+        await wait_until(pilot, lambda: len(table(pilot).shown) == 1, "the first refresh")
+        await wait_until(pilot, lambda: not screen._refreshing, "the first refresh's end")
+        real = screen._apply_snapshot
+        calls: list[int] = []
+
+        def fails_once(*args: object) -> None:
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("a bug in the UI side of the first refresh")
+            real(*args)  # type: ignore[arg-type]
+
+        screen._apply_snapshot = fails_once  # type: ignore[method-assign,assignment]
+        screen.action_refresh()
+        # nothing else asks for a refresh: a second call comes only if the
+        # failed refresh still timed the next one
+        await wait_until(pilot, lambda: len(calls) >= 2, "a refresh after the failed one")

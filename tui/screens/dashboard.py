@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from core.backend import LineStream, Restartable, pump
 from core.durations import duration_text
@@ -273,10 +273,18 @@ class DashboardScreen(Screen[None]):
         # waits on a slow server costs nothing; one that keeps a core busy does
         started = time.process_time()
         try:
+            self._refresh_once(worker)
+        finally:
+            # however the refresh ended (an error in the UI side of it too),
+            # the next one is timed; a cancelled one leaves that to its successor
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._refresh_done, time.process_time() - started)
+
+    def _refresh_once(self, worker: Worker[None]) -> None:
+        try:
             snap = self.app.inventory.refresh()
         except Exception as exc:  # noqa: BLE001 - shown, never fatal
             self.app.call_from_thread(self.app.show_error, exc)
-            self.app.call_from_thread(self._refresh_done, time.process_time() - started)
             return
         if worker.is_cancelled:
             return
@@ -305,10 +313,9 @@ class DashboardScreen(Screen[None]):
                     self.notify, describe_error(exc), title=title, severity="warning"
                 )
         # a session gone between listing and measuring is never measured: the
-        # count ends here, whatever it reached
+        # count ends here, whatever it reached (call_from_thread waits for the
+        # UI: the refresh's cost counts its work on the rows too)
         self.app.call_from_thread(self._apply_sizes, batch, len(measurable), len(measurable))
-        # call_from_thread waits for the UI: this counts its work on the rows too
-        self.app.call_from_thread(self._refresh_done, time.process_time() - started)
         if not self._compared:
             self._compared = True
             self._since_last_open(snap, sizes)
