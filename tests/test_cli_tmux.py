@@ -77,7 +77,7 @@ def test_start_stop_and_ambiguous_names(
 
 def test_ls_json_has_tmux_rows(two_servers: tuple[TmuxServer, TmuxServer], tmp_path: Path) -> None:
     a, b = two_servers
-    a.run("new-session", "-d", "-s", "job", "-c", str(tmp_path), "sleep 600")
+    a.new_session("job", tmp_path, "sleep 600")
     cfg = config(tmp_path, a, b)
     r = run_cli("--config", str(cfg), "ls", "--json", "--backend", "one")
     assert r.returncode == 0, r.stderr

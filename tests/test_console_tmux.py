@@ -108,7 +108,8 @@ def test_inspect_shows_windows_panes_and_the_process_tree(
 
     def both_sleeps() -> bool:
         text = "\n".join(inv.inspect(SessionRef("tm", "web")).lines())
-        return "sleep 600" in text and "sleep 601" in text
+        # and tmux reports the pane's cwd (just after a start it can be empty)
+        return "sleep 600" in text and "sleep 601" in text and str(tmp_path) in text
 
     wait_for(both_sleeps, 10, "the pane's processes")
     ins = inv.inspect(SessionRef("tm", "web"))

@@ -82,7 +82,7 @@ def test_dirs_used_by_a_pane_or_a_container_are_not_orphans(
     in_pane = make_session(runs)
     mounted = make_session(runs)
     named = make_session(runs)
-    tmux_server.run("new-session", "-d", "-s", "job", "-c", str(in_pane), "sleep 600")
+    tmux_server.new_session("job", in_pane, "sleep 600")
     make_container(docker_engine, {"sesstui.session": "web"}, mount=mounted / "logs")
     kv_name = f"kv-{unique()}"
     manager = KvManager("app", provider=MemoryProvider(MemoryProvider.shared_store(kv_name)))
@@ -302,7 +302,7 @@ def test_cli_orphans_json_table_and_exit_codes(
     runs = tmp_path / "runs"
     lonely = make_session(runs)
     used = make_session(runs)
-    tmux_server.run("new-session", "-d", "-s", "job", "-c", str(used), "sleep 600")
+    tmux_server.new_session("job", used, "sleep 600")
     agents = tmp_path / "agents"
     JsonManager(FileSessionStore(agents)).start_session(workspace_id="busy")
     (agents / "idle-ws").mkdir()

@@ -62,8 +62,8 @@ def test_tmux_pane_cwd_inside_a_session_dir(tmux_server: TmuxServer, tmp_path: P
     runs = tmp_path / "runs"
     sdir = make_session(runs)
     other = make_session(runs)
-    tmux_server.run("new-session", "-d", "-s", "job", "-c", str(sdir / "logs"), "sleep 600")
-    tmux_server.run("new-session", "-d", "-s", "elsewhere", "-c", str(tmp_path), "sleep 600")
+    tmux_server.new_session("job", sdir / "logs", "sleep 600")
+    tmux_server.new_session("elsewhere", tmp_path, "sleep 600")
     sessions = [*dirs_sessions(runs), *tmux_server.backend("tm").list_sessions()]
     rels = related_with_reasons(sessions)
     job, away = SessionRef("tm", "job"), SessionRef("tm", "elsewhere")
@@ -85,7 +85,7 @@ def test_a_base_reached_through_a_symlink_still_matches(
     link.symlink_to(real)
     # the pane works in the directory as reached through the link; tmux
     # reports the resolved path, the dirs backend the configured (linked) one
-    tmux_server.run("new-session", "-d", "-s", "job", "-c", str(link / sdir.name), "sleep 600")
+    tmux_server.new_session("job", link / sdir.name, "sleep 600")
     sessions = [*dirs_sessions(link), *tmux_server.backend("tm").list_sessions()]
     tm = next(s for s in sessions if s.kind == "tmux")
     assert tm.metadata["cwd"] == str(sdir)

@@ -204,7 +204,7 @@ async def test_delete_refuses_a_dir_that_is_no_longer_an_orphan(
         assert keys_of(screen) == [key]
         first = screen.report
         # after the report was shown, a tmux session starts working in the dir
-        tmux_server.run("new-session", "-d", "-s", "work", "-c", str(stale))
+        tmux_server.new_session("work", stale)
         screen.table.move_cursor(row=screen.table.get_row_index(key))
         await pilot.pause()
         assert screen.check_action("delete", ()) is True  # the row still says orphan

@@ -62,6 +62,17 @@ class TmuxServer:
     def value(self, target: str, fmt: str) -> str:
         return self.run("display-message", "-p", "-t", target, fmt).strip()
 
+    def new_session(self, name: str, cwd: Path, command: str | None = None) -> None:
+        """A detached session working in ``cwd``, once tmux reports that cwd.
+
+        Just after a start tmux can report an empty pane path (it reads it from
+        /proc through the pane's foreground process group, which the new
+        process has not set up yet); a listing then shows no cwd until the next
+        refresh.  Tests about what the cwd relates to wait for it first."""
+        self.run("new-session", "-d", "-s", name, "-c", str(cwd), *([command] if command else []))
+        target = f"={name}:"
+        wait_for(lambda: bool(self.value(target, "#{pane_current_path}")), what="the pane's cwd")
+
     def has(self, name: str) -> bool:
         target = f"={name}"
         if target.endswith(";"):  # tmux reads a final ';' as the end of the command
