@@ -20,7 +20,7 @@ from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,
 )
-from tests.helpers import run_cli, unique
+from tests.helpers import run_cli, unique, wait_for
 
 pytestmark = pytest.mark.docker
 LOOP = "while true; do sleep 0.1; done"
@@ -92,7 +92,11 @@ def test_a_stopped_spec_container_is_offered_and_nothing_says_why(
 
 def test_restart_is_the_engines_restart(docker_engine: DockerEngine, dk: DockerBackend) -> None:
     name = f"t-{unique()}"
-    first = dk.start(shell_spec(name, docker_engine.image, f"trap 'exit 0' TERM; {LOOP}"))
+    first = dk.start(
+        shell_spec(name, docker_engine.image, f"trap 'exit 0' TERM; echo ready; {LOOP}")
+    )
+    # the restart's TERM must find the trap set (else the exit code is the shell's)
+    wait_for(lambda: "ready" in [x.text for x in dk.tail(name, lines=5)], what="the trap set")
     before = started_at(docker_engine, name)
     inv = Inventory([dk])
     after = inv.restart(SessionRef("dk", name), timeout=5)

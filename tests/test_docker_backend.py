@@ -425,7 +425,9 @@ def test_a_name_taken_by_a_foreign_container_is_refused(
 @pytest.mark.docker
 def test_graceful_stop_lets_a_term_handler_finish(engine: DockerEngine, dk: DockerBackend) -> None:
     name = f"t-{unique()}"
-    dk.start(shell(name, engine.image, f"trap 'echo bye; exit 0' TERM; {LOOP}"))
+    dk.start(shell(name, engine.image, f"trap 'echo bye; exit 0' TERM; echo ready; {LOOP}"))
+    # a TERM that comes before the shell has set its trap is not the case here
+    wait_for(lambda: "ready" in [x.text for x in dk.tail(name, lines=5)], what="the trap set")
     dk.stop(name, timeout=30)
     state = container(engine, name)["State"]
     assert state["ExitCode"] == 0 and not state["Running"]
