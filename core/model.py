@@ -82,6 +82,41 @@ class SizeInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Mount:
+    """A host path a container sees: ``source`` on the host, mounted at
+    ``destination`` inside."""
+
+    source: str
+    destination: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Kind-specific facts that other modules (relations, orphans, the query
+    language, stats) read: typed here, never parsed back out of ``metadata``,
+    which stays free text for people (the details panel, ``meta.*`` filters).
+
+    Each kind fills in what it knows; the rest keep their defaults.
+    """
+
+    container_id: str | None = None  # the engine's full id (docker)
+    mounts: tuple[Mount, ...] = ()  # bind mounts (docker)
+    cwds: tuple[str, ...] = ()  # working directories of its panes (tmux)
+    logs: tuple[str, ...] = ()  # log files it writes to (tmux pipe-pane)
+    pids: tuple[int, ...] = ()  # its root processes (tmux panes)
+    clients: int = 0  # attached clients (tmux)
+    key: str | None = None  # the store's key (kv)
+    never_expires: bool = False  # a record without a TTL in a store that has TTLs (kv)
+    spec: str | None = None  # the config spec that started it (docker label)
+    managed: bool = False  # started by sesstui (docker label)
+    turns: int | None = None  # conversation turns (json)
+
+
+NO_FACTS = Facts()
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     """One row of the table; the same columns for every kind."""
 
@@ -98,6 +133,7 @@ class Session:
     info: str = ""
     pid: int | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    facts: Facts = NO_FACTS
 
     @property
     def backend(self) -> str:
