@@ -5,7 +5,8 @@ changes) and :class:`core.dirs.scan.DirScanner` (re-lists only the directories t
 
 This module imports the standard library only and nothing from ``core``: the scanner's helper
 processes load it by its file path in an isolated interpreter (see :mod:`core.dirs.helpers`),
-so it must stay importable on its own, and cheap.
+so it must stay importable on its own, and cheap: ``ctypes`` is imported on first use (the
+constants are all that :mod:`core.logtail` needs until a tail follows).
 
 Process-wide effects: none.  Each :class:`Inotify` is one kernel instance (one fd, closed
 with :meth:`Inotify.close`, which drops all its watches); the ``libc`` handle is looked up
@@ -14,13 +15,13 @@ once per process and shared read-only.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import struct
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours the name)
 if TYPE_CHECKING:
+    import ctypes
     from collections.abc import Callable
 
 __all__ = [
@@ -71,6 +72,8 @@ def _libc() -> ctypes.CDLL:
     """libc with the inotify functions typed; OSError(ENOSYS) where there are none."""
     global _libc_handle  # noqa: PLW0603 (a cache of an immutable handle, set once)
     if _libc_handle is None:
+        import ctypes
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             init1 = libc.inotify_init1
@@ -96,6 +99,8 @@ def fd_adder(ino_fd: int, mask: int) -> Callable[[int], int]:
     its path meanwhile.  Without /proc nothing is watched (``-ENOENT``): callers then re-check
     by themselves (correct, slower).  Works on an inherited ``ino_fd`` too (helper processes).
     """
+    import ctypes
+
     add_watch = _libc().inotify_add_watch
     get_errno = ctypes.get_errno
     have_proc = os.path.isdir("/proc/self/fd")  # noqa: PTH112 (pathlib is not imported here)
@@ -117,9 +122,12 @@ class Inotify:
     """
 
     def __init__(self) -> None:
+        import ctypes
+
         libc = _libc()
         self._add = libc.inotify_add_watch
         self._rm = libc.inotify_rm_watch
+        self._get_errno = ctypes.get_errno
         fd: int = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         if fd < 0:
             err = ctypes.get_errno()
@@ -129,7 +137,7 @@ class Inotify:
     def try_add(self, path: str, mask: int) -> int:
         """Watch a path; ``wd`` or ``-errno`` (e.g. ``-ENOSPC`` at the watch limit)."""
         wd: int = self._add(self.fd, os.fsencode(path), mask)
-        return wd if wd >= 0 else -ctypes.get_errno()
+        return wd if wd >= 0 else -self._get_errno()
 
     def add(self, path: str, mask: int) -> int:
         """Watch a path; its ``wd``, or ``OSError`` naming the path."""
