@@ -21,7 +21,15 @@ from array import array
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from core.dirs.walker import DIR_FLAGS, DIR_MASK, FILE_MASK, error_record, list_dir, walk, walk_root
+from core.dirs.walker import (
+    DIR_FLAGS,
+    DIR_MASK,
+    FILE_MASK,
+    error_record,
+    list_record,
+    walk,
+    walk_root,
+)
 from core.inotify import IN_IGNORED, IN_Q_OVERFLOW, Inotify
 
 if TYPE_CHECKING:
@@ -487,27 +495,11 @@ class TreeCache:
                     self.dir_owners.setdefault(wd, []).append(d)
                 elif wd == -errno.ENOSPC:
                     self.stats.watch_limit_hits += 1
-            apparent, blocks, files, newest, multi, inos, error, skipped, subdirs = list_dir(
-                d.path, fd, st, root.dev
+            rec, subdirs = list_record(
+                fd, st, root.dev, path=d.path, parent=-1, name=d.name, wd=d.wd
             )
         finally:
             os.close(fd)
-        rec: Rec = (
-            d.path,
-            -1,
-            d.name,
-            d.dev,
-            d.ino,
-            d.wd,
-            apparent,
-            blocks,
-            files,
-            newest,
-            multi,
-            inos,
-            error,
-            skipped,
-        )
         d.set_totals(rec, self.next_seq())
         root.cached = None
         now = dict(subdirs)

@@ -51,6 +51,7 @@ __all__ = [
     "child_main",
     "error_record",
     "list_dir",
+    "list_record",
     "walk",
     "walk_root",
 ]
@@ -236,6 +237,33 @@ def list_dir(
     return apparent, blocks, files, newest, multi, inos, error, skipped, subdirs
 
 
+def list_record(
+    fd: int, st: os.stat_result, dev: int, *, path: str, parent: int, name: str, wd: int
+) -> tuple[Rec, list[tuple[str, os.stat_result]]]:
+    """List one open directory (:func:`list_dir`) into its walk record; also return the
+    (name, lstat) of the subdirectories to enter."""
+    apparent, blocks, files, newest, multi, inos, error, skipped, subdirs = list_dir(
+        path, fd, st, dev
+    )
+    rec: Rec = (
+        path,
+        parent,
+        name,
+        st.st_dev,
+        st.st_ino,
+        wd,
+        apparent,
+        blocks,
+        files,
+        newest,
+        multi,
+        inos,
+        error,
+        skipped,
+    )
+    return rec, subdirs
+
+
 def walk(
     stack: list[tuple[str, str, int, os.stat_result]],
     dev: int,
@@ -277,30 +305,11 @@ def walk(
                     records[parent][13].append((path, why))
                 continue
             seen.add(st.st_ino)
-            apparent, blocks, files, newest, multi, inos, error, skipped, subdirs = list_dir(
-                path, fd, st, dev
-            )
+            rec, subdirs = list_record(fd, st, dev, path=path, parent=parent, name=name, wd=wd)
         finally:
             os.close(fd)
         me = len(records)
-        records.append(
-            (
-                path,
-                parent,
-                name,
-                st.st_dev,
-                st.st_ino,
-                wd,
-                apparent,
-                blocks,
-                files,
-                newest,
-                multi,
-                inos,
-                error,
-                skipped,
-            )
-        )
+        records.append(rec)
         for nm, s in subdirs:
             stack.append((path + "/" + nm, nm, me, s))
     return records, watch_err
