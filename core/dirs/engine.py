@@ -50,6 +50,10 @@ def is_live(parsed: ParsedName, mtime: float) -> bool:
     return pid_alive(parsed.pid, not_after=max(created, mtime))
 
 
+# Process-wide by design (a contract, not an accident): the real paths of the sessions a
+# producer in this process has open.  Every prune in the process keeps them, whichever
+# SessionDir, backend or CLI call plans it; a session is held from its creation until its
+# handler releases it (core.dirs.sessiondir).  Nothing else is kept here.
 _open_here: set[str] = set()
 _open_lock = threading.Lock()
 
