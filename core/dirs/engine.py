@@ -2,7 +2,7 @@
 
 Every caller that deletes session directories goes through here: the CLI and
 the dashboard (:class:`core.dirs.backend.DirsBackend`) and the producer API
-(:class:`core.dirs.producer.SessionDir` and the session handler's prune on
+(:class:`core.dirs.sessiondir.SessionDir` and the session handler's prune on
 exit).  *Which* directories a retention rule selects is decided elsewhere
 (:mod:`core.dirs.retention`); this module decides whether each one may go and
 removes it, with the same rules for every caller:
