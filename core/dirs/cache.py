@@ -18,7 +18,7 @@ import contextlib
 import errno
 import os
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core.dirs.walker import (
@@ -31,11 +31,11 @@ from core.dirs.walker import (
     walk_root,
 )
 from core.inotify import IN_IGNORED, IN_Q_OVERFLOW, Inotify
+from core.model import SizeInfo
 
 if TYPE_CHECKING:
     from core.dirs.scan import ScanStats
     from core.dirs.walker import Adder, Multi, Rec
-    from core.model import SizeInfo
 
 __all__ = ["Claims", "Dir", "Failure", "Root", "TreeCache", "multi_inos", "totals"]
 
@@ -193,9 +193,7 @@ def multi_inos(dirs: Iterable[Dir]) -> set[int]:
     return out
 
 
-def totals(
-    root: Root, size_info: Callable[..., SizeInfo]
-) -> tuple[SizeInfo, dict[int, Multi], set[int]]:
+def totals(root: Root) -> tuple[SizeInfo, dict[int, Multi], set[int]]:
     """The root's size, its multi-link inodes and those of them with links outside it
     (for dedupe across paths)."""
     if root.cached is not None:
@@ -223,7 +221,7 @@ def totals(
         blocks += m[2]
         files += m[4]
     open_inos = {ino for ino, m in union.items() if links[ino] < m[5]}
-    info = size_info(apparent, blocks * 512, files, newest)
+    info = SizeInfo(apparent, blocks * 512, files, newest)
     root.cached = (info, union, open_inos)
     return root.cached
 
@@ -235,12 +233,9 @@ class TreeCache:
     (every measure then walks).
     """
 
-    def __init__(
-        self, ino: Inotify | None, stats: ScanStats, size_info: Callable[..., SizeInfo]
-    ) -> None:
+    def __init__(self, ino: Inotify | None, stats: ScanStats) -> None:
         self.ino = ino
         self.stats = stats
-        self.size_info = size_info
         self.roots: dict[str, Root] = {}
         self.dir_owners: dict[int, list[Dir]] = {}  # wd -> dirs (one inode may be in two roots)
         self.file_owners: dict[int, dict[Root, int]] = {}  # wd -> {root: ino}
@@ -282,7 +277,7 @@ class TreeCache:
             return Failure(result[1], result[2])
         if result[0] == "file":
             size, blocks, mtime, is_reg = result[1]
-            return self.size_info(size, blocks * 512, int(is_reg), mtime)
+            return SizeInfo(size, blocks * 512, int(is_reg), mtime)
         records: list[Rec] = result[1]
         seq = self.next_seq()
         root = Root(key, records[0][3], seq)

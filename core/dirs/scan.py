@@ -26,10 +26,10 @@ directories from a shared pipe of work tokens, so the walk runs on several cores
 ``du`` on two).
 
 Re-measuring is cheap because results are cached (:mod:`core.dirs.cache`) and kept correct by
-inotify (:mod:`core.inotify`): every directory
-of a measured tree is watched (the watch is added *before* the directory is listed, so nothing
-falls between listing and watching); a measure drains the event queue and re-lists only the
-directories that changed, walking (and watching) new subdirectories.  A hard-linked file that
+inotify (:mod:`core.inotify`): every directory of a measured tree is watched (the watch is added
+*before* the directory is listed, so nothing falls between listing and watching); a measure
+drains the event queue and re-lists only the directories that changed, walking (and watching)
+new subdirectories.  A hard-linked file that
 also has links outside the measured tree is watched itself, so writes through the outside link
 are seen too.  On a queue overflow every tree is walked again; when the kernel's watch limit
 is reached (``ENOSPC``) the unwatched directories are simply re-listed on every measure.
@@ -55,11 +55,10 @@ from core.dirs.cache import Claims, Failure, TreeCache, totals
 from core.dirs.helpers import TOKENS_PER_BATCH, HelperPool, decode
 from core.dirs.walker import walk_root
 from core.inotify import Inotify
+from core.model import SizeInfo
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator
-
-    from core.model import SizeInfo
 
 __all__ = ["DirScanner", "ScanReport", "ScanStats"]
 
@@ -128,9 +127,6 @@ class DirScanner:
     """
 
     def __init__(self, *, use_inotify: bool = True) -> None:
-        from core.model import SizeInfo  # not at module level: helper processes skip `core`
-
-        self._size_info = SizeInfo
         self._lock = threading.RLock()
         self._closed = False
         self.stats = ScanStats()
@@ -142,7 +138,7 @@ class DirScanner:
                 ino = Inotify()
             except (OSError, AttributeError) as e:  # not Linux, or no instance left (EMFILE)
                 self.inotify_error = str(e)
-        self._cache = TreeCache(ino, self.stats, SizeInfo)
+        self._cache = TreeCache(ino, self.stats)
 
     @property
     def _ino(self) -> Inotify | None:
@@ -174,7 +170,7 @@ class DirScanner:
             else:
                 result = self._cache.walk_and_ingest(key, None)
             if result is None:
-                return totals(self._cache.roots[key], self._size_info)[0]
+                return totals(self._cache.roots[key])[0]
             if isinstance(result, Failure):
                 self.last_errors[path] = result.message
                 raise result.error(key)
@@ -386,7 +382,7 @@ class DirScanner:
                 out.append((path, got))  # a file or symlink measured as itself
                 continue
             root = self._cache.roots[key]
-            info, union, open_inos = totals(root, self._size_info)
+            info, union, open_inos = totals(root)
             shared = claimed.take(root, union, open_inos)
             if shared:
                 apparent, disk, files = info.apparent, info.disk, info.files
@@ -395,7 +391,7 @@ class DirScanner:
                     apparent -= m[1]
                     disk -= m[2] * 512
                     files -= m[4]
-                info = self._size_info(apparent, disk, files, info.newest_mtime)
+                info = SizeInfo(apparent, disk, files, info.newest_mtime)
             out.append((path, info))
         return out, next_emit
 
