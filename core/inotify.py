@@ -146,6 +146,17 @@ class Inotify:
             raise OSError(-wd, os.strerror(-wd), path)
         return wd
 
+    def add_open(self, fd: int, mask: int, path: str) -> int:
+        """Watch the inode the open ``fd`` refers to, through ``/proc/self/fd/N`` (so a rename
+        racing with the open cannot make this watch another file); without /proc, ``path``.
+        Its ``wd``, or ``OSError`` naming ``path``."""
+        wd = fd_adder(self.fd, mask)(fd)
+        if wd == -errno.ENOENT and not os.path.isdir("/proc/self/fd"):  # noqa: PTH112
+            return self.add(path, mask)
+        if wd < 0:
+            raise OSError(-wd, os.strerror(-wd), path)
+        return wd
+
     def fd_adder(self, mask: int) -> Callable[[int], int]:
         """``add(fd) -> wd`` (or ``-errno``) on this instance: see :func:`fd_adder`."""
         return fd_adder(self.fd, mask)

@@ -161,13 +161,8 @@ class _Waker:
 
     def watch_file(self, fd: int, abspath: str) -> None:
         """Watch the open file itself (its inode, not whatever is at the path)."""
-        if self._inotify is None:
-            return
-        proc_path = f"/proc/self/fd/{fd}"
-        # /proc/self/fd/N resolves to the inode we opened, so a rename racing
-        # with the open cannot make us watch a different file.
-        target = proc_path if Path(proc_path).exists() else abspath
-        self._file_wd = self._inotify.add(target, _FILE_MASK)
+        if self._inotify is not None:
+            self._file_wd = self._inotify.add_open(fd, _FILE_MASK, abspath)
 
     def unwatch_file(self) -> None:
         if self._inotify is not None and self._file_wd is not None:
