@@ -25,7 +25,7 @@ from core import inotify
 from core.dirs import helpers, scan, walker
 from core.dirs.scan import DirScanner
 from core.model import SizeInfo
-from tests.helpers import unavailable
+from tests.helpers import tmpfs, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 IS_ROOT = os.geteuid() == 0
@@ -636,20 +636,8 @@ def test_queue_overflow_walks_again(watched: DirScanner, tree: dict[str, Path]) 
 
 @pytest.fixture
 def tmpfs_inside(tree: dict[str, Path]) -> Iterator[Path]:
-    mnt = tree["s1"] / "data" / "mnt"
-    mnt.mkdir()
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        unavailable(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
+    with tmpfs(tree["s1"] / "data" / "mnt", size="8m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_other_filesystem_is_not_entered(
