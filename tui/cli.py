@@ -248,10 +248,12 @@ def _load(args: argparse.Namespace) -> AppConfig:
 def _run_dashboard(args: argparse.Namespace) -> int:
     config = _load(args)
     from tui.app import SesstuiApp
+    from tui.hangup import HangupGuard
 
     app = SesstuiApp(config, theme=args.theme)
-    app.run()
-    return app.return_code or EXIT_OK
+    with HangupGuard(app) as guard:  # a closed terminal ends it, never an orphan
+        app.run()
+    return guard.code or app.return_code or EXIT_OK
 
 
 # -- config -------------------------------------------------------------------

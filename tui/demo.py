@@ -563,14 +563,17 @@ def demo_app(sandbox: Sandbox, theme: str | None = None) -> SesstuiApp:
 
 def run_demo(theme: str | None = None, *, docker_url: str | None = None) -> int:
     """Build the sandbox, open the dashboard on it, and clean up afterwards
-    (quit, Ctrl+C, SIGHUP, SIGTERM or an error).  ``docker_url`` names the
-    engine for the demo containers (default: the environment's)."""
+    (quit, Ctrl+C, SIGHUP, SIGTERM, a terminal gone without a signal, or an
+    error).  ``docker_url`` names the engine for the demo containers (default:
+    the environment's)."""
+    from tui.hangup import HangupGuard
 
-    def hang_up(signum: int, frame: object) -> None:
-        # a closed terminal or SSH connection: leave through the cleanup below
+    def hang_up_early(signum: int, frame: object) -> None:
+        # while the sandbox is being built: leave through the cleanup below
         raise SystemExit(128 + signum)
 
-    previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    early = (signal.SIGHUP, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, hang_up_early) for sig in early}
     sandbox: Sandbox | None = None
     try:
         sandbox = build(docker_url=docker_url)
@@ -579,10 +582,15 @@ def run_demo(theme: str | None = None, *, docker_url: str | None = None) -> int:
         # set before the app builds its inventory, which may open state files
         with environment(sandbox.env()):
             app = demo_app(sandbox, theme)
-            app.run()
-        return app.return_code or 0
+            # while the app runs, a hang-up asks it to exit, and ends the
+            # process (after cleaning up) if it does not
+            with HangupGuard(app, cleanup=sandbox.close) as guard:
+                app.run()
+        return guard.code or app.return_code or 0
     finally:
         if sandbox is not None:
+            for sig in early:  # a second hang-up must not cut the cleanup short
+                signal.signal(sig, signal.SIG_IGN)
             sandbox.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
