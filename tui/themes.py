@@ -175,11 +175,8 @@ def theme_from_yaml(text: str, source: str) -> tuple[Theme, int]:
 
 
 def _bundled_folder() -> Traversable:
-    try:
-        return resources.files("sesstui_themes")
-    except ModuleNotFoundError:
-        # running from a source checkout: the folder sits beside tui/
-        return Path(__file__).resolve().parent.parent / "themes"
+    # the repo's themes/ folder, linked into the package as tui/bundled_themes
+    return resources.files("tui.bundled_themes")
 
 
 def bundled_themes() -> list[Theme]:
