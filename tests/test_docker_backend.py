@@ -18,6 +18,7 @@ from core.backend import LineStream
 from core.config import config_to_dict, load_config
 from core.docker.backend import DockerBackend, _parse_time
 from core.docker.endpoint import Endpoint, resolve
+from core.docker.listing import session_of
 from core.docker.specs import (
     SpecProblem,
     image_problem,
@@ -34,7 +35,7 @@ from core.errors import (
     UsageError,
 )
 from core.inventory import Inventory
-from core.model import HealthStatus, LogLine, PrunePolicy, PruneReason, State
+from core.model import HealthStatus, LogLine, Mount, PrunePolicy, PruneReason, State
 from core.registry import build_backend
 from core.settings import DockerBackendConfig, Origin, SessionSpec
 from tests.conftest import needs_root
@@ -299,6 +300,30 @@ def test_parse_engine_times() -> None:
     assert _parse_time("0001-01-01T00:00:00Z") is None
 
 
+def test_listing_row_facts_are_typed() -> None:
+    row = {
+        "Id": "c0ffee" * 10 + "abcd",
+        "Names": ["/web"],
+        "State": "running",
+        "Labels": {"sesstui.session": "web", "sesstui.managed": "true"},
+        "Mounts": [
+            {"Type": "bind", "Source": "/srv/a -> b", "Destination": "/data", "RW": True},
+            {"Type": "bind", "Source": "/srv/ro", "Destination": "/ro", "RW": False},
+            {"Type": "bind", "Source": "/srv/ro", "Destination": "/ro", "RW": False},
+            {"Type": "tmpfs", "Destination": "/tmp"},  # no host source: not a mount fact
+        ],
+    }
+    facts = session_of(row, "dk", "unix:///x").facts
+    assert facts.container_id == row["Id"]
+    assert facts.mounts == (
+        Mount("/srv/a -> b", "/data", read_only=False),
+        Mount("/srv/ro", "/ro", read_only=True),
+    ), "an arrow in a path is no separator any more; a repeated mount counts once"
+    assert facts.spec == "web" and facts.managed
+    bare = session_of({"Id": "ab", "Names": ["/raw"], "Labels": None}, "dk", "x").facts
+    assert (bare.mounts, bare.spec, bare.managed) == ((), None, False)
+
+
 def test_importing_the_backend_module_loads_no_docker() -> None:
     code = "import sys, core.docker.backend, core.registry; print('docker' in sys.modules)"
     out = subprocess.run(
@@ -377,6 +402,8 @@ def test_start_and_list_in_exactly_one_request(engine: DockerEngine, dk: DockerB
     assert mine.metadata["session"] == name and mine.metadata["managed"] == "true"
     assert mine.metadata["container_id"] == container(engine, name)["Id"]
     assert mine.metadata["image"] == engine.image
+    assert mine.facts.container_id == container(engine, name)["Id"]
+    assert mine.facts.spec == name and mine.facts.managed
     assert mine.info.startswith("Up")
     assert mine.created is not None
     assert all(s.metadata.get("session") for s in sessions)
@@ -394,7 +421,28 @@ def test_start_and_list_in_exactly_one_request(engine: DockerEngine, dk: DockerB
     assert raw in ids
     stopped = next(s for s in everything.list_sessions() if s.metadata["container_id"] == raw)
     assert stopped.state is State.STOPPED and not stopped.attachable
+    assert stopped.facts.container_id == raw
+    assert stopped.facts.spec is None and not stopped.facts.managed, "raw: no sesstui labels"
     everything.close()
+
+
+@pytest.mark.docker
+def test_bind_mounts_are_facts_from_the_one_list_request(
+    engine: DockerEngine, dk: DockerBackend, tmp_path: Path
+) -> None:
+    logs = tmp_path / "odd, dir: a"
+    logs.mkdir()
+    name = engine.make_container(
+        {"sesstui.session": f"m-{unique()}"},
+        binds=(("/data", logs, False), ("/ro", tmp_path, True)),
+    )
+    before = dk.requests
+    mine = next(s for s in dk.list_sessions() if s.id == name)
+    assert dk.requests - before == 1
+    assert sorted(mine.facts.mounts, key=lambda m: m.destination) == [
+        Mount(str(logs), "/data", read_only=False),
+        Mount(str(tmp_path), "/ro", read_only=True),
+    ]
 
 
 @pytest.mark.docker

@@ -350,6 +350,11 @@ def test_start_and_list_one_process_per_refresh(tmux_server: TmuxServer, tmp_pat
     assert len(meta["pids"].split()) == 4
     assert bot.pid is not None and str(bot.pid) in meta["pids"].split()
     assert meta["socket"] == f"-L {tmux_server.socket}"
+    facts = bot.facts
+    assert facts.cwds[0] == str(work), "the active pane's directory comes first"
+    assert len(set(facts.cwds)) == len(facts.cwds), "each directory once"
+    assert sorted(facts.pids) == sorted(int(p) for p in meta["pids"].split())
+    assert facts.clients == 0 and facts.logs == ()
     assert tmux_server.value("=bot:", "#{window_name}") == "main"
     assert sessions["other"].info == "1 win"
     assert backend.health().status is HealthStatus.OK
@@ -363,6 +368,7 @@ def test_attached_client_is_counted(tmux_server: TmuxServer) -> None:
     with tmux_server.control_client("watched"):
         wait_for(lambda: backend.get("watched").metadata["clients"] == "1", what="a client")
         assert backend.get("watched").info == "1 win · attached"
+        assert backend.get("watched").facts.clients == 1
 
 
 @pytest.mark.tmux
@@ -778,6 +784,7 @@ def test_session_dir_log_outlives_the_session(tmux_server: TmuxServer, tmp_path:
     assert parsed is not None and parsed.pid == started.pid
     log = session_dir / "logs" / "tmux.log"
     assert started.metadata["log"] == str(log)
+    assert started.facts.logs == (str(log),)
     wait_for(lambda: "first line" in log.read_text(), what="the pipe to write the log")
 
     # the dirs backend sees an active session while the pane runs

@@ -11,7 +11,7 @@ container outside it, naming it (the demo shows only its own containers this
 way); containers the backend starts get those labels too.  Connecting costs
 one more (``GET /version``, to agree on the API version), once per backend
 and again only after the engine was unreachable.  A session's id is its container
-name; the container id is in ``metadata["container_id"]``.
+name; the container id is in ``facts.container_id``.
 
 The engine is the one the config names (see :mod:`core.docker.endpoint`); an
 unreachable daemon, a socket without permission or an unusable
@@ -797,7 +797,7 @@ class DockerBackend(BaseBackend):
         running = [s for s in sessions if s.state is State.RUNNING]
 
         def one(s: Session) -> tuple[str, dict[str, Any] | str]:
-            cid = s.metadata.get("container_id") or s.id
+            cid = s.facts.container_id or s.id
             try:
                 with self._engine(f"cannot read the stats of container {s.id!r}"):
                     return s.id, _as_dict(api.stats(cid, stream=False))

@@ -9,9 +9,14 @@ so a few things come from what it carries rather than from an inspect:
 * when it started or exited is not in the list response; the engine's status
   text ("Up 3 minutes", "Exited (0) 2 hours ago") is shown as the info and
   kept in the metadata, and ``created`` is the container's creation time;
-* mounts come from the row's ``Mounts`` as ``metadata["mounts"]``, one mount
-  per line (see :func:`mounts_text`), so the relations can find a container
-  that mounts a session directory without an inspect.
+* mounts come from the row's ``Mounts``, as :attr:`core.model.Facts.mounts`
+  (typed, for the relations: a container that mounts a session directory is
+  found without an inspect) and as ``metadata["mounts"]``, one mount per line
+  (see :func:`mounts_text`), for people only;
+* the typed facts (:class:`core.model.Facts`): the full container id, the
+  mounts, the spec (label ``sesstui.session``) and whether sesstui manages it
+  (label ``sesstui.managed`` present).  ``metadata`` repeats them as text for
+  the details panel and ``ls --json``; nothing reads them back from there.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
-from core.model import Session, SessionRef, State
+from core.model import Facts, Mount, Session, SessionRef, State
 
 _STATES = {
     "running": State.RUNNING,
@@ -64,6 +69,9 @@ def ports_summary(ports: object) -> str:
     return ", ".join(out)
 
 
+# Deprecated: MOUNTS_KEY and parse_mounts read the mounts back out of the
+# metadata text; read ``Session.facts.mounts`` instead.  They stay only until
+# core/relations.py (which still imports them) has moved to the facts.
 MOUNTS_KEY = "mounts"
 _ARROW = " -> "
 
@@ -93,26 +101,38 @@ def mounts_text(mounts: object) -> str:
 
     Commas, colons and spaces in paths stay as they are; a backslash or a
     newline inside a path is written ``\\\\`` / ``\\n`` so each line stays one
-    mount (:func:`parse_mounts` reads them back).  Mounts without a source
+    mount.  For people (the details panel, ``ls --json``); code reads
+    :func:`mounts_of` (``Session.facts.mounts``).  Mounts without a source
     (e.g. tmpfs) are left out.
     """
+    return "\n".join(
+        f"{_escape(m.source)}{_ARROW}{_escape(m.destination)}" for m in mounts_of(mounts)
+    )
+
+
+def mounts_of(mounts: object) -> tuple[Mount, ...]:
+    """The list response's ``Mounts`` as typed mounts, in the engine's order.
+
+    Mounts without a source (e.g. tmpfs) are left out, and a repeated
+    (source, destination) pair counts once, as in :func:`mounts_text`.
+    """
     if not isinstance(mounts, list):
-        return ""
-    lines: list[str] = []
+        return ()
+    out: dict[tuple[str, str], Mount] = {}
     for m in mounts:
         if not isinstance(m, dict):
             continue
         source, dest = m.get("Source"), m.get("Destination")
         if not isinstance(source, str) or not source:
             continue
-        line = f"{_escape(source)}{_ARROW}{_escape(dest if isinstance(dest, str) else '')}"
-        if line not in lines:
-            lines.append(line)
-    return "\n".join(lines)
+        dest = dest if isinstance(dest, str) else ""
+        out.setdefault((source, dest), Mount(source, dest, read_only=m.get("RW") is False))
+    return tuple(out.values())
 
 
 def parse_mounts(text: str) -> list[tuple[str, str]]:
-    """``metadata["mounts"]`` back to (host source, container destination) pairs.
+    """Deprecated (read ``Session.facts.mounts``): ``metadata["mounts"]``
+    back to (host source, container destination) pairs.
 
     The destination is cut at the *last* arrow: a container path is chosen by
     whoever wrote the spec, while the host path may be anything.
@@ -161,6 +181,13 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
     if isinstance(host_config, dict) and host_config.get("NetworkMode"):
         metadata["network"] = str(host_config["NetworkMode"])
     info = status if not ports else f"{status} · {ports}"
+    spec = labels.get(SESSION_LABEL) if isinstance(labels, dict) else None
+    facts = Facts(
+        container_id=str(row.get("Id", "")) or None,
+        mounts=mounts_of(row.get("Mounts")),
+        spec=str(spec) if spec is not None else None,
+        managed=isinstance(labels, dict) and MANAGED_LABEL in labels,
+    )
     return Session(
         ref=SessionRef(backend, name),
         name=name,
@@ -170,4 +197,5 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
         attachable=engine_state == "running",
         info=info,
         metadata=metadata,
+        facts=facts,
     )

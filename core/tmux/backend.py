@@ -65,6 +65,7 @@ from core.logtail import FileTail
 from core.model import (
     BackendHealth,
     Capability,
+    Facts,
     HealthStatus,
     LogLine,
     LogSource,
@@ -342,6 +343,14 @@ class TmuxBackend(BaseBackend):
         }
         if first.log:
             metadata["log"] = first.log
+        # the active pane's directory first (it is the session's path)
+        cwds = dict.fromkeys(c for c in (active.cwd, *(r.cwd for r in rows)) if c)
+        facts = Facts(
+            cwds=tuple(cwds),
+            logs=(first.log,) if first.log else (),
+            pids=tuple(r.pane_pid for r in rows if r.pane_pid > 0),
+            clients=clients,
+        )
         last = max([first.session_activity, *(r.window_activity for r in rows)])
         return Session(
             ref=SessionRef(self.name, first.session_name),
@@ -355,6 +364,7 @@ class TmuxBackend(BaseBackend):
             info=info,
             pid=active.pane_pid or None,
             metadata=metadata,
+            facts=facts,
         )
 
     def _checked(self, session_id: str) -> str:
@@ -828,8 +838,7 @@ class TmuxBackend(BaseBackend):
         new = after if isinstance(after, dict) else {}
         out: dict[str, SessionStats] = {}
         for s in sessions:
-            roots = [int(p) for p in s.metadata.get("pids", "").split() if p.isdigit()]
-            tree = usage(roots, new)
+            tree = usage(s.facts.pids, new)
             if not tree.processes:
                 out[s.id] = SessionStats(s.ref, self.kind, note="no live process in its panes")
                 continue
