@@ -16,7 +16,8 @@ import pytest
 
 from core.backend import LineStream
 from core.config import config_to_dict, load_config
-from core.docker.backend import DockerBackend, _parse_time
+from core.docker.backend import DockerBackend
+from core.docker.base import parse_time
 from core.docker.endpoint import Endpoint, resolve
 from core.docker.listing import session_of
 from core.docker.specs import (
@@ -295,9 +296,9 @@ def test_log_stream_splits_lines_across_chunks() -> None:
 
 
 def test_parse_engine_times() -> None:
-    when = _parse_time("2024-03-01T10:00:00.123456789Z")
+    when = parse_time("2024-03-01T10:00:00.123456789Z")
     assert when is not None and when.microsecond == 123456 and when.utcoffset() is not None
-    assert _parse_time("0001-01-01T00:00:00Z") is None
+    assert parse_time("0001-01-01T00:00:00Z") is None
 
 
 def test_listing_row_facts_are_typed() -> None:

@@ -1,4 +1,7 @@
-"""One row of ``GET /containers/json`` as a :class:`core.model.Session`.
+"""The listing: :class:`ListingMixin` (``list_sessions`` and ``get`` of
+:class:`core.docker.backend.DockerBackend`, one request each) and
+:func:`session_of`, one row of ``GET /containers/json`` as a
+:class:`core.model.Session`.
 
 The list response is all a refresh reads (one request for every container),
 so a few things come from what it carries rather than from an inspect:
@@ -21,12 +24,15 @@ so a few things come from what it carries rather than from an inspect:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from core.docker.base import DockerBase, as_dict
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
-from core.model import Facts, Mount, Session, SessionRef, State
+from core.errors import BackendUnavailable, SesstuiError
+from core.model import Facts, HealthStatus, Mount, Session, SessionRef, State
 
 _STATES = {
     "running": State.RUNNING,
@@ -199,3 +205,54 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
         metadata=metadata,
         facts=facts,
     )
+
+
+class ListingMixin(DockerBase):
+    """list_sessions / get of a :class:`DockerBackend`: one request each."""
+
+    def list_sessions(self) -> list[Session]:
+        """Every container in scope, newest first, from one API request.
+
+        Raises :class:`BackendUnavailable` with the reason when the engine
+        cannot be reached or used.
+        """
+        try:
+            api = self._api()
+            with self._engine(f"cannot list containers on {self.endpoint}"):
+                rows = api.containers(all=True, filters=self._filters())
+        except SesstuiError as e:
+            status = (
+                HealthStatus.UNAVAILABLE
+                if isinstance(e, BackendUnavailable)
+                else HealthStatus.DEGRADED
+            )
+            self._health = self._make_health(status, e.message)
+            if isinstance(e, BackendUnavailable):
+                raise
+            raise BackendUnavailable(e.message) from e
+        sessions = self._sessions(rows if isinstance(rows, list) else [])
+        self._health = self._make_health(HealthStatus.OK, "", len(sessions))
+        return sessions
+
+    def _sessions(self, rows: list[Any]) -> list[Session]:
+        endpoint = self.endpoint
+        # the engine filtered on match_labels; an engine that ignored the
+        # filter must still not show what is outside it
+        mine = [as_dict(r) for r in rows]
+        if self.config.match_labels:
+            mine = [r for r in mine if self._matches(as_dict(r.get("Labels")))]
+        sessions = [session_of(r, self.name, endpoint) for r in mine]
+        sessions.sort(key=lambda s: s.name)
+        sessions.sort(key=lambda s: s.created.timestamp() if s.created else 0.0, reverse=True)
+        return sessions
+
+    def get(self, session_id: str) -> Session:
+        """One session, from one filtered list request."""
+        api = self._api()
+        pattern = f"^/{re.escape(session_id)}$"
+        with self._engine(f"cannot look up container {session_id!r}"):
+            rows = api.containers(all=True, filters=self._filters(name=pattern))
+        for session in self._sessions(rows if isinstance(rows, list) else []):
+            if session.id == session_id:
+                return session
+        raise self._not_found(session_id)
