@@ -322,6 +322,25 @@ def test_graceful_stop_lets_the_program_exit(tmux_server: TmuxServer, tmp_path: 
 
 
 @pytest.mark.tmux
+def test_graceful_stop_reaches_a_program_whose_pane_is_in_copy_mode(
+    tmux_server: TmuxServer, tmp_path: Path
+) -> None:
+    """In copy mode tmux keeps C-c for itself (it cancels copy mode): the stop
+    leaves copy mode first, so the program still sees SIGINT."""
+    marker = tmp_path / "stopped"
+    backend = tmux_server.backend()
+    backend.start(spec("reading", *_signal_program(marker, ignore=False)))
+    wait_for(marker.with_suffix(".ready").exists, what="the handler")
+    tmux_server.run("copy-mode", "-t", "=reading:")
+    assert tmux_server.value("=reading:", "#{pane_in_mode}") == "1"
+    before = backend.spawns
+    backend.stop("reading", timeout=30)
+    assert marker.read_text() == "stopped", "SIGINT reached the program, no kill was needed"
+    assert not tmux_server.has("reading")
+    assert backend.spawns > before, "libtmux's commands run through the backend's runner"
+
+
+@pytest.mark.tmux
 def test_graceful_stop_kills_after_the_timeout(tmux_server: TmuxServer, tmp_path: Path) -> None:
     marker = tmp_path / "stopped"
     backend = tmux_server.backend()
@@ -396,3 +415,32 @@ def test_start_works_when_stdout_has_no_encoding(
     backend = tmux_server.backend()
     backend.start(sleeper("captured"))
     assert tmux_server.has("captured")
+    backend.stop("captured", timeout=10)  # libtmux's objects do the stop
+    assert not tmux_server.has("captured")
+
+
+@pytest.mark.tmux
+def test_first_import_under_a_stdout_without_encoding(tmux_server: TmuxServer) -> None:
+    """libtmux reads sys.stdout.encoding when imported: a first import of the
+    backend under Textual's capture must still give a working backend."""
+    code = (
+        "import sys\n"
+        "class Capture:\n"
+        "    def write(self, text): return len(text)\n"
+        "    def flush(self): return None\n"
+        "sys.stdout = Capture()\n"
+        "from core.settings import TmuxBackendConfig\n"
+        "from core.tmux.backend import TmuxBackend\n"
+        "from core.settings import SessionSpec\n"
+        f"config = TmuxBackendConfig(name='tm', kind='tmux', socket_name={tmux_server.socket!r})\n"
+        "backend = TmuxBackend(config)\n"
+        "backend.start(SessionSpec(name='fresh', backend='tm', command=('sleep', '600')))\n"
+        "backend.stop('fresh', graceful=False)\n"
+        "sys.stderr.write('stopped' if sys.stdout.__class__ is Capture else 'stdout replaced')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.endswith("stopped"), "the capture is back in place after the import"
+    assert not tmux_server.has("fresh")

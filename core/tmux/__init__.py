@@ -20,13 +20,17 @@ and the helpers, one module per concept:
 * :mod:`core.tmux.listing` -- the one ``list-panes`` format, its parser, and
   the panes of a session as a :class:`core.model.Session`;
 * :mod:`core.tmux.stream` -- pane output as a :class:`core.backend.LineStream`;
-* :mod:`core.tmux.attach` -- the argv that attaches (or switches) a terminal.
+* :mod:`core.tmux.attach` -- the argv that attaches (or switches) a terminal;
+* :mod:`core.tmux.objects` -- libtmux's ``Server`` and ``Pane`` objects,
+  their commands run through the backend's runner.
 
 The refresh path drives the tmux client directly: one counted process with a
 timeout (libtmux's runner has none), whose exact bytes the listing parser
-frames by length (libtmux decodes and splits output per line).  libtmux reads
-and compares the tmux version before ``start`` (lazily: ``import core`` never
-loads it).
+frames by length (libtmux decodes and splits output per line).  The actions
+on one known pane or one exact session (stop, kill, resume, closing a
+follow pipe) use libtmux's objects; the start, the follow start and the
+inspect stay single raw tmux calls (see ``docs/architecture-engines.md``).
+libtmux also reads and compares the tmux version before ``start``.
 """
 
 from __future__ import annotations

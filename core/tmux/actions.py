@@ -18,6 +18,7 @@ from core.tmux.command import Outcome
 from core.tmux.launch import LaunchMixin
 from core.tmux.listing import FORMAT, LOG_OPTION, active_pane, parse_panes
 from core.tmux.logs import capture_lines
+from core.tmux.objects import LibTmuxError, error_text, outcome_of
 from core.tmux.syntax import literal, new_name_problem, no_format, session_target, window_target
 
 _POLL = 0.05
@@ -213,7 +214,10 @@ class ActionsMixin(LaunchMixin):
         return text
 
     def _discard(self, name: str) -> None:
-        self.runner.run("kill-session", "-t", session_target(name))
+        try:
+            self.libtmux_server.kill_session(session_target(name))
+        except LibTmuxError:
+            pass  # already gone, or tmux refuses: the start error is what counts
 
     def resume(self, session_id: str) -> Session:
         """Run the command of every exited pane again (``respawn-pane``: the
@@ -228,14 +232,16 @@ class ActionsMixin(LaunchMixin):
                 f"(stop it first: sesstui stop {self.name}:{name})",
                 title="Already running",
             )
-        for pane in dead:
-            result = self.runner.run("respawn-pane", "-t", pane.pane_id)
-            if not result.ok and result.outcome not in GONE:
-                raise ActionFailed(
-                    f"tmux could not restart pane {pane.pane_id} of session {name!r}: "
-                    f"{result.message}",
-                    title="Start failed",
-                )
+        for row in dead:
+            try:
+                self.libtmux_server.pane(row.pane_id).respawn()
+            except LibTmuxError as e:
+                if outcome_of(e) not in GONE:
+                    raise ActionFailed(
+                        f"tmux could not restart pane {row.pane_id} of session {name!r}: "
+                        f"{error_text(e)}",
+                        title="Start failed",
+                    ) from e
         return self.get(name)
 
     def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription:
@@ -250,20 +256,15 @@ class ActionsMixin(LaunchMixin):
         name = self._checked(session_id)
         rows = self._rows(name)
         if graceful:
-            for pane in (r for r in rows if not r.pane_dead):
-                keys = self.runner.run(
-                    "copy-mode",
-                    "-q",
-                    "-t",
-                    pane.pane_id,
-                    ";",
-                    "send-keys",
-                    "-t",
-                    pane.pane_id,
-                    "C-c",
-                )
-                if not keys.ok and keys.outcome not in GONE:  # a tmux without copy-mode -q
-                    self.runner.run("send-keys", "-t", pane.pane_id, "C-c")
+            for row in (r for r in rows if not r.pane_dead):
+                pane = self.libtmux_server.pane(row.pane_id)
+                try:
+                    pane.copy_mode(cancel=True)  # C-c must reach the program, not copy mode
+                except LibTmuxError as e:
+                    if outcome_of(e) in GONE:
+                        continue  # the pane ended meanwhile: nothing to interrupt
+                    # else a tmux without copy-mode -q: press C-c all the same
+                pane.send_keys("C-c", enter=False)  # tmux's error here is not raised: best effort
             deadline = time.monotonic() + max(0.0, timeout)
             while time.monotonic() < deadline:
                 poll = self.runner.run(
@@ -274,10 +275,13 @@ class ActionsMixin(LaunchMixin):
                 if poll.ok and all(v == "1" for v in poll.text.split()):
                     break  # all exited, kept by remain-on-exit
                 time.sleep(0.1)
-        result = self.runner.run("kill-session", "-t", session_target(name))
-        if result.ok or result.outcome in GONE:
-            return
-        raise ActionFailed(f"could not kill tmux session {name!r}: {result.message}")
+        try:
+            # the exact name (=NAME), not the id of the lookup: after a wait of
+            # up to `timeout` s a restarted server may give that id to another
+            self.libtmux_server.kill_session(session_target(name))
+        except LibTmuxError as e:
+            if outcome_of(e) not in GONE:
+                raise ActionFailed(f"could not kill tmux session {name!r}: {error_text(e)}") from e
 
     def attach_argv(self, session_id: str, *, env: Mapping[str, str] | None = None) -> list[str]:
         """The argv that attaches the terminal to the session (see

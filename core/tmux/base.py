@@ -18,6 +18,7 @@ from core.paths import state_dir
 from core.settings import BackendConfig, DirsBackendConfig, SessionSpec, TmuxBackendConfig
 from core.tmux.command import Outcome, TmuxResult, TmuxRunner
 from core.tmux.listing import FORMAT, PaneRow, parse_panes, session_of
+from core.tmux.objects import RunnerServer
 from core.tmux.stream import PaneStream
 from core.tmux.syntax import lookup_name_problem, window_target
 
@@ -58,6 +59,8 @@ class TmuxBase(BaseBackend):
         self._follow_lock = threading.Lock()
         self._followers: dict[str, int] = {}  # pane id -> open follow streams
         self._streams: weakref.WeakSet[PaneStream] = weakref.WeakSet()
+        # libtmux's object API for the pane and session actions, over self.runner
+        self.libtmux_server = RunnerServer(lambda: self.runner)
 
     @property
     def spawns(self) -> int:

@@ -15,15 +15,8 @@ from core.dirs.naming import DEFAULT_PREFIX, DEFAULT_TIMESTAMP_FORMAT, make_name
 from core.errors import ActionFailed
 from core.settings import DirsBackendConfig, SessionSpec
 from core.tmux.base import TmuxBase
+from core.tmux.objects import get_version
 from core.tmux.syntax import literal, no_format
-
-# libtmux reads sys.stdout.encoding when imported, which fails under Textual's
-# stdout capture: import it with this module (the registry loads it before any
-# UI starts), and never let it stop the backend.
-try:
-    from libtmux import common as libtmux_common
-except Exception:  # noqa: BLE001 - only the advisory version check needs it
-    libtmux_common = None  # type: ignore[assignment]
 
 # new-session -e (per-session environment) arrived in tmux 3.0
 MIN_START_VERSION = "3.0"
@@ -114,10 +107,8 @@ class LaunchMixin(TmuxBase):
         binary = self.runner.binary()
         if self._version_ok:
             return
-        if libtmux_common is None:
-            return  # libtmux could not be imported: the check is advisory
         try:
-            version = libtmux_common.get_version(tmux_bin=binary)
+            version = get_version(tmux_bin=binary)
             too_old = version < type(version)(MIN_START_VERSION)
         except Exception:  # noqa: BLE001 - an odd -V output must not block starting
             return

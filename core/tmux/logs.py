@@ -15,6 +15,7 @@ from core.logtail import FileTail
 from core.model import LogLine, LogSource
 from core.tmux.base import GONE, TmuxBase
 from core.tmux.listing import PaneRow, active_pane
+from core.tmux.objects import LibTmuxError
 from core.tmux.stream import PaneStream
 from core.tmux.syntax import literal, no_format
 
@@ -167,9 +168,9 @@ class LogsMixin(TmuxBase):
 
     def _stop_pipe(self, pane_id: str) -> None:
         try:
-            self.runner.run("pipe-pane", "-t", pane_id)  # no command: close the pipe
-        except SesstuiError:
-            pass  # the server or the binary is gone: so is the pipe
+            self.libtmux_server.pane(pane_id).pipe()  # no command: close the pipe
+        except (SesstuiError, LibTmuxError):
+            pass  # the pane, the server or the binary is gone: so is the pipe
 
     def _track(self, stream: PaneStream) -> PaneStream:
         self._streams.add(stream)
