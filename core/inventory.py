@@ -49,6 +49,7 @@ from core.settings import AppConfig, SessionSpec
 if TYPE_CHECKING:
     from core.inspection import Inspection
     from core.journal import Journal
+    from core.kv.providers import MemoryStores
     from core.stats import SessionStats
 
 
@@ -206,11 +207,19 @@ class Inventory:
 
     @classmethod
     def from_config(
-        cls, config: AppConfig, *, source: str = "api", journal: Journal | bool | None = True
+        cls,
+        config: AppConfig,
+        *,
+        source: str = "api",
+        journal: Journal | bool | None = True,
+        memory: MemoryStores | None = None,
     ) -> Inventory:
         """Backends built from ``config``.  ``journal=True`` records actions in
         the default journal (the state dir's ``journal.jsonl``); pass a
-        :class:`~core.journal.Journal` for another, or False/None for none."""
+        :class:`~core.journal.Journal` for another, or False/None for none.
+        ``memory`` holds the stores of in-memory KV backends: pass the
+        :class:`~core.kv.providers.MemoryStores` your producers write into
+        (none: each such backend starts with an empty store of its own)."""
         from core.registry import build_backends
 
         chosen: Journal | None
@@ -221,7 +230,7 @@ class Inventory:
         else:
             chosen = journal or None
         return cls(
-            build_backends(config),
+            build_backends(config, memory=memory),
             timeouts={b.name: b.timeout for b in config.backends},
             config=config,
             protected=[b.name for b in config.backends if b.protected],

@@ -388,6 +388,15 @@ def test_backend_turns_tail_and_record_text(populated: Path) -> None:
     assert json.loads(text)["session_id"] == "s1" and "\n  " in text
 
 
+def test_backend_turns_are_a_fact(populated: Path) -> None:
+    backend = make_backend(populated)
+    rows = {r.id: r for r in backend.list_sessions()}
+    assert rows["s1"].facts.turns == 2 and rows["wa/dup"].facts.turns == 0
+    assert [(s.name, s.size) for s in backend.logs("s1")] == [("turns", 2)]
+    (populated / "broken.json").write_bytes(b"{")
+    assert make_backend(populated).get("broken").facts.turns is None
+
+
 def test_backend_ignores_dotfiles_locks_and_other_files(populated: Path) -> None:
     (populated / "notes.txt").write_text("x")
     (populated / ".hidden.json").write_text("{}")

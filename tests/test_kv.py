@@ -27,6 +27,7 @@ from core.kv import (
     KvProvider,
     MemoryProvider,
     MemoryStore,
+    MemoryStores,
     RedisProvider,
     SessionManager,
     provider_from_env,
@@ -308,8 +309,12 @@ def test_provider_from_env() -> None:
     assert isinstance(provider_from_env({}), MemoryProvider)
     for alias in ("memory", "mem", "inmemory", "MEM"):
         assert isinstance(provider_from_env({"SESSION_PROVIDER": alias}), MemoryProvider)
-    shared = provider_from_env({"SESSION_PROVIDER": "mem"})
-    assert isinstance(shared, MemoryProvider) and shared.store is MemoryProvider.shared().store
+    stores = MemoryStores()
+    shared = provider_from_env({"SESSION_PROVIDER": "mem"}, stores=stores)
+    assert isinstance(shared, MemoryProvider) and shared.store is stores.store("default")
+    # without stores, nothing is shared: no process-wide registry
+    private = provider_from_env({"SESSION_PROVIDER": "mem"})
+    assert isinstance(private, MemoryProvider) and private.store is not shared.store
     for alias in ("redis", "redis_store"):
         p = provider_from_env(
             {
@@ -629,10 +634,11 @@ def test_concurrent_extend_and_metadata_redis(redis_db: RedisServer) -> None:
 
 def test_concurrent_extend_and_metadata_memory() -> None:
     clock = ManualClock()
-    store = MemoryProvider.shared_store("race-mem", clock=clock)
+    stores = MemoryStores()
+    store = stores.store("race-mem", clock=clock)
     store.setex("session:race", 600, record("race", now=clock.now))
-    mgr = SessionManager("app-1", provider=MemoryProvider.shared("race-mem"), clock=clock)
-    _race(KvBackend(kv_config("race-mem"), clock=clock), mgr, "race", exact=True)
+    mgr = SessionManager("app-1", provider=stores.provider("race-mem"), clock=clock)
+    _race(KvBackend(kv_config("race-mem"), clock=clock, stores=stores), mgr, "race", exact=True)
 
 
 def test_plan_delete_and_prune(redis_db: RedisServer) -> None:
@@ -832,10 +838,11 @@ def test_listing_leaves_the_garbage_collector_alone() -> None:
         return datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
     name = f"gc-{unique()}"
-    store = MemoryProvider.shared_store(name, clock=clock)
+    stores = MemoryStores()
+    store = stores.store(name, clock=clock)
     for i in range(3000):
         store.setex(f"session:g{i}", 600, record(f"g{i}"))
-    backend = KvBackend(kv_config(name))
+    backend = KvBackend(kv_config(name), stores=stores)
     enabled.clear()
     assert len(backend.list_sessions()) == 3000
     assert len(enabled) >= 3 and all(enabled), enabled  # one read per page of 1000
@@ -845,13 +852,12 @@ def test_listing_leaves_the_garbage_collector_alone() -> None:
 
 async def test_memory_backend_sees_the_shared_store() -> None:
     clock = ManualClock()
-    mgr = SessionManager(
-        "demo", provider=MemoryProvider.shared("kv-demo", clock=clock), clock=clock
-    )
+    stores = MemoryStores()
+    mgr = SessionManager("demo", provider=stores.provider("kv-demo", clock=clock), clock=clock)
     sid = await mgr.allocate_session(user_id="erin", custom_metadata={"x": "y"})
-    MemoryProvider.shared_store("kv-demo").setex("session:broken", 60, "nope")
-    MemoryProvider.shared_store("kv-demo").set("session:nottl", record("nottl", now=clock.now))
-    backend = KvBackend(kv_config("kv-demo", provider="mem"), clock=clock)
+    stores.store("kv-demo").setex("session:broken", 60, "nope")
+    stores.store("kv-demo").set("session:nottl", record("nottl", now=clock.now))
+    backend = KvBackend(kv_config("kv-demo", provider="mem"), clock=clock, stores=stores)
     by_id = {s.id: s for s in backend.list_sessions()}
     assert set(by_id) == {sid, "broken", "nottl"}
     assert by_id[sid].state is State.ACTIVE and by_id[sid].metadata["meta.x"] == "y"
@@ -866,4 +872,35 @@ async def test_memory_backend_sees_the_shared_store() -> None:
     assert backend.get(sid).expires == expires  # the key's TTL ends with expires_at
     assert backend.prune(backend.plan_delete([sid, "broken"])).ok
     assert [s.id for s in backend.list_sessions()] == ["nottl"]
-    MemoryProvider.shared_store("kv-demo").clear()
+    stores.clear()
+
+
+def test_listing_fills_the_key_and_no_ttl_facts() -> None:
+    clock = ManualClock()
+    stores = MemoryStores()
+    store = stores.store("facts", clock=clock)
+    store.setex("session:ticking", 600, record("ticking", now=clock.now))
+    store.set("session:forever", record("forever", now=clock.now))
+    store.set("session:junk", "not json")
+    backend = KvBackend(kv_config("facts"), clock=clock, stores=stores)
+    facts = {s.id: (s.facts.key, s.facts.never_expires) for s in backend.list_sessions()}
+    assert facts == {
+        "ticking": ("session:ticking", False),
+        "forever": ("session:forever", True),
+        "junk": ("session:junk", True),
+    }
+    assert backend.get("forever").facts.never_expires
+
+
+def test_memory_stores_are_owned_by_their_caller() -> None:
+    """Two MemoryStores share nothing, even under the same name; a backend
+    without stores starts empty: no process-wide registry."""
+    mine, theirs = MemoryStores(), MemoryStores()
+    mine.store("web").setex("session:a", 60, record("a"))
+    assert theirs.store("web").get("session:a") is None
+    assert [s.id for s in KvBackend(kv_config("web"), stores=mine).list_sessions()] == ["a"]
+    assert KvBackend(kv_config("web"), stores=theirs).list_sessions() == []
+    assert KvBackend(kv_config("web")).list_sessions() == []
+    assert mine.names() == ["web"]
+    with pytest.raises(UsageError, match="another clock"):
+        mine.store("web", clock=ManualClock())

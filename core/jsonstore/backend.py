@@ -40,6 +40,7 @@ from core.model import (
     BackendHealth,
     Capability,
     EntryResult,
+    Facts,
     HealthStatus,
     LogLine,
     LogSource,
@@ -372,6 +373,7 @@ class JsonBackend(BaseBackend):
             path=str(path),
             info=" · ".join(parts),
             metadata=metadata,
+            facts=Facts(turns=len(record.turns)),
         )
 
     def _path_of(self, session_id: str) -> tuple[str | None, Path]:
@@ -528,7 +530,7 @@ class JsonBackend(BaseBackend):
         session = self.get(session_id)
         if session.state is State.CORRUPT:
             return []
-        return [LogSource(TURNS_SOURCE, None, int(session.metadata.get("turns", "0")))]
+        return [LogSource(TURNS_SOURCE, None, session.facts.turns or 0)]
 
     def tail(
         self,

@@ -10,9 +10,11 @@ while this one builds sessions, and records whose bytes and expiry instant did
 not change since the last refresh keep their :class:`Session` (no JSON parse).
 Keys outside ``key_prefix``, and keys that are not strings, are never shown or
 touched.  A value that is not a session JSON object lists as CORRUPT (the id
-from the key); a key without TTL lists with ``metadata["ttl"] == "none"``
-(else ``"set"``).  With ``sandbox`` set, only that sandbox's records show and
-can be acted on (corrupt ones are hidden then: their sandbox is unknown).
+from the key); every session carries its key and whether it has no TTL as
+facts (``Facts.key``, ``Facts.never_expires``); ``metadata["ttl"]`` says the
+same in words for people ("none" or "set").  With ``sandbox`` set, only that
+sandbox's records show and can be acted on (corrupt ones are hidden then:
+their sandbox is unknown).
 
 ``extend(id, ttl)`` sets the session's *remaining lifetime* to ``ttl`` from
 now: ``expires_at`` and the key TTL change together in one WATCH/MULTI/EXEC
@@ -49,8 +51,8 @@ from core.kv.manager import iso, parse_iso
 from core.kv.providers import (
     DEFAULT_REDIS_URL,
     Clock,
-    MemoryProvider,
     MemoryStore,
+    MemoryStores,
     Transform,
     canonical_provider,
     glob_escape,
@@ -63,6 +65,7 @@ from core.model import (
     BackendHealth,
     Capability,
     EntryResult,
+    Facts,
     HealthStatus,
     PlanEntry,
     PlanSkip,
@@ -494,7 +497,10 @@ class KvBackend(BaseBackend):
 
     ``environ`` replaces ``os.environ`` when the URL comes from
     ``SESSION_REDIS_URL`` / ``REDIS_URL``; ``clock`` is the "now" that remaining
-    TTLs and ``expires_at`` are measured from (default the real time).
+    TTLs and ``expires_at`` are measured from (default the real time).  With
+    ``provider: memory`` the records are ``stores``' store named after the
+    backend (without ``stores``, a new, empty store of its own): pass the
+    :class:`MemoryStores` the producers write into.
     """
 
     kind = "kv"
@@ -506,6 +512,7 @@ class KvBackend(BaseBackend):
         *,
         environ: Mapping[str, str] | None = None,
         clock: Clock = utc_now,
+        stores: MemoryStores | None = None,
     ) -> None:
         if not isinstance(config, KvBackendConfig):
             raise TypeError("KvBackend needs a KvBackendConfig")
@@ -516,7 +523,8 @@ class KvBackend(BaseBackend):
         self.clock = clock
         self._source: _Source
         if self.provider == "memory":
-            self._source = _MemorySource(MemoryProvider.shared_store(config.name))
+            owner = stores if stores is not None else MemoryStores()
+            self._source = _MemorySource(owner.store(config.name))
         else:
             env = os.environ if environ is None else environ
             url = (
@@ -574,6 +582,7 @@ class KvBackend(BaseBackend):
                 expires=now + timedelta(milliseconds=pttl) if pttl >= 0 else None,
                 info=f"not a session record ({size} bytes)",
                 metadata={"key": key, "ttl": ttl_text},
+                facts=Facts(key=key, never_expires=pttl == -1),
             ), math.inf
         sandbox = one(text := str(record.get("sandbox_id") or ""), text)
         if self.config.sandbox is not None and sandbox != self.config.sandbox:
@@ -614,6 +623,7 @@ class KvBackend(BaseBackend):
             expires=expires,
             info=one(info, info),
             metadata=metadata,
+            facts=Facts(key=key, never_expires=pttl == -1),
         ), flip
 
     def list_sessions(self) -> list[Session]:
