@@ -96,7 +96,7 @@ def test_tmux_sessions_on_a_private_socket_related_to_a_session_dir(
     config = sb.config()
     backend = config.backend("tmux")
     assert isinstance(backend, TmuxBackendConfig) and backend.socket_path == socket
-    inv = Inventory.from_config(config)
+    inv = Inventory.from_config(config, memory=sb.memory)
     try:
         snap = inv.refresh()
     finally:
