@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-import core.jsonstore.backend as backend_mod
+import core.jsonstore.removal as removal_mod
 from core.errors import BackendUnavailable, SessionNotFound
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
@@ -496,7 +496,7 @@ def test_prune_refuses_a_file_swapped_for_a_symlink(tmp_path: Path) -> None:
 def test_prune_waits_for_a_producer_write_in_flight(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(backend_mod, "SESSION_LOCK_WAIT", 0.2)
+    monkeypatch.setattr(removal_mod, "SESSION_LOCK_WAIT", 0.2)
     manager = SessionManager(FileSessionStore(tmp_path))
     manager.start_session("ws", agent_id="a", session_id="busy")
     backend = make_backend(tmp_path)
