@@ -110,7 +110,7 @@ def _endpoint(backend: Backend) -> str:
 
 
 def _prune_outcome(results: Sequence[PruneResult]) -> Outcome:
-    from core.history import format_size
+    from core.sizes import format_size
 
     removed = sum(len(r.removed) for r in results)
     freed = sum(r.freed_bytes for r in results)
