@@ -9,10 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.errors import UsageError
-from core.kv import (
-    MemoryStores,
-    SessionManager,
-)
+from core.kv import MemoryStores, SessionManager, factory_for_env
 from core.kv.backend import KvBackend
 from core.kv.manager import parse_iso
 from core.model import State
@@ -102,3 +99,18 @@ def test_memory_stores_are_owned_by_their_caller() -> None:
     assert mine.names() == ["web"]
     with pytest.raises(UsageError, match="another clock"):
         mine.store("web", clock=ManualClock())
+
+
+async def test_a_factorys_memory_sessions_share_its_store_and_no_other() -> None:
+    env = {"SESSION_PROVIDER": "memory"}
+    factory = factory_for_env(env)
+    async with factory() as a:
+        await a.setex("k", 60, "v")
+    async with factory() as b:
+        assert await b.get("k") == "v"  # one factory: one store, as chuk's sessions share
+    async with factory_for_env(env)() as c:
+        assert await c.get("k") is None  # another factory: nothing process-wide
+    stores = MemoryStores()
+    async with factory_for_env(env, stores=stores)() as d:
+        await d.setex("k", 60, "w")
+    assert stores.store("default").get("k") == "w"
