@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from core.backend import Backend
 from core.errors import ConfigError
 from core.settings import AppConfig, BackendConfig, DirsBackendConfig
+
+if TYPE_CHECKING:
+    from core.kv.providers import MemoryStores
 
 # kind -> "module:Class"; later issues add tmux, docker, kv and json here.
 _FACTORIES: dict[str, str] = {
@@ -39,9 +43,14 @@ def factory_for(kind: str) -> Callable[[BackendConfig], Backend]:
     return factory
 
 
-def build_backend(config: BackendConfig, app: AppConfig | None = None) -> Backend:
+def build_backend(
+    config: BackendConfig, app: AppConfig | None = None, *, memory: MemoryStores | None = None
+) -> Backend:
     """The backend for one entry; ``app`` gives the context some kinds need
-    (a tmux backend makes session directories in the configured dirs backends)."""
+    (a tmux backend makes session directories in the configured dirs
+    backends); ``memory`` holds the stores of ``provider: memory`` KV
+    backends (see :class:`core.kv.providers.MemoryStores`; none: each gets a
+    new, empty store)."""
     if config.kind == "tmux" and app is not None:
         from core.tmux.backend import TmuxBackend
 
@@ -52,9 +61,14 @@ def build_backend(config: BackendConfig, app: AppConfig | None = None) -> Backen
 
         specs = {n: s for n, s in app.sessions.items() if s.backend == config.name}
         return DockerBackend(config, specs=specs)
+    if config.kind == "kv" and memory is not None:
+        from core.kv.backend import KvBackend
+
+        return KvBackend(config, stores=memory)
     return factory_for(config.kind)(config)
 
 
-def build_backends(config: AppConfig) -> list[Backend]:
-    """One backend per configured entry, in config order."""
-    return [build_backend(b, config) for b in config.backends]
+def build_backends(config: AppConfig, *, memory: MemoryStores | None = None) -> list[Backend]:
+    """One backend per configured entry, in config order (``memory``: see
+    :func:`build_backend`)."""
+    return [build_backend(b, config, memory=memory) for b in config.backends]

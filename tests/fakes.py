@@ -16,6 +16,7 @@ from core.errors import BackendUnavailable
 from core.model import (
     BackendHealth,
     Capability,
+    Facts,
     HealthStatus,
     LogLine,
     LogSource,
@@ -201,6 +202,7 @@ def _tmux(name: str, age: timedelta, windows: int, attached: int, cwd: str, cmd:
         attachable=True,
         info=info,
         metadata={"windows": str(windows), "clients": str(attached), "command": cmd, "cwd": cwd},
+        facts=Facts(cwds=(cwd,), clients=attached),
     )
 
 
@@ -233,6 +235,7 @@ def _container(
             "ports": ports,
             "container": "0f3c" + name,  # fixed: hash() is randomised per process
         },
+        facts=Facts(container_id="0f3c" + name),
     )
 
 
@@ -268,6 +271,7 @@ def _kv(sid: str, user: str, sandbox: str, age: timedelta, left: timedelta) -> S
         expires=FROZEN + left,
         info=f"user {user} · sandbox {sandbox}",
         metadata={"sandbox": sandbox, "user": user, "status": "active", "meta.plan": "pro"},
+        facts=Facts(key=f"session:{sid}"),
     )
 
 
@@ -283,6 +287,7 @@ def _js(sid: str, ws: str, agent: str, turns: int, age: timedelta, ended: bool) 
         path=f"/srv/agent-sessions/{ws}/{sid}.json",
         info=f"agent {agent} · {turns} turns · ws {ws}",
         metadata={"workspace": ws, "agent": agent, "turns": str(turns)},
+        facts=Facts(turns=turns),
     )
 
 

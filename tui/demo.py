@@ -55,6 +55,7 @@ from core.settings import (
 )
 
 if TYPE_CHECKING:
+    from core.kv.providers import MemoryStores
     from tui.app import SesstuiApp
 
 _JOBS = ("ingest", "train", "render", "export", "backfill", "reindex")
@@ -112,15 +113,14 @@ def build_sandbox(root: Path, *, count: int = 12, seed: int = 7) -> Path:
     return base
 
 
-def build_kv_sessions(store_name: str) -> None:
-    """In-memory KV sessions (this process's shared store) with TTLs that tick."""
+def build_kv_sessions(stores: MemoryStores, store_name: str) -> None:
+    """In-memory KV sessions (the store ``store_name`` of ``stores``) with TTLs that tick."""
     import asyncio
 
     from core.kv.manager import SessionManager as KvSessions
-    from core.kv.providers import MemoryProvider
 
     async def fill() -> None:
-        provider = MemoryProvider.shared(store_name)
+        provider = stores.provider(store_name)
         app = KvSessions("web-app", default_ttl_hours=1, provider=provider)
         api = KvSessions("api-gw", default_ttl_hours=0.5, provider=provider)
         for user, minutes in (("alice", 42), ("bob", 1.5), ("carol", 15)):
@@ -350,6 +350,12 @@ def open_docker(base_url: str | None, token: str) -> tuple[DemoDocker | None, st
     return DemoDocker(client, base_url, token), None
 
 
+def _memory_stores() -> MemoryStores:
+    from core.kv.providers import MemoryStores
+
+    return MemoryStores()
+
+
 @dataclass
 class Sandbox:
     """Everything ``sesstui demo`` made; :meth:`close` removes all of it."""
@@ -357,6 +363,8 @@ class Sandbox:
     root: Path
     token: str
     kv_store: str = "web"
+    # the demo's in-memory KV stores: the producer fills them, the app's inventory reads them
+    memory: MemoryStores = field(default_factory=_memory_stores)
     tmux: DemoTmux | None = None
     docker: DemoDocker | None = None
     worker: subprocess.Popen[bytes] | None = None
@@ -429,9 +437,7 @@ class Sandbox:
             docker.remove()
 
     def _remove_files(self) -> None:
-        from core.kv.providers import MemoryProvider
-
-        MemoryProvider.shared_store(self.kv_store).clear()
+        self.memory.clear()
         for d in (*self.extra_dirs, self.root):
             shutil.rmtree(d, ignore_errors=True)
 
@@ -466,7 +472,7 @@ def build(
     sandbox = Sandbox(root=root, token=uuid.uuid4().hex[:12], kv_store=kv_store)
     try:
         build_sandbox(root)
-        build_kv_sessions(kv_store)
+        build_kv_sessions(sandbox.memory, kv_store)
         build_json_sessions(sandbox.agents)
         sandbox.state_home.mkdir()
         if tmux is not None:
@@ -556,9 +562,12 @@ def environment(overrides: Mapping[str, str]) -> Iterator[None]:
 def demo_app(sandbox: Sandbox, theme: str | None = None) -> SesstuiApp:
     """The dashboard on ``sandbox``, telling what the demo left out.  Build
     it inside ``environment(sandbox.env())``."""
+    from core.inventory import Inventory
     from tui.app import SesstuiApp
 
-    return SesstuiApp(sandbox.config(), theme=theme, startup_notices=sandbox.notices)
+    config = sandbox.config()
+    inventory = Inventory.from_config(config, source="tui", memory=sandbox.memory)
+    return SesstuiApp(config, inventory=inventory, theme=theme, startup_notices=sandbox.notices)
 
 
 def run_demo(theme: str | None = None, *, docker_url: str | None = None) -> int:
