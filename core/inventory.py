@@ -24,6 +24,7 @@ from core.backend import (
     Restartable,
     Resumable,
 )
+from core.config.records import AppConfig, SessionSpec
 from core.errors import (
     ActionNotSupported,
     AmbiguousSession,
@@ -44,7 +45,6 @@ from core.model import (
     State,
     StopDescription,
 )
-from core.settings import AppConfig, SessionSpec
 
 if TYPE_CHECKING:
     from core.inspection import Inspection

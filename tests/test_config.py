@@ -7,12 +7,12 @@ import json
 import subprocess
 import sys
 import textwrap
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from msgspec.structs import replace
 
 from core import paths
 from core.config import (
@@ -24,15 +24,13 @@ from core.config import (
     load_config,
     redact,
 )
+from core.config.records import AppConfig
+from core.dirs.schema import DirsBackendConfig
+from core.docker.schema import DockerBackendConfig
 from core.errors import ConfigError
-from core.settings import (
-    AppConfig,
-    DirsBackendConfig,
-    DockerBackendConfig,
-    JsonBackendConfig,
-    KvBackendConfig,
-    TmuxBackendConfig,
-)
+from core.jsonstore.schema import JsonBackendConfig
+from core.kv.schema import KvBackendConfig
+from core.tmux.schema import TmuxBackendConfig
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace as struct_replace
 
 from core.backend import LineStream
 from core.config import config_to_dict, load_config
+from core.config.records import Origin, SessionSpec
 from core.docker.backend import DockerBackend, _parse_time
 from core.docker.endpoint import Endpoint, resolve
+from core.docker.schema import DockerBackendConfig
 from core.docker.specs import (
     SpecProblem,
     image_problem,
@@ -36,7 +39,6 @@ from core.errors import (
 from core.inventory import Inventory
 from core.model import HealthStatus, LogLine, PrunePolicy, PruneReason, State
 from core.registry import build_backend
-from core.settings import DockerBackendConfig, Origin, SessionSpec
 from tests.conftest import needs_root
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     Daemon,
@@ -52,7 +54,7 @@ LOOP = "while true; do sleep 0.1; done"
 
 def spec(name: str, image: str, *command: str, **kwargs: Any) -> SessionSpec:
     base = SessionSpec(name=name, backend="dk", command=command, image=image, network="none")
-    return replace(base, **kwargs)
+    return struct_replace(base, **kwargs)
 
 
 def shell(name: str, image: str, line: str, **kwargs: Any) -> SessionSpec:
@@ -234,11 +236,13 @@ def test_endpoint_from_environment_and_tls_flags(tmp_path: Path) -> None:
         "--tlskey", str(tmp_path / "key.pem"),
     ]  # fmt: skip
     # a configured base_url wins over DOCKER_HOST; TLS from the config
-    cfg2 = replace(cfg, base_url="tcp://other:2376", tls_verify=False, cert_path=tmp_path)
+    cfg2 = struct_replace(cfg, base_url="tcp://other:2376", tls_verify=False, cert_path=tmp_path)
     ep2 = resolve(cfg2, env)
     assert ep2.host == "tcp://other:2376" and ep2.tls and not ep2.tls_verify
     assert ep2.cli_args()[:3] == ["-H", "tcp://other:2376", "--tls"]
-    assert resolve(replace(cfg, base_url="unix:///run/podman/podman.sock"), env).cli_args() == [
+    assert resolve(
+        struct_replace(cfg, base_url="unix:///run/podman/podman.sock"), env
+    ).cli_args() == [
         "-H",
         "unix:///run/podman/podman.sock",
     ]
@@ -648,7 +652,7 @@ def test_a_socket_without_permission_is_unavailable(
 def test_bad_specs_are_refused_before_the_engine(
     engine: DockerEngine, dk: DockerBackend, field: str, value: Any, words: str
 ) -> None:
-    bad = replace(shell(f"t-{unique()}", engine.image, LOOP), **{field: value})
+    bad = struct_replace(shell(f"t-{unique()}", engine.image, LOOP), **{field: value})
     before = dk.requests
     with pytest.raises(UsageError) as err:
         dk.start(bad)

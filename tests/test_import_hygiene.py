@@ -42,7 +42,7 @@ def test_listing_dirs_through_the_inventory_loads_no_ui(tmp_path: Path) -> None:
 import sys, json
 from core.inventory import Inventory
 from core.dirs.backend import DirsBackend
-from core.settings import DirsBackendConfig
+from core.dirs.schema import DirsBackendConfig
 inv = Inventory([DirsBackend(DirsBackendConfig(name="r", kind="dirs", base={str(tmp_path)!r}))])
 snap = inv.refresh()
 assert snap.health[0].ok, snap.health

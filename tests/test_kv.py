@@ -33,9 +33,9 @@ from core.kv import (
 )
 from core.kv.backend import KvBackend
 from core.kv.manager import FIELDS, parse_iso
+from core.kv.schema import KvBackendConfig
 from core.model import Capability, HealthStatus, PruneReason, State
 from core.registry import build_backend
-from core.settings import KvBackendConfig
 from tests.helpers import ManualClock, unique
 from tests.helpers import kv_record as record
 from tests.redis_fixtures import (

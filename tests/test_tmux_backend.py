@@ -8,13 +8,14 @@ import os
 import subprocess
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from core.backend import LineStream
+from core.config.records import Origin, SessionSpec
 from core.dirs.backend import DirsBackend
 from core.dirs.naming import parse_name
 from core.errors import (
@@ -27,11 +28,11 @@ from core.errors import (
 from core.inventory import Inventory
 from core.model import HealthStatus, LogLine, State
 from core.registry import build_backend
-from core.settings import Origin, SessionSpec, TmuxBackendConfig
 from core.tmux.attach import attach_command, inside_server
 from core.tmux.backend import TmuxBackend
 from core.tmux.command import Outcome, TmuxRunner, classify
 from core.tmux.listing import FORMAT, parse_panes
+from core.tmux.schema import TmuxBackendConfig
 from core.tmux.stream import PaneStream, clean_line
 from core.tmux.syntax import literal, new_name_problem, no_format
 from tests.helpers import dirs_config, unique, wait_for

@@ -47,8 +47,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.backend import BaseBackend, LineStream
+from core.config.records import BackendConfig, SessionSpec
 from core.docker.endpoint import Endpoint, resolve
 from core.docker.listing import session_of
+from core.docker.schema import DockerBackendConfig
 from core.docker.specs import (
     MANAGED_LABEL,
     SESSION_LABEL,
@@ -82,7 +84,6 @@ from core.model import (
     State,
     StopDescription,
 )
-from core.settings import BackendConfig, DockerBackendConfig, SessionSpec
 
 if TYPE_CHECKING:
     from core.inspection import Section

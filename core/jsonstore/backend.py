@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
+from core.config.records import BackendConfig
 from core.dirs.safety import check_base, open_base
 from core.errors import BackendUnavailable, LockBusy, SessionNotFound, UnsafeOperation
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import (
     LOCK_DIR,
     RECORD_SUFFIX,
@@ -54,7 +56,6 @@ from core.model import (
     SizeInfo,
     State,
 )
-from core.settings import BackendConfig, JsonBackendConfig
 
 if TYPE_CHECKING:
     from core.inspection import Section

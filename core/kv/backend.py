@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.backend import BaseBackend
+from core.config.records import BackendConfig
 from core.errors import (
     ActionFailed,
     BackendUnavailable,
@@ -59,6 +60,7 @@ from core.kv.providers import (
     not_redis_message,
     utc_now,
 )
+from core.kv.schema import KvBackendConfig
 from core.model import (
     BackendHealth,
     Capability,
@@ -74,7 +76,6 @@ from core.model import (
     State,
 )
 from core.redaction import redact, remember_url_secrets, url_userinfo_problem
-from core.settings import BackendConfig, KvBackendConfig
 
 if TYPE_CHECKING:
     import redis

@@ -52,7 +52,9 @@ from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
 from core.backend import BaseBackend, LineStream
+from core.config.records import BackendConfig, SessionSpec
 from core.dirs.naming import DEFAULT_PREFIX, DEFAULT_TIMESTAMP_FORMAT, make_name
+from core.dirs.schema import DirsBackendConfig
 from core.errors import (
     ActionFailed,
     BackendUnavailable,
@@ -74,10 +76,10 @@ from core.model import (
     StopDescription,
 )
 from core.paths import state_dir
-from core.settings import BackendConfig, DirsBackendConfig, SessionSpec, TmuxBackendConfig
 from core.tmux.attach import attach_command
 from core.tmux.command import Outcome, TmuxResult, TmuxRunner
 from core.tmux.listing import FORMAT, LOG_OPTION, PaneRow, parse_panes
+from core.tmux.schema import TmuxBackendConfig
 from core.tmux.stream import PaneStream
 from core.tmux.syntax import (
     literal,
