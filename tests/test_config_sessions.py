@@ -26,13 +26,6 @@ from tests.config_helpers import (
     write,
 )
 
-
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An env with its own HOME and XDG dirs, run from an empty working directory."""
-    return isolated_env(tmp_path, monkeypatch)
-
-
 # --- sessions and ui ---------------------------------------------------------------
 
 
@@ -325,7 +318,10 @@ def test_docker_session_needs_an_image_and_no_tmux_keys(tmp_path: Path) -> None:
     assert "scope must be" in str(load_error(write(tmp_path, bad)))
 
 
-def test_embedded_default_has_docker_only_when_reachable(isolated: dict[str, str]) -> None:
+def test_embedded_default_has_docker_only_when_reachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolated = isolated_env(tmp_path, monkeypatch)
     with_host = default_config({**isolated, "DOCKER_HOST": "unix:///tmp/x.sock"})
     assert [b.kind for b in with_host.backends][-1] == "docker"
     docker = with_host.backends[-1]

@@ -28,13 +28,6 @@ from tests.config_helpers import (
     write,
 )
 
-
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An env with its own HOME and XDG dirs, run from an empty working directory."""
-    return isolated_env(tmp_path, monkeypatch)
-
-
 # --- ${VAR} expansion --------------------------------------------------------------
 
 
@@ -211,7 +204,10 @@ def test_config_to_dict_round_trip(tmp_path: Path) -> None:
     assert again.sessions["bot"].env["API_TOKEN"] == "hunter2"
 
 
-def test_config_to_dict_round_trips_the_defaults(isolated: dict[str, str]) -> None:
+def test_config_to_dict_round_trips_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolated = isolated_env(tmp_path, monkeypatch)
     cfg = default_config(isolated)
     data = config_to_dict(cfg)
     backends = data["backends"]
