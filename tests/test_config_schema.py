@@ -4,6 +4,8 @@ every kind the same way."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -165,3 +167,15 @@ def test_a_round_trip_keeps_every_kind(tmp_path: Path) -> None:
     again = load_config(write(tmp_path, yaml.safe_dump(data), "again.yml"), env={})
     assert config_to_dict(again, redact=False) == data
     assert [b.kind for b in again.backends] == [b.kind for b in cfg.backends]
+
+
+def test_the_key_reference_comes_from_the_schemas() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "core.config"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    for name in KNOWN_KINDS:
+        assert f"backends (kind: {name})" in out
+    assert "  base: path (required)  -- the folder that holds the session dirs" in out
+    assert "  retention.max_age_days: number = 10  -- " in out
+    assert "  socket_timeout: number = 2.0  -- " in out
+    assert "  grow_notice: integer = 104857600  -- " in out

@@ -658,7 +658,7 @@ def test_bad_specs_are_refused_before_the_engine(
         dk.start(bad)
     assert words in err.value.message
     assert dk.requests == before
-    from_file = replace(bad, origin=Origin("/etc/sesstui.yml", 12, f"sessions.x.{field}"))
+    from_file = struct_replace(bad, origin=Origin("/etc/sesstui.yml", 12, f"sessions.x.{field}"))
     with pytest.raises(ConfigError, match=r"/etc/sesstui.yml:12: sessions\.x\."):
         dk.start(from_file)
 

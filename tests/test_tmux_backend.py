@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -890,7 +889,7 @@ def test_too_old_tmux_is_refused_before_starting(tmux_server: TmuxServer, tmp_pa
         f'exec {tmux_server.tmux} "$@"\n'
     )
     old.chmod(0o755)
-    cfg = dataclasses.replace(tmux_server.config(), tmux=str(old))
+    cfg = replace(tmux_server.config(), tmux=str(old))
     backend = TmuxBackend(cfg)
     with pytest.raises(ActionFailed, match=r"tmux 2\.9 is too old .* 3\.0 or newer"):
         backend.start(sleeper("ancient"))

@@ -32,6 +32,7 @@ def key(
     shape: type | None = None,
     read: Callable[..., object] | None = None,
     safe_base: bool = False,
+    entries: str = "names to values",
 ) -> msgspec.Meta:
     """The metadata of one key.
 
@@ -44,7 +45,8 @@ def key(
     struct the file writes instead of the record's type (it has ``record()``
     and ``from_record()``).  ``read``: a hook ``(node, ctx) -> value`` for a
     value that needs more than its type.  ``safe_base``: a folder prune deletes
-    in (``/``, the home directory and its ancestors are refused).
+    in (``/``, the home directory and its ancestors are refused).  ``entries``:
+    what a mapping maps, for messages ("labels to values").
     """
     extra: dict[str, object] = {
         "example": example,
@@ -54,6 +56,7 @@ def key(
         "shape": shape,
         "read": read,
         "safe_base": safe_base,
+        "entries": entries,
         "min": ge if ge is not None else gt,
         "exclusive": gt is not None,
     }

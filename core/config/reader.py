@@ -10,7 +10,6 @@ session specs, views) both use them.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from pathlib import Path
 from core.config.discovery import expand_home
 from core.config.loader import Expanded, Node, describe, join_key
 from core.config.records import Origin
-from core.dirs.safety import unsafe_base
 from core.errors import ConfigError
 from core.redaction import redact
 
@@ -27,8 +25,8 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Session names become tmux session and container names: tmux reads '.' and ':'
 # in a target as window/pane separators, so they are left out here.
 SESSION_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_TRUE = frozenset({"true", "yes", "on"})
-_FALSE = frozenset({"false", "no", "off"})
+TRUE_WORDS = frozenset({"true", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "no", "off"})
 
 
 def unknown_key(key: str, allowed: Sequence[str]) -> str:
@@ -77,64 +75,16 @@ class Context:
             return value
         if isinstance(value, Expanded):
             word = value.strip().lower()
-            if word in _TRUE:
+            if word in TRUE_WORDS:
                 return True
-            if word in _FALSE:
+            if word in FALSE_WORDS:
                 return False
         raise self.error(f"expected true or false; got {describe(value)}", node)
 
-    def integer(self, node: Node, example: str, *, minimum: int, unlimited: bool = False) -> int:
-        value = node.value
-        if isinstance(value, Expanded) and re.fullmatch(r"\s*[-+]?[0-9]+\s*", value):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(f"expected an integer, e.g. {example}; got {describe(value)}", node)
-        if value < minimum and not (unlimited and value == -1):
-            limit = f"{minimum} or more" + (", or -1 for no limit" if unlimited else "")
-            raise self.error(f"expected {limit}, e.g. {example}; got {value}", node)
-        return value
-
-    def number(
-        self,
-        node: Node,
-        example: str,
-        *,
-        minimum: float,
-        exclusive: bool = False,
-        unlimited: bool = False,
-    ) -> float:
-        value = node.value
-        if isinstance(value, Expanded):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise self.error(f"expected a number, e.g. {example}; got {describe(value)}", node)
-        too_small = value <= minimum if exclusive else value < minimum
-        if too_small and not (unlimited and value == -1):
-            limit = f"more than {minimum:g}" if exclusive else f"{minimum:g} or more"
-            if unlimited:
-                limit += ", or -1 for no limit"
-            raise self.error(f"expected {limit}, e.g. {example}; got {value:g}", node)
-        return float(value)
-
-    def path(self, node: Node, example: str) -> Path:
-        """A path: ``~`` expanded, relative to the configuration file's folder."""
-        text = self.text(node, example, allow_empty=False)
-        try:
-            return self.resolve(text)
-        except ValueError as e:
-            raise self.error(str(e), node) from None
-
     def resolve(self, text: str) -> Path:
         """``text`` as a path: ``~`` expanded, relative to the file's folder."""
-        if not text:
-            raise ValueError("a path must not be empty")
+        if not text:  # in msgspec's words: the reader adds the example
+            raise ValueError("Expected `str` of length >= 1")
         if "\0" in text:
             raise ValueError("a path cannot contain a NUL character")
         path = Path(expand_home(text, self.env))
@@ -144,16 +94,8 @@ class Context:
         """msgspec's hook for the types it does not know: paths."""
         if type_ is Path and isinstance(obj, str):
             return self.resolve(obj)
-        raise NotImplementedError(f"cannot read a {type_.__name__} from the configuration")
-
-    def base_path(self, node: Node, example: str) -> Path:
-        """A base folder that prune deletes in: a path, refused when it is ``/``,
-        the home directory or an ancestor of it (compared as real paths)."""
-        path = self.path(node, example)
-        why = unsafe_base(path, self.env)
-        if why:
-            raise self.error(f"refusing base directory: {why}", node, at_key=True)
-        return path
+        # in msgspec's words, so the reader rewrites it like its own type errors
+        raise TypeError(f"Expected `{type_.__name__}`, got `{type(obj).__name__}`")
 
     def string_map(self, node: Node, what: str, example: str) -> dict[str, str]:
         """A mapping of names to text (numbers and booleans kept as written)."""
@@ -204,39 +146,6 @@ class Section:
         missing = Node(None, self.node.line, self.node.key_line, join_key(self.node.path, key))
         raise self.ctx.error(f"missing required key '{key}': {hint}", missing)
 
-    def text(self, key: str, default: str, example: str, *, allow_empty: bool = True) -> str:
-        node = self.get(key)
-        return default if node is None else self.ctx.text(node, example, allow_empty=allow_empty)
-
     def flag(self, key: str, default: bool) -> bool:
         node = self.get(key)
         return default if node is None else self.ctx.flag(node)
-
-    def integer(
-        self, key: str, default: int, example: str, *, minimum: int, unlimited: bool = False
-    ) -> int:
-        node = self.get(key)
-        if node is None:
-            return default
-        return self.ctx.integer(node, example, minimum=minimum, unlimited=unlimited)
-
-    def number(
-        self,
-        key: str,
-        default: float,
-        example: str,
-        *,
-        minimum: float,
-        exclusive: bool = False,
-        unlimited: bool = False,
-    ) -> float:
-        node = self.get(key)
-        if node is None:
-            return default
-        return self.ctx.number(
-            node, example, minimum=minimum, exclusive=exclusive, unlimited=unlimited
-        )
-
-    def section(self, key: str, what: str, example: str) -> Section | None:
-        node = self.get(key)
-        return None if node is None else Section(node, self.ctx, what, example)

@@ -67,7 +67,7 @@ class BackendConfig(msgspec.Struct, frozen=True, kw_only=True):
     name: Annotated[str, key("a short name used in refs such as runs:<id>", "runs")]
     kind: Annotated[str, KIND_KEY]
     origin: Origin = msgspec.field(default_factory=Origin)
-    protected: Annotated[bool, key("refuse stop, delete and prune on this backend")] = False
+    protected: Annotated[bool, key("prune and delete here need a typed confirmation")] = False
     timeout: Annotated[float, key("listing timeout in seconds", "5", gt=0)] = 5.0
 
 
@@ -94,7 +94,12 @@ class SessionSpec(msgspec.Struct, frozen=True, kw_only=True):
     shell: Annotated[bool, key("run command as one line through sh -c")] = False
     working_dir: Annotated[Path, key("the working directory", "~/bot")] | None = None
     env: Annotated[
-        Mapping[str, str], key("environment variables for the command", "{LOG_LEVEL: info}")
+        Mapping[str, str],
+        key(
+            "environment variables for the command",
+            "{LOG_LEVEL: info}",
+            entries="variable names to values",
+        ),
     ] = msgspec.field(default_factory=dict)
     origin: Origin = msgspec.field(default_factory=Origin)
     window_name: (

@@ -33,7 +33,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from core.config.loader import Expanded, Node, describe
-from core.config.reader import Context, Section
+from core.config.reader import FALSE_WORDS, TRUE_WORDS, Context, Section
 from core.dirs.safety import unsafe_base
 from core.errors import ConfigError
 
@@ -44,8 +44,6 @@ __all__ = [
 S = TypeVar("S", bound=msgspec.Struct)
 
 _INT = re.compile(r"\s*[-+]?[0-9]+\s*")
-_TRUE = frozenset({"true", "yes", "on"})
-_FALSE = frozenset({"false", "no", "off"})
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\.\.\.\]")
 
@@ -196,7 +194,7 @@ def _prepare(node: Node, f: _Field, ctx: Context) -> object:
         return cast(_Shape, read_struct(node, shape, ctx)).record()
     value, t = node.value, f.type
     if isinstance(t, mi.DictType):
-        return ctx.string_map(node, "names to values", f.example)
+        return ctx.string_map(node, str(f.extra.get("entries")), f.example)
     if isinstance(t, mi.VarTupleType | mi.ListType):
         if not isinstance(value, list):
             raise ctx.error(f"expected a list, e.g. {f.example}; got {describe(value)}", node)
@@ -211,7 +209,7 @@ def _prepare(node: Node, f: _Field, ctx: Context) -> object:
 def _coerce(text: str, t: mi.Type) -> object:
     word = text.strip().lower()
     if isinstance(t, mi.BoolType):
-        return True if word in _TRUE else False if word in _FALSE else text
+        return True if word in TRUE_WORDS else False if word in FALSE_WORDS else text
     if isinstance(t, mi.IntType):
         return int(text) if _INT.fullmatch(text) else text
     if isinstance(t, mi.FloatType):
@@ -296,7 +294,7 @@ def _rewrite(message: str, value: object, f: _Field, *, nested: bool) -> str:
     if ", got " in message:  # the wrong type
         what = _WHAT.get(type(t), "text" if isinstance(t, mi.CustomType) else "a value")
         return f"expected {what}{example}; got {describe(value)}"
-    if isinstance(t, mi.StrType) and "length" in message:
+    if isinstance(t, mi.StrType | mi.CustomType) and "length" in message:
         return f"must not be empty;{example.removeprefix(',')}"
     bound = _bound(f)
     if bound and isinstance(value, int | float):
@@ -368,6 +366,8 @@ def key_docs(cls: type[msgspec.Struct], prefix: str = "") -> Iterator[KeyDoc]:
             yield KeyDoc(prefix + f.name, "mapping", None, f.doc, f.example)
             yield from key_docs(shape, f"{prefix}{f.name}.")
             continue
-        default = None if f.default is msgspec.NODEFAULT else _plain(f.default)
-        kind = _type_name(f.type) + (" (optional)" if f.optional else "")
+        required = f.default is msgspec.NODEFAULT or bool(f.extra.get("required"))
+        default = None if required else _plain(f.default)
+        kind = _type_name(f.type) + (" (required)" if required else "")
+        kind += " (optional)" if f.optional else ""
         yield KeyDoc(prefix + f.name, kind, default, f.doc, f.example)

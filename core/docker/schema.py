@@ -70,7 +70,12 @@ class DockerBackendConfig(BackendConfig, frozen=True, kw_only=True):
     # (a server-side filter, whatever the scope); containers the backend starts
     # get them too.  Empty = no such filter.  The demo narrows to its own token.
     match_labels: Annotated[
-        Mapping[str, str], key("only containers with these labels (and values)", "{team: data}")
+        Mapping[str, str],
+        key(
+            "only containers with these labels (and values)",
+            "{team: data}",
+            entries="labels to values",
+        ),
     ] = msgspec.field(default_factory=dict)
 
     def validate(self) -> None:
