@@ -6,4 +6,5 @@ import sys
 
 from core.config.reference import key_reference
 
-sys.stdout.write(key_reference() + "\n")
+if __name__ == "__main__":  # importing the module (as the packaging test does) prints nothing
+    sys.stdout.write(key_reference() + "\n")
