@@ -23,7 +23,7 @@ def key(
     doc: str,
     example: str = "",
     *,
-    required: bool = False,
+    required: bool | None = None,
     empty: bool = True,
     gt: float | None = None,
     ge: float | None = None,
@@ -38,7 +38,8 @@ def key(
 
     ``doc`` documents the key (``sesstui config keys``); ``example`` is what
     error messages suggest.  ``required``: the file must give it, even if the
-    record has a default.  ``empty=False``: text must not be empty.  ``gt`` /
+    record has a default (None: when the record has no default; False: never,
+    the caller fills it in).  ``empty=False``: text must not be empty.  ``gt`` /
     ``ge``: the lower bound of a number.  ``unlimited``: -1 is allowed too and
     means "no limit" (the reader checks the bound then, not msgspec).
     ``kinds``: the backend kinds a session key applies to.  ``shape``: a

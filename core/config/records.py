@@ -87,7 +87,14 @@ class SessionSpec(msgspec.Struct, frozen=True, kw_only=True):
     }
 
     name: str
-    backend: Annotated[str, key("the backend (or kind: tmux, container) that runs it", "work")]
+    backend: Annotated[
+        str,
+        key(
+            "the backend (or a kind: tmux, container) that runs it; unset = the tmux backend",
+            "work",
+            required=False,  # sessions.py resolves it
+        ),
+    ]
     command: Annotated[
         tuple[str, ...], key("what to run: a list of words, or one line", "[python, -m, bot]")
     ] = ()

@@ -89,6 +89,12 @@ class _Field:
         return str(self.extra.get("example") or "")
 
     @property
+    def required(self) -> bool:
+        """Whether the file must give this key."""
+        declared = self.extra.get("required")
+        return self.default is msgspec.NODEFAULT if declared is None else bool(declared)
+
+    @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(self.extra.get("kinds") or ())
 
@@ -162,7 +168,7 @@ def read_struct(
         if child is None:
             if f.name in skip:
                 continue
-            if f.extra.get("required") or f.default is msgspec.NODEFAULT:
+            if f.required:
                 sec.need(f.name, f.doc + (f", e.g. {f.example}" if f.example else ""))
             continue
         data[f.name] = _prepare(child, f, ctx)
@@ -366,8 +372,7 @@ def key_docs(cls: type[msgspec.Struct], prefix: str = "") -> Iterator[KeyDoc]:
             yield KeyDoc(prefix + f.name, "mapping", None, f.doc, f.example)
             yield from key_docs(shape, f"{prefix}{f.name}.")
             continue
-        required = f.default is msgspec.NODEFAULT or bool(f.extra.get("required"))
-        default = None if required else _plain(f.default)
-        kind = _type_name(f.type) + (" (required)" if required else "")
+        default = None if f.required or f.default is msgspec.NODEFAULT else _plain(f.default)
+        kind = _type_name(f.type) + (" (required)" if f.required else "")
         kind += " (optional)" if f.optional else ""
         yield KeyDoc(prefix + f.name, kind, default, f.doc, f.example)
