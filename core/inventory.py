@@ -21,6 +21,7 @@ from core.backend import (
     Inspectable,
     LineStream,
 )
+from core.config.records import AppConfig
 from core.errors import (
     AmbiguousSession,
     BackendUnavailable,
@@ -39,7 +40,6 @@ from core.model import (
     SessionRef,
     SizeInfo,
 )
-from core.settings import AppConfig
 
 # Startable and StartChoices live in core.lifecycle; their import path stays
 __all__ = ["Inventory", "Snapshot", "StartChoices", "Startable", "describe_error"]

@@ -15,9 +15,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from core.backend import Backend, DescribesStop, Restartable, Resumable
+from core.config.records import AppConfig, SessionSpec
 from core.errors import ActionNotSupported, SessionNotFound
 from core.model import Capability, Session, SessionRef, State, StopDescription
-from core.settings import AppConfig, SessionSpec
 
 if TYPE_CHECKING:
     from core.inventory import Snapshot

@@ -40,10 +40,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.config.records import AppConfig
 from core.errors import SesstuiError, UsageError
+from core.jsonstore.schema import JsonBackendConfig
 from core.model import HealthStatus, Session, SessionRef, State
 from core.relations import related_with_reasons
-from core.settings import AppConfig, JsonBackendConfig
 
 if TYPE_CHECKING:
     from core.inventory import Inventory, Snapshot

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from core.backend import LineStream
+from core.config.records import SessionSpec
 from core.docker.backend import DockerBackend
 from core.model import LogLine
-from core.settings import SessionSpec
 from tests.docker_fixtures import DockerEngine
 from tests.helpers import wait_for
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from core.backend import BaseBackend, LineStream
+from core.config.records import AppConfig, SessionSpec, UIConfig
+from core.dirs.schema import DirsBackendConfig
 from core.errors import BackendUnavailable
 from core.model import (
     BackendHealth,
@@ -31,7 +33,6 @@ from core.model import (
     State,
     StopDescription,
 )
-from core.settings import AppConfig, DirsBackendConfig, SessionSpec, UIConfig
 
 FROZEN = datetime(2026, 11, 21, 14, 30, 0).astimezone()
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from core.kv import KvProvider
-from core.settings import KvBackendConfig
+from core.kv.schema import KvBackendConfig
 
 ID_WITH_USER = re.compile(r"^sess-alice-\d{10}-[0-9a-f]{8}$")
 ID_NO_USER = re.compile(r"^sess-\d{10}-[0-9a-f]{8}$")

@@ -19,12 +19,13 @@ from core.contexts import (
 )
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonSessions
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager as KvSessions
 from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import State
-from core.settings import JsonBackendConfig, KvBackendConfig
 from tests.helpers import ManualClock, unique
 
 

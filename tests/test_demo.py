@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from core.docker.schema import DockerBackendConfig
 from core.errors import SessionNotFound
 from core.inventory import Inventory
 from core.model import SessionRef, State
 from core.orphans import find_orphans
 from core.paths import state_dir
 from core.relations import related
-from core.settings import DockerBackendConfig, TmuxBackendConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     Daemon,
     DockerEngine,

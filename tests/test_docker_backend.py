@@ -6,16 +6,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace as struct_replace
 
 from core.config import config_to_dict, load_config
+from core.config.records import Origin, SessionSpec
 from core.docker.backend import DockerBackend
 from core.docker.base import parse_time
 from core.docker.endpoint import Endpoint, resolve
 from core.docker.listing import session_of
+from core.docker.schema import DockerBackendConfig
 from core.docker.specs import (
     SpecProblem,
     image_problem,
@@ -30,7 +32,6 @@ from core.errors import (
 )
 from core.model import HealthStatus, LogLine, Mount
 from core.registry import build_backend
-from core.settings import DockerBackendConfig, Origin, SessionSpec
 from tests.docker_helpers import ROOT, write_context
 
 
@@ -164,11 +165,13 @@ def test_endpoint_from_environment_and_tls_flags(tmp_path: Path) -> None:
         "--tlskey", str(tmp_path / "key.pem"),
     ]  # fmt: skip
     # a configured base_url wins over DOCKER_HOST; TLS from the config
-    cfg2 = replace(cfg, base_url="tcp://other:2376", tls_verify=False, cert_path=tmp_path)
+    cfg2 = struct_replace(cfg, base_url="tcp://other:2376", tls_verify=False, cert_path=tmp_path)
     ep2 = resolve(cfg2, env)
     assert ep2.host == "tcp://other:2376" and ep2.tls and not ep2.tls_verify
     assert ep2.cli_args()[:3] == ["-H", "tcp://other:2376", "--tls"]
-    assert resolve(replace(cfg, base_url="unix:///run/podman/podman.sock"), env).cli_args() == [
+    assert resolve(
+        struct_replace(cfg, base_url="unix:///run/podman/podman.sock"), env
+    ).cli_args() == [
         "-H",
         "unix:///run/podman/podman.sock",
     ]

@@ -3,12 +3,13 @@ starting, listing, stopping and attaching."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace as struct_replace
 
+from core.config.records import Origin
 from core.docker.backend import DockerBackend
 from core.errors import (
     ActionFailed,
@@ -17,7 +18,6 @@ from core.errors import (
     UsageError,
 )
 from core.model import Mount, State
-from core.settings import Origin
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,
@@ -163,13 +163,13 @@ def test_forced_stop_kills_at_once(engine: DockerEngine, dk: DockerBackend) -> N
 def test_bad_specs_are_refused_before_the_engine(
     engine: DockerEngine, dk: DockerBackend, field: str, value: Any, words: str
 ) -> None:
-    bad = replace(shell(f"t-{unique()}", engine.image, LOOP), **{field: value})
+    bad = struct_replace(shell(f"t-{unique()}", engine.image, LOOP), **{field: value})
     before = dk.requests
     with pytest.raises(UsageError) as err:
         dk.start(bad)
     assert words in err.value.message
     assert dk.requests == before
-    from_file = replace(bad, origin=Origin("/etc/sesstui.yml", 12, f"sessions.x.{field}"))
+    from_file = struct_replace(bad, origin=Origin("/etc/sesstui.yml", 12, f"sessions.x.{field}"))
     with pytest.raises(ConfigError, match=r"/etc/sesstui.yml:12: sessions\.x\."):
         dk.start(from_file)
 

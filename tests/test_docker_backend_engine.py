@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from core.docker.backend import DockerBackend
+from core.docker.schema import DockerBackendConfig
 from core.errors import (
     BackendUnavailable,
     SessionNotFound,
 )
 from core.inventory import Inventory
 from core.model import HealthStatus, State
-from core.settings import DockerBackendConfig
 from tests.conftest import needs_root
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     Daemon,

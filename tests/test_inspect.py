@@ -17,11 +17,12 @@ from core.dirs.tree import scan_tree, tree_lines
 from core.inspection import Section
 from core.inventory import Inventory
 from core.jsonstore.backend import JsonBackend
+from core.jsonstore.schema import JsonBackendConfig
 from core.kv.backend import KvBackend
 from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import SessionRef
 from core.procs import parse_stat, read_processes, tree, usage
-from core.settings import JsonBackendConfig, KvBackendConfig
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, run_cli, wait_for
 
 # ------------------------------------------------------------------ /proc

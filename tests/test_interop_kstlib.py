@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
+from core.config.records import AppConfig
 from core.errors import AmbiguousSession, SessionNotFound
 from core.model import State
 from core.ops import SessionManager, auto_detect_backend
-from core.settings import AppConfig, TmuxBackendConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import DockerEngine, _docker_engine_fixture  # noqa: F401 - fixture
 from tests.helpers import wait_for
 from tests.peers import run_peer

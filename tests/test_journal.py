@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig
 from core.dirs.backend import DirsBackend
 from core.durations import parse_duration
 from core.errors import ActionNotSupported, SessionNotFound, UsageError
@@ -27,9 +28,9 @@ from core.journal import (
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager
 from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import SessionRef
 from core.paths import state_dir
-from core.settings import AppConfig, KvBackendConfig
 from tests.helpers import dirs_config, make_session, run_cli, unique
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 

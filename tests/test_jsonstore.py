@@ -21,6 +21,7 @@ import core.jsonstore.removal as removal_mod
 from core.errors import BackendUnavailable, SessionNotFound
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import (
     CorruptRecord,
     FileSessionStore,
@@ -32,7 +33,6 @@ from core.jsonstore.store import (
 )
 from core.model import Capability, PruneReason, State
 from core.registry import build_backend
-from core.settings import JsonBackendConfig
 
 StoreFactory = Callable[[Path], SessionStore]
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
+from core.config.records import AppConfig
 from core.errors import ActionFailed, AmbiguousSession, SessionNotFound, UsageError
 from core.model import State
 from core.ops import SessionManager, auto_detect_backend
-from core.settings import AppConfig, TmuxBackendConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import DockerEngine, _docker_engine_fixture  # noqa: F401 - fixture
 from tests.helpers import wait_for
 from tests.tmux_fixtures import (  # noqa: F401 - fixtures

@@ -10,23 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig, BackendConfig, SessionSpec
+from core.docker.schema import DockerBackendConfig
 from core.errors import UsageError
 from core.inventory import Inventory, Snapshot
 from core.jsonstore.manager import SessionManager as JsonManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.manager import SessionManager as KvManager
 from core.kv.providers import MemoryProvider, MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import BackendHealth, Facts, HealthStatus, Session, SessionRef, State
 from core.orphans import CATEGORIES, Orphan, OrphanReport, find_orphans, load_orphans
-from core.settings import (
-    AppConfig,
-    BackendConfig,
-    DockerBackendConfig,
-    JsonBackendConfig,
-    KvBackendConfig,
-    SessionSpec,
-    TmuxBackendConfig,
-)
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,

@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import SessionSpec
 from core.dirs.backend import DirsBackend
 from core.errors import UsageError
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager as KvManager
 from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import Facts, Session, SessionRef, SizeInfo, State
 from core.query import FIELDS, Query, QueryError, combine, parse_query, parse_size
-from core.settings import JsonBackendConfig, KvBackendConfig, SessionSpec
 from tests.helpers import (
     DEAD_PID,
     ManualClock,

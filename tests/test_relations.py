@@ -18,13 +18,14 @@ from core.docker.backend import DockerBackend
 from core.docker.listing import mounts_text, parse_mounts
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager as KvManager
 from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import Facts, Mount, Session, SessionRef, State
 from core.relations import Relation, related, related_with_reasons
-from core.settings import JsonBackendConfig, KvBackendConfig
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,

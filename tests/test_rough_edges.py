@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig, UIConfig
 from core.dirs.backend import DirsBackend
 from core.durations import MAX_DAYS, parse_duration
 from core.errors import ActionNotSupported, UsageError
@@ -16,8 +17,8 @@ from core.inventory import Inventory
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager
 from core.kv.providers import MemoryProvider, MemoryStore, MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import SessionRef
-from core.settings import AppConfig, KvBackendConfig, UIConfig
 from tests.helpers import ManualClock, dirs_config, make_session, run_cli, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp

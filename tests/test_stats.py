@@ -15,13 +15,15 @@ import pytest
 
 from core.dirs.backend import DirsBackend
 from core.docker.backend import DockerBackend
+from core.docker.schema import DockerBackendConfig
 from core.inventory import Inventory
 from core.jsonstore.backend import JsonBackend
+from core.jsonstore.schema import JsonBackendConfig
 from core.kv.backend import KvBackend
 from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import Session, SessionRef, State
 from core.procs import Proc, clock_ticks, read_processes, ticks_used
-from core.settings import DockerBackendConfig, JsonBackendConfig, KvBackendConfig
 from core.stats import (
     cpu_percent,
     docker_cpu_percent,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import Origin
 from core.errors import (
     BackendUnavailable,
     ConfigError,
@@ -17,11 +18,11 @@ from core.errors import (
 from core.inventory import Inventory
 from core.model import HealthStatus, LogLine, State
 from core.registry import build_backend
-from core.settings import Origin, TmuxBackendConfig
 from core.tmux.attach import attach_command, inside_server
 from core.tmux.backend import TmuxBackend
 from core.tmux.command import Outcome, TmuxRunner, classify
 from core.tmux.listing import FORMAT, parse_panes
+from core.tmux.schema import TmuxBackendConfig
 from core.tmux.stream import PaneStream, clean_line
 from core.tmux.syntax import literal, new_name_problem, no_format
 from tests.helpers import unique, wait_for

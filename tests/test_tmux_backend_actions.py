@@ -4,7 +4,6 @@ and attaching."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -13,15 +12,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import msgspec.structs
 import pytest
 
+from core.config.records import Origin
 from core.errors import (
     ActionFailed,
     ConfigError,
     SessionNotFound,
     UsageError,
 )
-from core.settings import Origin
 from core.tmux.backend import TmuxBackend
 from core.tmux.command import TmuxRunner
 from tests.helpers import wait_for
@@ -389,7 +389,7 @@ def test_too_old_tmux_is_refused_before_starting(tmux_server: TmuxServer, tmp_pa
         f'exec {tmux_server.tmux} "$@"\n'
     )
     old.chmod(0o755)
-    cfg = dataclasses.replace(tmux_server.config(), tmux=str(old))
+    cfg = msgspec.structs.replace(tmux_server.config(), tmux=str(old))
     backend = TmuxBackend(cfg)
     with pytest.raises(ActionFailed, match=r"tmux 2\.9 is too old .* 3\.0 or newer"):
         backend.start(sleeper("ancient"))
@@ -429,9 +429,9 @@ def test_first_import_under_a_stdout_without_encoding(tmux_server: TmuxServer) -
         "    def write(self, text): return len(text)\n"
         "    def flush(self): return None\n"
         "sys.stdout = Capture()\n"
-        "from core.settings import TmuxBackendConfig\n"
+        "from core.tmux.schema import TmuxBackendConfig\n"
         "from core.tmux.backend import TmuxBackend\n"
-        "from core.settings import SessionSpec\n"
+        "from core.config.records import SessionSpec\n"
         f"config = TmuxBackendConfig(name='tm', kind='tmux', socket_name={tmux_server.socket!r})\n"
         "backend = TmuxBackend(config)\n"
         "backend.start(SessionSpec(name='fresh', backend='tm', command=('sleep', '600')))\n"

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from textual.pilot import Pilot
 
+from core.config.records import AppConfig, UIConfig
 from core.inventory import Inventory
 from core.kv.manager import SessionManager
 from core.kv.providers import MemoryProvider, MemoryStore, MemoryStores
-from core.settings import AppConfig, KvBackendConfig, UIConfig
+from core.kv.schema import KvBackendConfig
 from tests.helpers import ManualClock, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp

@@ -18,12 +18,14 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.config.records import AppConfig, UIConfig
 from core.inventory import Inventory
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import LogLine, Session
-from core.settings import AppConfig, JsonBackendConfig, KvBackendConfig, UIConfig
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import Any
 
+from msgspec.structs import replace
+
 from core.backend import LineStream
-from core.settings import SessionSpec
+from core.config.records import SessionSpec
 from tests.helpers import wait_for
 
 PY = sys.executable

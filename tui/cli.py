@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from core.config.records import AppConfig
 from core.errors import ActionFailed, ActionNotSupported, SesstuiError, UsageError
 from core.inventory import Inventory, Snapshot
 from core.journal import ACTIONS, Journal
 from core.model import Capability, HealthStatus, PrunePlan, PruneResult, Session, SessionRef
 from core.query import Query, QueryError, combine, parse_query
-from core.settings import AppConfig
 from tui.formatting import age_text, bytes_text, iso, session_json, size_text
 
 EXIT_OK = 0

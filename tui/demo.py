@@ -38,21 +38,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.config.records import AppConfig, BackendConfig, SessionSpec, UIConfig
 from core.dirs.naming import make_name
 from core.dirs.producer import LogConfig, SessionDir, SessionHandler
+from core.dirs.schema import DirsBackendConfig
+from core.docker.schema import DockerBackendConfig
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
+from core.jsonstore.schema import JsonBackendConfig
+from core.kv.schema import KvBackendConfig
 from core.model import PrunePolicy
-from core.settings import (
-    AppConfig,
-    BackendConfig,
-    DirsBackendConfig,
-    DockerBackendConfig,
-    JsonBackendConfig,
-    KvBackendConfig,
-    SessionSpec,
-    TmuxBackendConfig,
-    UIConfig,
-)
+from core.tmux.schema import TmuxBackendConfig
 
 if TYPE_CHECKING:
     from core.kv.providers import MemoryStores

@@ -13,11 +13,11 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
+from core.config.records import SessionSpec
 from core.docker.base import LIVE, DockerBase, as_dict, explanation
 from core.docker.specs import SESSION_LABEL, SpecProblem, plan_create
 from core.errors import ActionFailed, SesstuiError
 from core.model import Session, StopDescription
-from core.settings import SessionSpec
 
 
 def docker_stop_description(timeout: float) -> StopDescription:

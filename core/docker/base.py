@@ -19,7 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from core.backend import BaseBackend
+from core.config.records import BackendConfig, SessionSpec
 from core.docker.endpoint import Endpoint, resolve
+from core.docker.schema import DockerBackendConfig
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
 from core.docker.stream import ContainerLogStream
 from core.errors import (
@@ -31,7 +33,6 @@ from core.errors import (
     UsageError,
 )
 from core.model import BackendHealth, HealthStatus
-from core.settings import BackendConfig, DockerBackendConfig, SessionSpec
 
 SCOPES = ("labeled", "all")
 LIVE = ("running", "restarting", "paused")

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
+from core.config.records import BackendConfig
 from core.dirs.safety import check_base, open_base
 from core.errors import BackendUnavailable, LockBusy, SessionNotFound
 from core.jsonstore.removal import RecordRemoval
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import (
     RECORD_SUFFIX,
     CorruptRecord,
@@ -49,7 +51,6 @@ from core.model import (
     SizeInfo,
     State,
 )
-from core.settings import BackendConfig, JsonBackendConfig
 
 if TYPE_CHECKING:
     from core.inspection import Section

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.backend import BaseBackend
+from core.config.records import BackendConfig
 from core.errors import (
     ActionFailed,
     BackendUnavailable,
@@ -47,6 +48,7 @@ from core.kv.providers import (
     canonical_provider,
     utc_now,
 )
+from core.kv.schema import KvBackendConfig
 from core.kv.sources import MemorySource, RedisSource, Row, Source, prefetched
 from core.model import (
     BackendHealth,
@@ -63,7 +65,6 @@ from core.model import (
     SessionRef,
     State,
 )
-from core.settings import BackendConfig, KvBackendConfig
 
 if TYPE_CHECKING:
     from core.inspection import Section

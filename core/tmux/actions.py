@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
+from core.config.records import SessionSpec
 from core.errors import ActionFailed
 from core.model import Session, StopDescription
-from core.settings import SessionSpec
 from core.tmux.attach import attach_command
 from core.tmux.base import GONE
 from core.tmux.command import Outcome

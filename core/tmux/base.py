@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from core.backend import BaseBackend
+from core.config.records import BackendConfig, SessionSpec
+from core.dirs.schema import DirsBackendConfig
 from core.errors import BackendUnavailable, ConfigError, SessionNotFound, SesstuiError, UsageError
 from core.model import BackendHealth, HealthStatus, Session
 from core.paths import state_dir
-from core.settings import BackendConfig, DirsBackendConfig, SessionSpec, TmuxBackendConfig
 from core.tmux.command import Outcome, TmuxResult, TmuxRunner
 from core.tmux.listing import FORMAT, PaneRow, parse_panes, session_of
 from core.tmux.objects import RunnerServer
+from core.tmux.schema import TmuxBackendConfig
 from core.tmux.stream import PaneStream
 from core.tmux.syntax import lookup_name_problem, window_target
 

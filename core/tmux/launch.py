@@ -11,9 +11,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config.records import SessionSpec
 from core.dirs.naming import DEFAULT_PREFIX, DEFAULT_TIMESTAMP_FORMAT, make_name
+from core.dirs.schema import DirsBackendConfig
 from core.errors import ActionFailed
-from core.settings import DirsBackendConfig, SessionSpec
 from core.tmux.base import TmuxBase
 from core.tmux.objects import get_version
 from core.tmux.syntax import literal, no_format
