@@ -15,7 +15,7 @@ import pytest
 
 from core.dirs.backend import DirsBackend
 from core.docker.backend import DockerBackend
-from core.docker.listing import mounts_text, parse_mounts
+from core.docker.listing import mounts_of, mounts_text
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonManager
 from core.jsonstore.schema import JsonBackendConfig
@@ -118,7 +118,7 @@ def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path:
     finally:
         dk.close()
     mine = next(s for s in containers if s.id == name)
-    assert sorted(parse_mounts(mine.metadata["mounts"])) == sorted(
+    assert sorted((m.source, m.destination) for m in mine.facts.mounts) == sorted(
         [(str(sdir / "logs"), "/data"), (str(unrelated), "/cache")]
     )
     rels = related_with_reasons([*dirs_sessions(runs), *containers])
@@ -127,7 +127,8 @@ def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path:
     assert whys(rels, d) == {c: "mounted by"}
 
     # records naming the container: by name (JSON) and by short id (KV)
-    cid = mine.metadata["container_id"]
+    cid = mine.facts.container_id
+    assert cid
     store = tmp_path / "agents"
     record = JsonManager(FileSessionStore(store)).start_session(
         agent_id="a", metadata={"container": name}
@@ -145,19 +146,23 @@ def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path:
     assert prefix_only.ref not in rels  # only the full id or the 12-character short id
 
 
-def test_mounts_text_round_trips_odd_paths() -> None:
+def test_mounts_keep_odd_paths_as_they_are() -> None:
     rows = [
         {"Source": "/srv/a,b:c d", "Destination": "/data"},
-        {"Source": "/srv/new\nline\\x", "Destination": "/x -> y"},
+        {"Source": "/srv/new\nline\\x", "Destination": "/x -> y", "RW": False},
         {"Type": "tmpfs", "Destination": "/tmp"},  # no source: left out
         "garbage",
     ]
-    text = mounts_text(rows)
-    assert len(text.splitlines()) == 2
-    assert parse_mounts(text)[0] == ("/srv/a,b:c d", "/data")
-    # the newline and backslash come back; the arrow in the destination is
-    # the documented ambiguity (the last arrow splits)
-    assert parse_mounts(text)[1] == ("/srv/new\nline\\x -> /x", "y")
+    # the typed facts keep every character, whatever the path holds
+    assert [(m.source, m.destination, m.read_only) for m in mounts_of(rows)] == [
+        ("/srv/a,b:c d", "/data", False),
+        ("/srv/new\nline\\x", "/x -> y", True),
+    ]
+    # the text for people: one line per mount, a newline or backslash escaped
+    assert mounts_text(rows).split("\n") == [
+        "/srv/a,b:c d -> /data",
+        "/srv/new\\nline\\\\x -> /x -> y",
+    ]
     assert mounts_text(None) == ""
 
 

@@ -75,31 +75,12 @@ def ports_summary(ports: object) -> str:
     return ", ".join(out)
 
 
-# Deprecated: MOUNTS_KEY and parse_mounts read the mounts back out of the
-# metadata text; read ``Session.facts.mounts`` instead.  They stay only until
-# core/relations.py (which still imports them) has moved to the facts.
-MOUNTS_KEY = "mounts"
 _ARROW = " -> "
 
 
 def _escape(path: str) -> str:
     # one mount per line: a newline inside a path must not start another
     return path.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _unescape(text: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            out.append("\n" if nxt == "n" else nxt)
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
 
 
 def mounts_text(mounts: object) -> str:
@@ -136,21 +117,6 @@ def mounts_of(mounts: object) -> tuple[Mount, ...]:
     return tuple(out.values())
 
 
-def parse_mounts(text: str) -> list[tuple[str, str]]:
-    """Deprecated (read ``Session.facts.mounts``): ``metadata["mounts"]``
-    back to (host source, container destination) pairs.
-
-    The destination is cut at the *last* arrow: a container path is chosen by
-    whoever wrote the spec, while the host path may be anything.
-    """
-    out: list[tuple[str, str]] = []
-    for line in text.split("\n"):
-        source, sep, dest = line.rpartition(_ARROW)
-        if sep and source:
-            out.append((_unescape(source), _unescape(dest)))
-    return out
-
-
 def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
     """The table row for one container of the list response."""
     name = container_name(row)
@@ -182,7 +148,7 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
             metadata["managed"] = str(labels[MANAGED_LABEL])
     mounts = mounts_text(row.get("Mounts"))
     if mounts:
-        metadata[MOUNTS_KEY] = mounts
+        metadata["mounts"] = mounts
     host_config = row.get("HostConfig")
     if isinstance(host_config, dict) and host_config.get("NetworkMode"):
         metadata["network"] = str(host_config["NetworkMode"])
