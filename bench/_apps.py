@@ -5,11 +5,13 @@ python -m bench._apps plain CONFIG [--kv NAME:N]     a plain Textual DataTable a
 python -m bench._apps empty                          an empty Textual app (first-screen baseline)
 
 ``--kv NAME:N`` first fills the in-memory KV store of backend NAME with N sessions (the
-memory provider lives in the app's own process, so it is filled there, before the app starts).
+memory provider lives in the app's own process, so it is filled there, before the app starts,
+in a ``MemoryStores`` that the program hands to the app's inventory).
 Each program then writes ``time.monotonic()`` (one clock for every process on Linux) to the
 file named by ``SESSTUI_BENCH_MARK``: the moment the app itself starts, after any filling, so
 first-screen times compare the apps and not the set-up.  The sesstui mode goes through
-``tui.cli.main``, exactly what the ``sesstui`` command runs, so it works with any dashboard.
+``tui.cli.main``, exactly what the ``sesstui`` command runs, so it works with any dashboard;
+with ``--kv`` it builds the app as ``tui.cli`` does, given an inventory over the filled stores.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.kv.providers import MemoryStores
 
 EMPTY_MARK = "empty-app-ready"
 KV_ID = "bench-{:06d}"
@@ -26,10 +32,11 @@ KV_PATTERN = r"bench-\d{3}"  # lenient: a narrow Name column may cut ids short
 COLUMNS = ("Backend", "Name", "State", "Age", "Active", "Size", "TTL", "Info")
 
 
-def fill_kv(name: str, count: int) -> None:
-    from core.kv.providers import MemoryProvider
+def fill_kv(name: str, count: int) -> MemoryStores:
+    from core.kv.providers import MemoryStores
 
-    store = MemoryProvider.shared_store(name)
+    stores = MemoryStores()
+    store = stores.store(name)
     now = datetime.now(UTC)
     for i in range(count):
         sid = KV_ID.format(i)
@@ -45,6 +52,7 @@ def fill_kv(name: str, count: int) -> None:
             "custom_metadata": {"role": "member", "n": i},
         }
         store.setex(f"session:{sid}", ttl, json.dumps(value))
+    return stores
 
 
 def _mark() -> None:
@@ -64,12 +72,12 @@ def _ago(when: datetime | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def plain_rows(config_path: str) -> list[tuple[str, ...]]:
+def plain_rows(config_path: str, stores: MemoryStores | None) -> list[tuple[str, ...]]:
     """The dashboard's rows as plain strings, from one listing of the same configuration."""
     from core.config import load_config
     from core.inventory import Inventory
 
-    inventory = Inventory.from_config(load_config(config_path), journal=False)
+    inventory = Inventory.from_config(load_config(config_path), journal=False, memory=stores)
     try:
         snapshot = inventory.refresh()
         sizes = dict(inventory.measure(inventory.measurable(snapshot.sessions)))
@@ -131,22 +139,39 @@ def run_empty() -> None:
     Empty().run()
 
 
+def run_sesstui_with(config_path: str, stores: MemoryStores) -> int:
+    """The dashboard as ``sesstui --config`` starts it, its inventory over
+    ``stores`` (the memory KV the bench filled in this process)."""
+    from core.config import load_config
+    from core.inventory import Inventory
+    from tui.app import SesstuiApp
+
+    config = load_config(config_path)
+    app = SesstuiApp(config, inventory=Inventory.from_config(config, source="tui", memory=stores))
+    _mark()
+    app.run()
+    return app.return_code or 0
+
+
 def main(argv: list[str]) -> int:
     mode, rest = argv[0], argv[1:]
+    stores = None
     if "--kv" in rest:
         i = rest.index("--kv")
         name, count = rest[i + 1].split(":")
         del rest[i : i + 2]
-        fill_kv(name, int(count))
+        stores = fill_kv(name, int(count))
     if mode == "empty":
         _mark()
         run_empty()
         return 0
     if mode == "plain":
-        rows = plain_rows(rest[0])
+        rows = plain_rows(rest[0], stores)
         _mark()  # the listing is set-up here: the plain app is given its rows
         run_plain(rows)
         return 0
+    if mode == "sesstui" and stores is not None:
+        return run_sesstui_with(rest[0], stores)
     if mode == "sesstui":
         from tui.cli import main as sesstui_main
 

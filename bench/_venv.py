@@ -26,7 +26,7 @@ DEFAULT_VENV = Path("/tmp/sesstui-bench-venv")
 # the redis / docker server fixtures shared with the tests import pytest.
 BENCH_EXTRAS = ("watchfiles", "pytest")
 # Copied beside the venv for the benches: the bench package and the server fixtures.
-_FIXTURES = ("__init__.py", "redis_fixtures.py", "docker_fixtures.py")
+_FIXTURES = ("__init__.py", "helpers.py", "redis_fixtures.py", "docker_fixtures.py")
 _IGNORE = shutil.ignore_patterns(
     ".git", "build", "dist", "*.egg-info", "__pycache__", "__snapshots__", ".*_cache", "out"
 )

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import Row, main, quick
 from core.jsonstore.backend import JsonBackend
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore, SessionRecord
-from core.settings import JsonBackendConfig
 
 SESSIONS = 2_000 if quick() else 10_000
 WORKSPACES = 20

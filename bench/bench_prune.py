@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import Row, main, median, quick
 from core.dirs.backend import DirsBackend
 from core.dirs.naming import make_name
+from core.dirs.schema import DirsBackendConfig
 from core.model import PrunePolicy
-from core.settings import DirsBackendConfig
 
 DIRS = 100
 FILES = 300  # 30k files per round

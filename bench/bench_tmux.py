@@ -52,9 +52,9 @@ def _kill(tmux: str, socket: str) -> None:
 
 
 def run() -> list[Row]:
-    from core.settings import TmuxBackendConfig
     from core.tmux.backend import TmuxBackend
     from core.tmux.listing import FORMAT
+    from core.tmux.schema import TmuxBackendConfig
 
     tmux = shutil.which("tmux")
     if tmux is None:

@@ -25,9 +25,9 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `core` import
 
 from bench._common import Row, main, median, quick, spread
 from core.backend import BaseBackend
+from core.config.records import AppConfig, BackendConfig, UIConfig
 from core.inventory import Inventory
 from core.model import BackendHealth, Capability, HealthStatus, Session, SessionRef, State
-from core.settings import AppConfig, BackendConfig, UIConfig
 
 SESSIONS = 10_000
 RUNS = 1 if quick() else 3

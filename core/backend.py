@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Protocol, TypeVar, runtime_checkable
 
+from core.config.records import SessionSpec
 from core.errors import ActionNotSupported, SessionNotFound
 from core.model import (
     BackendHealth,
@@ -24,7 +25,6 @@ from core.model import (
     SizeInfo,
     StopDescription,
 )
-from core.settings import SessionSpec
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING costs an import (see core/__init__.py)
 if TYPE_CHECKING:

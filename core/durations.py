@@ -1,9 +1,16 @@
-"""Durations as people write them: ``90s``, ``30m``, ``2h``, ``1d``, ``1h30m``."""
+"""Durations as people write them: ``90s``, ``30m``, ``2h``, ``1d``, ``1h30m``.
+
+:func:`parse_duration` reads them; :func:`duration_text` is the one duration
+formatter of sesstui (ages, TTLs, journal command lines).  It is custom:
+humanize's ``precisedelta`` / ``naturaldelta`` write words ("2 hours and 4
+minutes"), too wide for a table cell and not what ``parse_duration`` reads.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Literal
 
 from core.errors import UsageError
 
@@ -46,15 +53,40 @@ def _bounded(seconds: float, raw: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def duration_text(delta: timedelta) -> str:
-    """A compact remaining time: ``45s``, ``9m12s``, ``3h04m``, ``2d3h``; ``0s`` when past."""
-    secs = int(delta.total_seconds())
-    if secs <= 0:
+DurationStyle = Literal["ttl", "age", "exact"]
+_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_WEEKS_FROM = 14 * 86400  # an age shows weeks from two weeks on: 13d, then 2w
+
+
+def duration_text(delta: timedelta, *, style: DurationStyle = "ttl") -> str:
+    """A duration in compact units (s, m, h, d, w); ``0s`` for none or less.
+
+    * ``ttl`` (a remaining time): the two largest units, the second padded,
+      whole seconds cut: ``45s``, ``9m12s``, ``3h04m``, ``2d3h``;
+    * ``age``: the largest unit alone, weeks from 14 days on: ``45s``,
+      ``12m``, ``3h``, ``13d``, ``5w``;
+    * ``exact``: every unit that is not zero, rounded to the second, what
+      :func:`parse_duration` reads back exactly: ``1h30m``, ``1d2h``.
+    """
+    seconds = delta.total_seconds()
+    secs = max(0, round(seconds)) if style == "exact" else max(0, int(seconds))
+    if secs == 0:
         return "0s"
-    if secs < 60:
-        return f"{secs}s"
-    if secs < 3600:
-        return f"{secs // 60}m{secs % 60:02d}s"
-    if secs < 86400:
-        return f"{secs // 3600}h{secs % 3600 // 60:02d}m"
-    return f"{secs // 86400}d{secs % 86400 // 3600}h"
+    if style == "age" and secs >= _WEEKS_FROM:
+        return f"{secs // 604800}w"
+    parts: list[tuple[int, str]] = []
+    rest = secs
+    for unit, size in _UNITS:
+        n, rest = divmod(rest, size)
+        if n or parts:
+            parts.append((n, unit))
+    if style == "exact":
+        return "".join(f"{n}{unit}" for n, unit in parts if n)
+    if style == "age":
+        n, unit = parts[0]
+        return f"{n}{unit}"
+    (n, unit), *more = parts
+    if not more:
+        return f"{n}{unit}"
+    m, small = more[0]
+    return f"{n}{unit}{m}{small}" if unit == "d" else f"{n}{unit}{m:02d}{small}"

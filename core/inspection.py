@@ -163,10 +163,8 @@ def session_section(session: Session) -> Section:
 
 
 def size_text(n: int) -> str:
-    """Bytes for people: ``512 B``, ``4.0 KiB``, ``1.2 GiB``."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
+    """Bytes for people: ``512 B``, ``4.0 KiB``, ``1.2 GiB``
+    (:func:`core.sizes.format_size` with tenths)."""
+    from core.sizes import format_size
+
+    return format_size(n, tenths=True)

@@ -173,15 +173,9 @@ def cli_command(*args: str, config: Path | str | None = None) -> str:
 def ttl_text(ttl: timedelta) -> str:
     """A duration ``sesstui extend --ttl`` reads back exactly: ``2h``,
     ``1h30m``, ``1d2h``, ``45s``."""
-    secs = max(0, round(ttl.total_seconds()))
-    if secs == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        n, secs = divmod(secs, size)
-        if n:
-            parts.append(f"{n}{unit}")
-    return "".join(parts)
+    from core.durations import duration_text
+
+    return duration_text(ttl, style="exact")
 
 
 # -- the file ------------------------------------------------------------------

@@ -35,19 +35,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from msgspec.structs import replace
+
+from core.config.records import AppConfig, BackendConfig, SessionSpec
+from core.docker.schema import DockerBackendConfig
 from core.errors import AmbiguousSession, SessionNotFound, UsageError
 from core.model import Session, State
-from core.settings import (
-    AppConfig,
-    BackendConfig,
-    DockerBackendConfig,
-    SessionSpec,
-    TmuxBackendConfig,
-)
+from core.tmux.schema import TmuxBackendConfig
 
 if TYPE_CHECKING:
     from core.backend import Backend

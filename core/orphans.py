@@ -40,10 +40,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.config.records import AppConfig
 from core.errors import SesstuiError, UsageError
+from core.jsonstore.schema import JsonBackendConfig
 from core.model import HealthStatus, Session, SessionRef, State
 from core.relations import related_with_reasons
-from core.settings import AppConfig, JsonBackendConfig
 
 if TYPE_CHECKING:
     from core.inventory import Inventory, Snapshot
@@ -314,7 +315,7 @@ def _disk_usage(path: Path) -> tuple[int, int]:
 def _kv_orphans(ours: list[Session]) -> list[Orphan]:
     out: list[Orphan] = []
     for s in ours:
-        if s.kind != "kv" or s.metadata.get("ttl") != "none":
+        if not s.facts.never_expires:
             continue
         reason = "key has no TTL; it never expires"
         if s.state is State.CORRUPT:
@@ -323,7 +324,7 @@ def _kv_orphans(ours: list[Session]) -> list[Orphan]:
             Orphan(
                 "kv-no-ttl",
                 s.ref,
-                s.metadata.get("key"),
+                s.facts.key,
                 reason,
                 None,
                 actionable=True,
@@ -337,10 +338,8 @@ def _kv_orphans(ours: list[Session]) -> list[Orphan]:
 def _container_orphans(ours: list[Session], config: AppConfig) -> list[Orphan]:
     out: list[Orphan] = []
     for s in ours:
-        if s.kind != "docker":
-            continue
-        spec_name = s.metadata.get("session")
-        if spec_name is None and s.metadata.get("managed") is None:
+        spec_name = s.facts.spec
+        if spec_name is None and not s.facts.managed:
             continue  # not a container sesstui started
         spec = config.sessions.get(spec_name) if spec_name else None
         if not spec_name:

@@ -135,8 +135,8 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 
 def _attached(s: Session) -> bool:
-    """Only tmux sessions have clients; every other kind counts as not attached."""
-    return s.kind == "tmux" and s.metadata.get("clients", "0") not in ("", "0")
+    """Attached clients (tmux's); a kind without clients counts as not attached."""
+    return s.facts.clients > 0
 
 
 def _meta_getter(key: str) -> Callable[[Session], str | None]:

@@ -1,60 +1,48 @@
 """Builds backend objects from configuration.
 
-Backend classes load lazily, by kind, so ``import core`` stays cheap and never
+Every kind is built the same way: its ``schema`` module declares a
+``build(config, context)`` (:mod:`core.config.kinds`) that takes what it needs
+from the ``BuildContext`` (the tmux kind the dirs backends, the docker kind its
+session specs).  Kinds load lazily, so ``import core`` stays cheap and never
 pulls in docker, redis or libtmux for a kind nobody configured.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.backend import Backend
-from core.errors import ConfigError
-from core.settings import AppConfig, BackendConfig, DirsBackendConfig
+from core.config.kinds import KNOWN_KINDS, BuildContext, kind
 
-# kind -> "module:Class"; later issues add tmux, docker, kv and json here.
-_FACTORIES: dict[str, str] = {
-    "dirs": "core.dirs.backend:DirsBackend",
-    "tmux": "core.tmux.backend:TmuxBackend",
-    "docker": "core.docker.backend:DockerBackend",
-    "kv": "core.kv.backend:KvBackend",
-    "json": "core.jsonstore.backend:JsonBackend",
-}
+if TYPE_CHECKING:
+    from core.backend import Backend
+    from core.config.records import AppConfig, BackendConfig
+    from core.kv.providers import MemoryStores
 
 
 def known_kinds() -> tuple[str, ...]:
-    return tuple(sorted(_FACTORIES))
+    return tuple(sorted(KNOWN_KINDS))
 
 
-def factory_for(kind: str) -> Callable[[BackendConfig], Backend]:
-    """The constructor for ``kind``; a ConfigError for an unknown kind."""
-    target = _FACTORIES.get(kind)
-    if target is None:
-        raise ConfigError(f"unknown backend kind '{kind}'; known kinds: {', '.join(known_kinds())}")
-    module_name, _, attr = target.partition(":")
-    factory: Callable[[BackendConfig], Backend] = getattr(
-        importlib.import_module(module_name), attr
-    )
-    return factory
+def build_backend(
+    config: BackendConfig,
+    app: AppConfig | None = None,
+    *,
+    state_dir: Path | None = None,
+    memory: MemoryStores | None = None,
+) -> Backend:
+    """The backend for one entry; ``app`` is the context some kinds need
+    (a tmux backend makes session directories in the configured dirs
+    backends); ``memory`` holds the stores of ``provider: memory`` KV
+    backends (see :class:`core.kv.providers.MemoryStores`; none: each gets a
+    new, empty store)."""
+    return kind(config.kind).build(config, BuildContext.of(app, state_dir, memory=memory))
 
 
-def build_backend(config: BackendConfig, app: AppConfig | None = None) -> Backend:
-    """The backend for one entry; ``app`` gives the context some kinds need
-    (a tmux backend makes session directories in the configured dirs backends)."""
-    if config.kind == "tmux" and app is not None:
-        from core.tmux.backend import TmuxBackend
-
-        dirs = {b.name: b for b in app.backends if isinstance(b, DirsBackendConfig)}
-        return TmuxBackend(config, session_dirs=dirs)
-    if config.kind == "docker" and app is not None:
-        from core.docker.backend import DockerBackend
-
-        specs = {n: s for n, s in app.sessions.items() if s.backend == config.name}
-        return DockerBackend(config, specs=specs)
-    return factory_for(config.kind)(config)
-
-
-def build_backends(config: AppConfig) -> list[Backend]:
-    """One backend per configured entry, in config order."""
-    return [build_backend(b, config) for b in config.backends]
+def build_backends(
+    config: AppConfig, *, state_dir: Path | None = None, memory: MemoryStores | None = None
+) -> list[Backend]:
+    """One backend per configured entry, in config order (``memory``: see
+    :func:`build_backend`)."""
+    context = BuildContext.of(config, state_dir, memory=memory)
+    return [kind(b.kind).build(b, context) for b in config.backends]

@@ -2,13 +2,18 @@
 
 A link is found when
 
-* a session's path, its ``cwd`` or its ``log`` (a tmux pane's working
-  directory, a pipe-pane log) lies inside a session directory;
-* a container mounts a session directory, or something inside one (its
-  ``metadata["mounts"]``, see :mod:`core.docker.listing`);
-* a KV or JSON record's metadata (``meta.*``) holds an absolute path inside a
-  session directory, or names a container: its name, its id or the 12-character
-  short id.
+* a session's path, one of its ``cwds`` or ``logs`` (a tmux pane's working
+  directory, a pipe-pane log: :class:`core.model.Facts`) lies inside a session
+  directory;
+* a session mounts a session directory, or something inside one
+  (``Facts.mounts``: a container's bind mounts);
+* a record's user metadata (``meta.*``: KV ``custom_metadata``, JSON
+  ``metadata``) holds an absolute path inside a session directory, or names a
+  container (a session with ``Facts.container_id``): its name, its id or the
+  12-character short id.
+
+Kind-specific facts come typed from :attr:`Session.facts`, never parsed back
+out of ``metadata``.
 
 Every link goes both ways, with a reason phrased from each side ("cwd in" /
 "cwd here", "mounts" / "mounted by", "meta.workdir names" / "named by
@@ -26,14 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from core.docker.listing import MOUNTS_KEY, parse_mounts
 from core.model import Session, SessionRef
 
-# metadata keys of any session that may hold a path inside a session directory
-_PATH_KEYS = ("cwd", "log")
 # user metadata of record sessions (KV custom_metadata, JSON metadata)
 _META_PREFIX = "meta."
-_RECORD_KINDS = ("kv", "json")
 _SHORT_ID = 12
 
 
@@ -108,9 +109,9 @@ def _containers(sessions: list[Session]) -> dict[str, list[SessionRef]]:
     """Containers by every text that names one: name, id and short id."""
     out: dict[str, list[SessionRef]] = {}
     for s in sessions:
-        if s.kind != "docker":
+        cid = s.facts.container_id
+        if cid is None:
             continue
-        cid = s.metadata.get("container_id", "")
         for key in dict.fromkeys((s.name, s.id, cid, cid[:_SHORT_ID])):
             if key:
                 refs = out.setdefault(key, [])
@@ -128,24 +129,25 @@ def related_with_reasons(sessions: Iterable[Session]) -> dict[SessionRef, list[R
     for s in sessions:
         if s.kind == "dirs":
             continue
+        facts = s.facts
         if dirs:
             seen: set[str] = set()
-            for key in (*_PATH_KEYS, "path"):
-                text = s.path if key == "path" else s.metadata.get(key)
+            paths = (
+                *(("cwd", cwd) for cwd in facts.cwds),
+                *(("log", log) for log in facts.logs),
+                ("path", s.path),
+            )
+            for key, text in paths:
                 if not text or text in seen:
                     continue  # a tmux session's path is its cwd: say it once
                 seen.add(text)
                 hit = dirs.find(text)
                 if hit is not None:
                     links.add(s.ref, hit, f"{key} in", f"{key} here")
-            mounts = s.metadata.get(MOUNTS_KEY) if s.kind == "docker" else None
-            if mounts:
-                for source, _dest in parse_mounts(mounts):
-                    hit = dirs.find(source)
-                    if hit is not None:
-                        links.add(s.ref, hit, "mounts", "mounted by")
-        if s.kind not in _RECORD_KINDS:
-            continue
+            for mount in facts.mounts:
+                hit = dirs.find(mount.source)
+                if hit is not None:
+                    links.add(s.ref, hit, "mounts", "mounted by")
         for key, value in s.metadata.items():
             if not key.startswith(_META_PREFIX) or not value:
                 continue

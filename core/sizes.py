@@ -1,5 +1,9 @@
 """Byte sizes as people write and read them: ``parse_size`` and ``format_size``.
 
+:func:`format_size` is the one byte formatter of sesstui (core, CLI and
+dashboard); it is built on ``humanize.naturalsize`` (binary units), imported
+when first used so that ``import core`` stays cheap.
+
 One rule set for every place a size is written (``size>1.5G`` in a query,
 ``ui.grow_notice`` in the configuration):
 
@@ -13,12 +17,13 @@ One rule set for every place a size is written (``size>1.5G`` in a query,
 * a fraction of a byte is dropped (``1.5`` is 1 byte, ``0.1K`` is 102).
 
 Anything else raises :class:`core.errors.UsageError` naming the text and an
-example.  Headless: the standard library only.
+example.  Headless: the standard library, and humanize when formatting.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from core.errors import UsageError
@@ -48,12 +53,31 @@ def parse_size(text: str) -> int:
     return int(Decimal(m.group(1)) * UNITS[(m.group(2) or "").lower()])
 
 
-def format_size(n: int) -> str:
-    """``104857600`` -> ``100 MiB``; ``1288490188`` -> ``1.2 GiB`` (no ``.0``)."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    text = f"{value:.1f}".removesuffix(".0") if unit != "B" else str(int(value))
-    return f"{text} {unit}"
+_TIB = 1024**4
+_naturalsize: Callable[..., str] | None = None
+
+
+def format_size(n: int, *, tenths: bool = False) -> str:
+    """Bytes for people, in powers of 1024 as ``du -h`` counts them (and
+    :func:`parse_size` reads them back):
+
+    * ``512`` -> ``512 B``; ``104857600`` -> ``100 MiB``; ``1288490188`` ->
+      ``1.2 GiB``: one decimal, a ``.0`` dropped (prose, notices);
+    * with ``tenths``, always one decimal: ``4.0 KiB``, ``1.2 GiB``, so sizes
+      in a column line up (tables, inspection, plans);
+    * a size that rounds up to 1024 of a unit shows in the next one
+      (``1048575`` -> ``1 MiB``, not ``1024 KiB``); TiB is the largest unit
+      (``5120 TiB``).
+    """
+    global _naturalsize  # noqa: PLW0603 - humanize is imported on first use only
+    if -1024 < n < 1024:
+        return f"{n} B"  # humanize writes "Bytes"
+    if abs(n) >= 1023.95 * _TIB:  # what humanize would round up to PiB
+        text = f"{n / _TIB:.1f} TiB"
+    else:
+        if _naturalsize is None:
+            from humanize import naturalsize
+
+            _naturalsize = naturalsize
+        text = _naturalsize(n, binary=True, format="%.1f")
+    return text if tenths else text.replace(".0 ", " ")

@@ -63,5 +63,19 @@ say "ruff"
 say "mypy --strict (core, tui, tests)"
 "$py" -m mypy
 
-say "pytest"
-"$py" -m pytest -q -p no:cacheprovider "$@"
+say "pytest, measuring coverage of core and tui (subprocesses included)"
+cov_dir=$(mktemp -d)
+export COVERAGE_FILE=$cov_dir/coverage  # absolute: subprocesses run in other folders
+status=0
+"$py" -m coverage run -m pytest -q -p no:cacheprovider "$@" || status=$?
+# a process killed mid-test (SIGKILL) leaves a partial data file: combine warns and skips it
+if "$py" -m coverage combine -q "$cov_dir" 2>"$cov_dir/combine.log" &&
+  "$py" -m coverage report --sort=cover >"$cov_dir/report"; then
+  cp "$cov_dir/coverage" .coverage
+  say "coverage (least covered first; the whole table: python -m coverage report)"
+  head -n 2 "$cov_dir/report"
+  sed -n '3,$p' "$cov_dir/report" | grep -v '^TOTAL' | head -n 25
+  grep '^TOTAL' "$cov_dir/report"
+fi
+rm -rf "$cov_dir"
+exit "$status"

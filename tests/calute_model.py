@@ -1,7 +1,7 @@
 """A stand-in for calute's session module (``calute.session.models`` / ``store``).
 
 calute is not released on PyPI, so the interop tests use this reader and writer
-built from calute's documented behaviour (docs/interop.md, shared/reference):
+built from calute's documented behaviour (docs/interop.md):
 
 * ``from_dict`` reads a missing optional key as its default and raises
   ``KeyError`` for a missing required one: ``session_id`` of a record,

@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from core.settings import DockerBackendConfig
+from core.docker.schema import DockerBackendConfig
 from tests.helpers import unavailable
 
 IMAGE = "sesstui-busybox:test"

@@ -12,10 +12,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from core.backend import BaseBackend, LineStream
+from core.config.records import AppConfig, SessionSpec, UIConfig
+from core.dirs.schema import DirsBackendConfig
 from core.errors import BackendUnavailable
 from core.model import (
     BackendHealth,
     Capability,
+    Facts,
     HealthStatus,
     LogLine,
     LogSource,
@@ -30,7 +33,6 @@ from core.model import (
     State,
     StopDescription,
 )
-from core.settings import AppConfig, DirsBackendConfig, SessionSpec, UIConfig
 
 FROZEN = datetime(2026, 11, 21, 14, 30, 0).astimezone()
 
@@ -201,6 +203,7 @@ def _tmux(name: str, age: timedelta, windows: int, attached: int, cwd: str, cmd:
         attachable=True,
         info=info,
         metadata={"windows": str(windows), "clients": str(attached), "command": cmd, "cwd": cwd},
+        facts=Facts(cwds=(cwd,), clients=attached),
     )
 
 
@@ -233,6 +236,7 @@ def _container(
             "ports": ports,
             "container": "0f3c" + name,  # fixed: hash() is randomised per process
         },
+        facts=Facts(container_id="0f3c" + name),
     )
 
 
@@ -268,6 +272,7 @@ def _kv(sid: str, user: str, sandbox: str, age: timedelta, left: timedelta) -> S
         expires=FROZEN + left,
         info=f"user {user} · sandbox {sandbox}",
         metadata={"sandbox": sandbox, "user": user, "status": "active", "meta.plan": "pro"},
+        facts=Facts(key=f"session:{sid}"),
     )
 
 
@@ -283,6 +288,7 @@ def _js(sid: str, ws: str, agent: str, turns: int, age: timedelta, ended: bool) 
         path=f"/srv/agent-sessions/{ws}/{sid}.json",
         info=f"agent {agent} · {turns} turns · ws {ws}",
         metadata={"workspace": ws, "agent": agent, "turns": str(turns)},
+        facts=Facts(turns=turns),
     )
 
 

@@ -18,8 +18,8 @@ from typing import Any, NoReturn, TypeVar
 import pytest
 
 from core.dirs.naming import make_name
+from core.dirs.schema import DirsBackendConfig
 from core.model import PrunePolicy
-from core.settings import DirsBackendConfig
 
 T = TypeVar("T")
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from core.config import load_config
+from core.config.records import AppConfig
 from core.ops import SessionManager
-from core.settings import AppConfig, TmuxBackendConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import DockerEngine
 from tests.tmux_fixtures import TmuxServer
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.settings import KvBackendConfig
+from core.kv.schema import KvBackendConfig
 from tests.helpers import unavailable
 
 _BOOT_WAIT = 10.0

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
+from core.config.records import AppConfig, SessionSpec
 from core.docker.backend import DockerBackend
 from core.errors import ActionFailed
 from core.inventory import Inventory
 from core.model import SessionRef, State
-from core.settings import AppConfig, SessionSpec
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig, SessionSpec
 from core.errors import ActionNotSupported
 from core.inventory import Inventory
 from core.journal import Journal
 from core.model import SessionRef, State
-from core.settings import AppConfig, SessionSpec
 from tests.helpers import run_cli, wait_for
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 

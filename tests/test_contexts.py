@@ -19,12 +19,13 @@ from core.contexts import (
 )
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonSessions
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager as KvSessions
-from core.kv.providers import MemoryProvider
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import State
-from core.settings import JsonBackendConfig, KvBackendConfig
 from tests.helpers import ManualClock, unique
 
 
@@ -80,11 +81,12 @@ async def test_concurrent_use_from_many_tasks() -> None:
 
 async def test_contexts_persist_to_kv_and_show_in_the_dashboard_backend() -> None:
     store = f"ctx-{unique()}"
-    manager = KvSessions("contexts", provider=MemoryProvider.shared(store))
+    stores = MemoryStores()
+    manager = KvSessions("contexts", provider=stores.provider(store))
     reg = ContextRegistry(idle_limit=timedelta(hours=2), sink=KvContextSink(manager))
     await reg.get_or_create("conn:42/odd id", working_dir=Path("/srv/w"))
     await reg.get_or_create("plain-1", project_id="proj")
-    backend = KvBackend(KvBackendConfig(name=store, kind="kv", provider="memory"))
+    backend = KvBackend(KvBackendConfig(name=store, kind="kv", provider="memory"), stores=stores)
     rows = {s.metadata.get("meta.context_id"): s for s in backend.list_sessions()}
     assert set(rows) == {"conn:42/odd id", "plain-1"}
     odd = rows["conn:42/odd id"]
@@ -202,7 +204,7 @@ async def test_cleanup_task_survives_a_removal_that_raises(
 async def test_a_used_context_refreshes_its_kv_ttl_instead_of_lapsing() -> None:
     clock = ManualClock()
     store = f"ctx-{unique()}"
-    provider = MemoryProvider.shared(store, clock=clock)
+    provider = MemoryStores().provider(store, clock=clock)
     manager = KvSessions("contexts", provider=provider, clock=clock)
     reg = ContextRegistry(idle_limit=timedelta(hours=2), sink=KvContextSink(manager), clock=clock)
     assert reg.store_ttl == timedelta(hours=2, minutes=1)

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from core.docker.schema import DockerBackendConfig
 from core.errors import SessionNotFound
 from core.inventory import Inventory
 from core.model import SessionRef, State
 from core.orphans import find_orphans
 from core.paths import state_dir
 from core.relations import related
-from core.settings import DockerBackendConfig, TmuxBackendConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     Daemon,
     DockerEngine,
@@ -28,7 +29,7 @@ from tests.docker_fixtures import (  # noqa: F401 - fixtures
     _spare_daemon_fixture,
 )
 from tests.helpers import wait_for
-from tests.pilot_helpers import wait_until
+from tests.pilot_helpers import dash, wait_until
 from tests.tmux_fixtures import Terminal, need_tmux
 from tui.demo import DEMO_LABEL, DemoDocker, Sandbox, build, demo_app, environment, pick_image
 
@@ -96,7 +97,7 @@ def test_tmux_sessions_on_a_private_socket_related_to_a_session_dir(
     config = sb.config()
     backend = config.backend("tmux")
     assert isinstance(backend, TmuxBackendConfig) and backend.socket_path == socket
-    inv = Inventory.from_config(config)
+    inv = Inventory.from_config(config, memory=sb.memory)
     try:
         snap = inv.refresh()
     finally:
@@ -176,6 +177,31 @@ async def test_notices_show_in_the_app_and_state_stays_in_the_sandbox(
             assert any("no engine reachable" in m for m in shown), shown
     assert state_dir() == users_state  # put back afterwards
     assert not users_state.exists()
+
+
+async def test_the_demo_app_shows_the_kv_sessions_its_producer_wrote(
+    sandboxes: list[Sandbox], tmp_path: Path
+) -> None:
+    """The demo's producer and its dashboard share the sandbox's own memory
+    stores (no process-wide registry): the six KV sessions are rows, and a
+    second sandbox's stores are its own."""
+    sb = await asyncio.to_thread(build, parent=tmp_path, tmux=None, docker=False, live_worker=False)
+    sandboxes.append(sb)
+    other = await asyncio.to_thread(
+        build, parent=tmp_path, tmux=None, docker=False, live_worker=False
+    )
+    sandboxes.append(other)
+    assert sb.memory is not other.memory
+    with environment(sb.env()):
+        app = demo_app(sb)
+        async with app.run_test(size=(100, 30)) as pilot:
+            t = dash(pilot).table
+            await wait_until(
+                pilot, lambda: sum(s.backend == "web" for s in t.shown.values()) == 6, "KV rows"
+            )
+    sb.close()
+    assert sb.memory.store("web").scan("") == []  # the cleanup empties them
+    assert len(other.memory.store("web").scan("")) == 6
 
 
 def test_pick_image_prefers_busybox_and_never_guesses() -> None:

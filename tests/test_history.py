@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
+from core.config.records import AppConfig
 from core.errors import ConfigError
 from core.history import (
     DEFAULT_GROW_BYTES,
@@ -25,7 +26,6 @@ from core.history import (
 from core.inventory import Inventory
 from core.model import BackendHealth, HealthStatus, Session, SessionRef, State
 from core.paths import state_dir
-from core.settings import AppConfig
 from tests.helpers import dirs_config, make_session
 
 MiB = 1024**2

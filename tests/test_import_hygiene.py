@@ -42,7 +42,7 @@ def test_listing_dirs_through_the_inventory_loads_no_ui(tmp_path: Path) -> None:
 import sys, json
 from core.inventory import Inventory
 from core.dirs.backend import DirsBackend
-from core.settings import DirsBackendConfig
+from core.dirs.schema import DirsBackendConfig
 inv = Inventory([DirsBackend(DirsBackendConfig(name="r", kind="dirs", base={str(tmp_path)!r}))])
 snap = inv.refresh()
 assert snap.health[0].ok, snap.health
@@ -82,3 +82,26 @@ def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
     assert not heavy & set(report["before"]), "the interpreter preloads a module under test"
     loaded = {m.split(".")[0] for m in report["after"]}
     assert not loaded & heavy, f"import core pulled in {sorted(loaded & heavy)}"
+
+
+def test_msgspec_and_the_kind_schemas_load_only_when_a_config_is_read(tmp_path: Path) -> None:
+    """`import core.config` stays cheap; reading a file loads msgspec and the schemas
+    of the kinds it names, and no other kind's."""
+    config = tmp_path / "c.yml"
+    config.write_text(f"backends:\n  - {{name: r, kind: dirs, base: {str(tmp_path)!r}}}\n")
+    code = f"""
+import sys, json
+import core.config
+before = sorted(m for m in sys.modules if m == "msgspec" or m.endswith(".schema"))
+core.config.load_config({str(config)!r}, env={{}})
+after = sorted(m for m in sys.modules if m == "msgspec" or m.endswith(".schema"))
+print(json.dumps({{"before": before, "after": after}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    report = json.loads(out.stdout)
+    assert report["before"] == [], "import core.config loaded msgspec or a schema"
+    assert "msgspec" in report["after"] and "core.dirs.schema" in report["after"]
+    for other in ("core.kv.schema", "core.jsonstore.schema"):
+        assert other not in report["after"], f"reading a dirs-only file loaded {other}"

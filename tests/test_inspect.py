@@ -17,11 +17,12 @@ from core.dirs.tree import scan_tree, tree_lines
 from core.inspection import Section
 from core.inventory import Inventory
 from core.jsonstore.backend import JsonBackend
+from core.jsonstore.schema import JsonBackendConfig
 from core.kv.backend import KvBackend
-from core.kv.providers import MemoryProvider
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import SessionRef
 from core.procs import parse_stat, read_processes, tree, usage
-from core.settings import JsonBackendConfig, KvBackendConfig
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, run_cli, wait_for
 
 # ------------------------------------------------------------------ /proc
@@ -130,13 +131,13 @@ def test_dirs_tree_largest_first_with_sizes_and_links_not_followed(tmp_path: Pat
 
 def test_kv_value_with_ttl_and_metadata_redacted() -> None:
     clock = ManualClock()
-    store = MemoryProvider.shared_store("inspect-kv", clock=clock)
-    store.clear()
+    stores = MemoryStores()
+    store = stores.store("inspect-kv", clock=clock)
     value = json.loads(kv_record("s1", now=clock.now, ttl=600))
     value["custom_metadata"] = {"workdir": "/srv/x", "api_token": "tok-123"}
     store.setex("session:s1", 600, json.dumps(value))
     store.setex("session:junk", 900, "not json")
-    backend = KvBackend(KvBackendConfig(name="inspect-kv", kind="kv"), clock=clock)
+    backend = KvBackend(KvBackendConfig(name="inspect-kv", kind="kv"), clock=clock, stores=stores)
     inv = Inventory([backend])
     ins = inv.inspect(SessionRef("inspect-kv", "s1"))
     key = dict(ins.section("kv key").fields)

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig, UIConfig
 from core.errors import UsageError
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore, SessionExists, SessionRecord
 from core.model import PruneReason, State
-from core.settings import AppConfig, JsonBackendConfig, UIConfig
 from tests import calute_model as calute
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp

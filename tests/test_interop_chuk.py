@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from core.config.records import AppConfig, UIConfig
 from core.kv import SessionManager, factory_for_env, sandbox_from_env
 from core.kv.backend import KvBackend
 from core.kv.providers import RedisProvider
 from core.model import State
-from core.settings import AppConfig, UIConfig
 from tests.helpers import unavailable
 from tests.pilot_helpers import dash, wait_until
 from tests.redis_fixtures import RedisServer, redis_db, redis_server

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig
 from core.dirs.backend import DirsBackend
 from core.durations import parse_duration
 from core.errors import ActionNotSupported, SessionNotFound, UsageError
@@ -26,10 +27,10 @@ from core.journal import (
 )
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager
-from core.kv.providers import MemoryProvider
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import SessionRef
 from core.paths import state_dir
-from core.settings import AppConfig, KvBackendConfig
 from tests.helpers import dirs_config, make_session, run_cli, unique
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 
@@ -296,10 +297,11 @@ def test_an_unknown_execute_action_is_refused(tmp_path: Path) -> None:
 
 def test_extend_expire_and_attach_are_journaled(tmp_path: Path) -> None:
     store = f"jr-{unique()}"
-    mgr = SessionManager("app", provider=MemoryProvider.shared(store))
+    stores = MemoryStores()
+    mgr = SessionManager("app", provider=stores.provider(store))
     sid = asyncio.run(mgr.allocate_session(user_id="alice"))
     journal = Journal(tmp_path / "journal.jsonl")
-    backend = KvBackend(KvBackendConfig(name=store, kind="kv", provider="memory"))
+    backend = KvBackend(KvBackendConfig(name=store, kind="kv", provider="memory"), stores=stores)
     inv = Inventory([backend], journal=journal, source="cli")
     ref = SessionRef(store, sid)
     inv.extend(ref, timedelta(hours=2))
@@ -312,7 +314,7 @@ def test_extend_expire_and_attach_are_journaled(tmp_path: Path) -> None:
     assert (attach.action, attach.command) == ("attach", "sesstui attach work:main")
     assert {e.source for e in (extend, expire, attach)} == {"cli"}
     assert not asyncio.run(mgr.validate_session(sid))  # really expired
-    MemoryProvider.shared_store(store).clear()
+    stores.clear()
 
 
 def test_no_journal_means_nothing_is_written(tmp_path: Path, isolated_home: Path) -> None:

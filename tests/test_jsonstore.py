@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-import core.jsonstore.backend as backend_mod
+import core.jsonstore.removal as removal_mod
 from core.errors import BackendUnavailable, SessionNotFound
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import (
     CorruptRecord,
     FileSessionStore,
@@ -32,7 +33,6 @@ from core.jsonstore.store import (
 )
 from core.model import Capability, PruneReason, State
 from core.registry import build_backend
-from core.settings import JsonBackendConfig
 
 StoreFactory = Callable[[Path], SessionStore]
 
@@ -388,6 +388,15 @@ def test_backend_turns_tail_and_record_text(populated: Path) -> None:
     assert json.loads(text)["session_id"] == "s1" and "\n  " in text
 
 
+def test_backend_turns_are_a_fact(populated: Path) -> None:
+    backend = make_backend(populated)
+    rows = {r.id: r for r in backend.list_sessions()}
+    assert rows["s1"].facts.turns == 2 and rows["wa/dup"].facts.turns == 0
+    assert [(s.name, s.size) for s in backend.logs("s1")] == [("turns", 2)]
+    (populated / "broken.json").write_bytes(b"{")
+    assert make_backend(populated).get("broken").facts.turns is None
+
+
 def test_backend_ignores_dotfiles_locks_and_other_files(populated: Path) -> None:
     (populated / "notes.txt").write_text("x")
     (populated / ".hidden.json").write_text("{}")
@@ -487,7 +496,7 @@ def test_prune_refuses_a_file_swapped_for_a_symlink(tmp_path: Path) -> None:
 def test_prune_waits_for_a_producer_write_in_flight(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(backend_mod, "SESSION_LOCK_WAIT", 0.2)
+    monkeypatch.setattr(removal_mod, "SESSION_LOCK_WAIT", 0.2)
     manager = SessionManager(FileSessionStore(tmp_path))
     manager.start_session("ws", agent_id="a", session_id="busy")
     backend = make_backend(tmp_path)

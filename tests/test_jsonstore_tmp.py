@@ -23,9 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig
 from core.inventory import Inventory
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import (
     STALE_TEMP_SECONDS,
     FileSessionStore,
@@ -33,7 +35,6 @@ from core.jsonstore.store import (
     temp_files,
 )
 from core.orphans import find_orphans
-from core.settings import AppConfig, JsonBackendConfig
 from tests.helpers import run_cli
 
 NOW = 1_900_000_000.0  # the injected clock

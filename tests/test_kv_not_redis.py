@@ -21,8 +21,8 @@ import pytest
 from core.errors import BackendUnavailable
 from core.kv.backend import KvBackend
 from core.kv.providers import RedisProvider, not_redis
+from core.kv.schema import KvBackendConfig
 from core.model import HealthStatus
-from core.settings import KvBackendConfig
 from tests.helpers import run_cli
 from tests.redis_fixtures import RedisServer, redis_db, redis_server
 

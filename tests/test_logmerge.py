@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import SessionSpec
 from core.dirs.backend import DirsBackend
 from core.inventory import Inventory
 from core.logmerge import MergedLine, MergedTail, parse_timestamp, timestamp_length
 from core.model import SessionRef
-from core.settings import SessionSpec
 from tests.helpers import dirs_config, make_session
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixture
 

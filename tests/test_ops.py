@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig
 from core.errors import ActionFailed, AmbiguousSession, SessionNotFound, UsageError
 from core.model import State
 from core.ops import SessionManager, auto_detect_backend
-from core.settings import AppConfig, TmuxBackendConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import DockerEngine, _docker_engine_fixture  # noqa: F401 - fixture
 from tests.helpers import wait_for
 from tests.ops_helpers import NO_BACKENDS, container_session, tmux_and_docker, tmux_config

@@ -10,23 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig, BackendConfig, SessionSpec
+from core.docker.schema import DockerBackendConfig
 from core.errors import UsageError
 from core.inventory import Inventory, Snapshot
 from core.jsonstore.manager import SessionManager as JsonManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.manager import SessionManager as KvManager
-from core.kv.providers import MemoryProvider
-from core.model import BackendHealth, HealthStatus, SessionRef
+from core.kv.providers import MemoryProvider, MemoryStores
+from core.kv.schema import KvBackendConfig
+from core.model import BackendHealth, Facts, HealthStatus, Session, SessionRef, State
 from core.orphans import CATEGORIES, Orphan, OrphanReport, find_orphans, load_orphans
-from core.settings import (
-    AppConfig,
-    BackendConfig,
-    DockerBackendConfig,
-    JsonBackendConfig,
-    KvBackendConfig,
-    SessionSpec,
-    TmuxBackendConfig,
-)
+from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,
@@ -43,9 +39,10 @@ def report_for(
     sessions: dict[str, SessionSpec] | None = None,
     *,
     only: list[str] | None = None,
+    memory: MemoryStores | None = None,
 ) -> OrphanReport:
     config = AppConfig(backends=tuple(configs), sessions=sessions or {})
-    inv = Inventory.from_config(config)
+    inv = Inventory.from_config(config, memory=memory)
     try:
         return load_orphans(inv, config, backends=only)
     finally:
@@ -85,7 +82,8 @@ def test_dirs_used_by_a_pane_or_a_container_are_not_orphans(
     tmux_server.new_session("job", in_pane, "sleep 600")
     make_container(docker_engine, {"sesstui.session": "web"}, mount=mounted / "logs")
     kv_name = f"kv-{unique()}"
-    manager = KvManager("app", provider=MemoryProvider(MemoryProvider.shared_store(kv_name)))
+    stores = MemoryStores()
+    manager = KvManager("app", provider=stores.provider(kv_name))
     asyncio.run(manager.allocate_session(custom_metadata={"workdir": str(named)}))
     report = report_for(
         [
@@ -95,6 +93,7 @@ def test_dirs_used_by_a_pane_or_a_container_are_not_orphans(
             KvBackendConfig(name=kv_name, kind="kv"),
         ],
         {"web": SessionSpec(name="web", backend="dk", image=docker_engine.image)},
+        memory=stores,
     )
     dirs = {o.ref.id: o for o in by_category(report, "dir") if o.ref is not None}
     # the active one (live pid), the one a pane works in and the mounted one stay
@@ -212,7 +211,8 @@ def test_json_workspaces_without_records(tmp_path: Path) -> None:
 
 def test_kv_keys_without_ttl(tmp_path: Path) -> None:
     name = f"kv-{unique()}"
-    store = MemoryProvider.shared_store(name)
+    stores = MemoryStores()
+    store = stores.store(name)
     manager = KvManager("app", provider=MemoryProvider(store))
     with_ttl = asyncio.run(manager.allocate_session())
     forever = asyncio.run(manager.allocate_session())
@@ -220,7 +220,7 @@ def test_kv_keys_without_ttl(tmp_path: Path) -> None:
     assert raw is not None
     store.set(f"session:{forever}", raw)  # the same record, its TTL gone
     store.set("session:garbage", "not json")
-    report = report_for([KvBackendConfig(name=name, kind="kv")])
+    report = report_for([KvBackendConfig(name=name, kind="kv")], memory=stores)
     found = {o.ref.id: o for o in by_category(report, "kv-no-ttl") if o.ref is not None}
     assert set(found) == {forever, "garbage"}
     assert with_ttl not in found
@@ -251,6 +251,44 @@ def test_containers_whose_spec_is_gone(docker_engine: DockerEngine) -> None:
     assert found[moved].reason == "spec 'moved' now starts on 'other' (stopped)"
     assert found[nameless].reason == "labelled managed but names no spec (stopped)"
     assert all(o.actionable and o.ref == SessionRef("dk", k) for k, o in found.items())
+
+
+def test_orphans_read_the_key_spec_and_managed_facts() -> None:
+    """KV keys without TTL and containers sesstui started are found from
+    ``Session.facts``; metadata with the old strings finds nothing."""
+    config = AppConfig(
+        backends=(
+            DockerBackendConfig(name="dk", kind="docker"),
+            KvBackendConfig(name="kv", kind="kv"),
+        ),
+        sessions={"kept": SessionSpec(name="kept", backend="dk", image="busybox")},
+    )
+
+    def row(backend: str, kind: str, ident: str, **kw: object) -> Session:
+        return Session(SessionRef(backend, ident), ident, kind, State.STOPPED, **kw)  # type: ignore[arg-type]
+
+    sessions = (
+        row("dk", "docker", "kept", facts=Facts(spec="kept", managed=True)),
+        row("dk", "docker", "gone", facts=Facts(spec="gone", managed=True)),
+        row("dk", "docker", "nameless", facts=Facts(managed=True)),
+        row("dk", "docker", "foreign", facts=Facts()),
+        row("dk", "docker", "text-only", metadata={"session": "gone", "managed": "true"}),
+        row("kv", "kv", "forever", facts=Facts(key="session:forever", never_expires=True)),
+        row("kv", "kv", "ticking", facts=Facts(key="session:ticking")),
+        row("kv", "kv", "text-only", metadata={"key": "session:text-only", "ttl": "none"}),
+    )
+    health = (
+        BackendHealth("dk", "docker", HealthStatus.OK),
+        BackendHealth("kv", "kv", HealthStatus.OK),
+    )
+    report = find_orphans(Snapshot(sessions, health), config)
+    containers = {o.ref.id: o.reason for o in by_category(report, "container") if o.ref}
+    assert containers == {
+        "gone": "spec 'gone' is not in the config (stopped)",
+        "nameless": "labelled managed but names no spec (stopped)",
+    }
+    keys = [(o.ref, o.path) for o in by_category(report, "kv-no-ttl")]
+    assert keys == [(SessionRef("kv", "forever"), "session:forever")]
 
 
 # ------------------------------------------------------ filters and report

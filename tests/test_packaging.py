@@ -72,11 +72,13 @@ def test_non_editable_install_has_cli_and_themes(tmp_path: Path) -> None:
         for f in (ROOT / top).rglob("*.py")
     )
     code = (
-        "import importlib, pathlib, sys, tui, sesstui_themes;"
+        "import importlib, pathlib, sys, tui, tui.bundled_themes;"
         "from tui.themes import bundled_themes;"
         "names = sorted(t.name for t in bundled_themes());"
         f"assert tui.__file__.startswith({str(env_dir)!r}), tui.__file__;"
         "assert (pathlib.Path(tui.__file__).parent / 'app.tcss').is_file();"
+        "import core; assert all((pathlib.Path(m.__file__).parent / 'py.typed').is_file()"
+        " for m in (core, tui)), 'py.typed missing';"
         "[importlib.import_module(m) for m in sys.argv[1:]];"
         "print(' '.join(names))"
     )

@@ -14,11 +14,11 @@ from core.docker.stream import ContainerLogStream
 from core.inventory import Inventory
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.logmerge import MergedLine, MergedTail
 from core.logtail import FileTail
 from core.model import LogLine, SessionRef
-from core.settings import JsonBackendConfig
 from core.tmux.stream import PaneStream
 
 BOUND = 50  # far more reads than a finished stream needs; a spin gets here at once

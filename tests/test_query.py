@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import SessionSpec
 from core.dirs.backend import DirsBackend
 from core.errors import UsageError
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager as KvManager
-from core.kv.providers import MemoryProvider
-from core.model import Session, SessionRef, SizeInfo, State
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
+from core.model import Facts, Session, SessionRef, SizeInfo, State
 from core.query import FIELDS, Query, QueryError, combine, parse_query, parse_size
-from core.settings import JsonBackendConfig, KvBackendConfig, SessionSpec
 from tests.helpers import (
     DEAD_PID,
     ManualClock,
@@ -92,7 +94,8 @@ def runs(tmp_path: Path) -> list[Session]:
 def kv_sessions() -> list[Session]:
     """Two KV records in the memory store: one with 5 minutes to live, one with 2 hours."""
     name = f"web-{unique()}"
-    mgr = KvManager("app", provider=MemoryProvider.shared(name))
+    stores = MemoryStores()
+    mgr = KvManager("app", provider=stores.provider(name))
 
     async def fill() -> None:
         await mgr.allocate_session(
@@ -101,7 +104,7 @@ def kv_sessions() -> list[Session]:
         await mgr.allocate_session(user_id="bob", ttl_hours=2, custom_metadata={"tier": "pro"})
 
     asyncio.run(fill())
-    backend = KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"))
+    backend = KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"), stores=stores)
     return backend.list_sessions()
 
 
@@ -209,9 +212,12 @@ def test_time_comparisons_at_the_exact_boundary(micro: int) -> None:
     TTL are exact, so the query is checked at the limit and one second off."""
     clock = ManualClock(datetime(2026, 11, 21, 12, 0, 0, micro, tzinfo=UTC))
     name = f"edge-{unique()}"
-    mgr = KvManager("app", provider=MemoryProvider.shared(name, clock=clock), clock=clock)
+    stores = MemoryStores()
+    mgr = KvManager("app", provider=stores.provider(name, clock=clock), clock=clock)
     asyncio.run(mgr.allocate_session("ann", ttl_hours=2))
-    backend = KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"), clock=clock)
+    backend = KvBackend(
+        KvBackendConfig(name=name, kind="kv", provider="memory"), clock=clock, stores=stores
+    )
     [s] = backend.list_sessions()
     created = clock.now
     assert s.created == s.last_active == created
@@ -359,6 +365,20 @@ def test_attached_follows_the_tmux_clients(tmux_server: TmuxServer, tmp_path: Pa
         assert sorted(names("attached:no", sessions)) == sorted(["alone", dirs["old"].name])
         assert names("kind:tmux attached:no", sessions) == ["alone"]
         assert names("kind:tmux -attached:yes", sessions) == ["alone"]
+
+
+def test_attached_reads_the_clients_fact_not_metadata() -> None:
+    def pane(name: str, kind: str, **kw: object) -> Session:
+        return Session(SessionRef("b", name), name, kind, State.RUNNING, **kw)  # type: ignore[arg-type]
+
+    sessions = [
+        pane("two", "tmux", facts=Facts(clients=2)),
+        pane("none", "tmux", facts=Facts(clients=0)),
+        pane("other-kind", "screen", facts=Facts(clients=1)),
+        pane("text-only", "tmux", metadata={"clients": "3"}),  # free text, not a fact
+    ]
+    assert names("attached:yes", sessions) == ["two", "other-kind"]
+    assert names("attached:no", sessions) == ["none", "text-only"]
 
 
 # --- errors with positions ----------------------------------------------------------------

@@ -15,16 +15,17 @@ import pytest
 
 from core.dirs.backend import DirsBackend
 from core.docker.backend import DockerBackend
-from core.docker.listing import mounts_text, parse_mounts
+from core.docker.listing import mounts_of, mounts_text
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager as JsonManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager as KvManager
-from core.kv.providers import MemoryProvider
-from core.model import Session, SessionRef
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
+from core.model import Facts, Mount, Session, SessionRef, State
 from core.relations import Relation, related, related_with_reasons
-from core.settings import JsonBackendConfig, KvBackendConfig
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,
@@ -44,14 +45,15 @@ def whys(rels: dict[SessionRef, list[Relation]], ref: SessionRef) -> dict[Sessio
 def kv_backend_with(records: list[dict[str, Any]]) -> KvBackend:
     """A memory KV backend of its own, holding one session per metadata dict."""
     name = f"kv-{unique()}"
-    manager = KvManager("app", provider=MemoryProvider(MemoryProvider.shared_store(name)))
+    stores = MemoryStores()
+    manager = KvManager("app", provider=stores.provider(name))
 
     async def fill() -> None:
         for meta in records:
             await manager.allocate_session(user_id="ann", custom_metadata=meta)
 
     asyncio.run(fill())
-    return KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"))
+    return KvBackend(KvBackendConfig(name=name, kind="kv", provider="memory"), stores=stores)
 
 
 # ------------------------------------------------------------------- tmux
@@ -116,7 +118,7 @@ def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path:
     finally:
         dk.close()
     mine = next(s for s in containers if s.id == name)
-    assert sorted(parse_mounts(mine.metadata["mounts"])) == sorted(
+    assert sorted((m.source, m.destination) for m in mine.facts.mounts) == sorted(
         [(str(sdir / "logs"), "/data"), (str(unrelated), "/cache")]
     )
     rels = related_with_reasons([*dirs_sessions(runs), *containers])
@@ -125,7 +127,8 @@ def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path:
     assert whys(rels, d) == {c: "mounted by"}
 
     # records naming the container: by name (JSON) and by short id (KV)
-    cid = mine.metadata["container_id"]
+    cid = mine.facts.container_id
+    assert cid
     store = tmp_path / "agents"
     record = JsonManager(FileSessionStore(store)).start_session(
         agent_id="a", metadata={"container": name}
@@ -143,19 +146,23 @@ def test_container_mounting_a_session_dir(docker_engine: DockerEngine, tmp_path:
     assert prefix_only.ref not in rels  # only the full id or the 12-character short id
 
 
-def test_mounts_text_round_trips_odd_paths() -> None:
+def test_mounts_keep_odd_paths_as_they_are() -> None:
     rows = [
         {"Source": "/srv/a,b:c d", "Destination": "/data"},
-        {"Source": "/srv/new\nline\\x", "Destination": "/x -> y"},
+        {"Source": "/srv/new\nline\\x", "Destination": "/x -> y", "RW": False},
         {"Type": "tmpfs", "Destination": "/tmp"},  # no source: left out
         "garbage",
     ]
-    text = mounts_text(rows)
-    assert len(text.splitlines()) == 2
-    assert parse_mounts(text)[0] == ("/srv/a,b:c d", "/data")
-    # the newline and backslash come back; the arrow in the destination is
-    # the documented ambiguity (the last arrow splits)
-    assert parse_mounts(text)[1] == ("/srv/new\nline\\x -> /x", "y")
+    # the typed facts keep every character, whatever the path holds
+    assert [(m.source, m.destination, m.read_only) for m in mounts_of(rows)] == [
+        ("/srv/a,b:c d", "/data", False),
+        ("/srv/new\nline\\x", "/x -> y", True),
+    ]
+    # the text for people: one line per mount, a newline or backslash escaped
+    assert mounts_text(rows).split("\n") == [
+        "/srv/a,b:c d -> /data",
+        "/srv/new\\nline\\\\x -> /x -> y",
+    ]
     assert mounts_text(None) == ""
 
 
@@ -196,3 +203,51 @@ def test_no_session_dirs_and_no_containers_means_no_relations(tmp_path: Path) ->
     kv = kv_backend_with([{"workdir": str(tmp_path)}])
     assert related_with_reasons(kv.list_sessions()) == {}
     assert related([]) == {}
+
+
+# ------------------------------------------------ facts, not metadata strings
+
+
+def test_relations_come_from_typed_facts_of_any_kind(tmp_path: Path) -> None:
+    """Pane cwds and logs, mounts and container ids are read from
+    ``Session.facts``, whatever the kind; the same texts in ``metadata`` link
+    nothing (they are free text for people)."""
+    runs = tmp_path / "runs"
+    a, b, c, d = (make_session(runs) for _ in range(4))
+    dirs = {s.id: s.ref for s in dirs_sessions(runs)}
+
+    def session(ident: str, kind: str, **kw: Any) -> Session:
+        return Session(SessionRef("other", ident), ident, kind, State.RUNNING, **kw)
+
+    panes = session(
+        "panes", "tmux", facts=Facts(cwds=("/elsewhere", f"{a}/src"), logs=(f"{b}/p.log",))
+    )
+    box = session(
+        "box",
+        "docker",
+        facts=Facts(container_id="f00d" * 16, mounts=(Mount(str(c / "data"), "/data"),)),
+    )
+    # a kind this module has never heard of, with the same facts
+    odd = session("odd", "podlet", facts=Facts(container_id="beef" * 16))
+    record = session("rec", "kv", metadata={"meta.box": "f00d" * 3, "meta.odd": "odd"})
+    # metadata that looks like the old strings: not a fact, no link
+    stale = session(
+        "stale", "tmux", metadata={"cwd": str(d), "log": f"{d}/x.log", "mounts": f"{d} -> /x"}
+    )
+    rels = related_with_reasons([*dirs_sessions(runs), panes, box, odd, record, stale])
+    assert whys(rels, panes.ref) == {dirs[a.name]: "cwd in", dirs[b.name]: "log in"}
+    assert whys(rels, dirs[a.name]) == {panes.ref: "cwd here"}
+    assert whys(rels, box.ref) == {dirs[c.name]: "mounts", record.ref: "named by meta.box"}
+    assert whys(rels, dirs[c.name]) == {box.ref: "mounted by"}
+    assert whys(rels, record.ref) == {box.ref: "meta.box names", odd.ref: "meta.odd names"}
+    assert stale.ref not in rels and dirs[d.name] not in rels
+
+
+def test_a_path_equal_to_a_cwd_is_said_once(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    a = make_session(runs)
+    pane = Session(
+        SessionRef("tm", "s"), "s", "tmux", State.RUNNING, path=str(a), facts=Facts(cwds=(str(a),))
+    )
+    rels = related_with_reasons([*dirs_sessions(runs), pane])
+    assert whys(rels, pane.ref) == {SessionRef("runs", a.name): "cwd in"}

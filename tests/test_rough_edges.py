@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig, UIConfig
 from core.dirs.backend import DirsBackend
 from core.durations import MAX_DAYS, parse_duration
 from core.errors import ActionNotSupported, UsageError
 from core.inventory import Inventory
 from core.kv.backend import KvBackend
 from core.kv.manager import SessionManager
-from core.kv.providers import MemoryProvider, MemoryStore
+from core.kv.providers import MemoryProvider, MemoryStore, MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import SessionRef
-from core.settings import AppConfig, KvBackendConfig, UIConfig
 from tests.helpers import ManualClock, dirs_config, make_session, run_cli, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
@@ -72,14 +73,15 @@ async def kv_session() -> tuple[str, MemoryStore, ManualClock, SessionManager, s
     """A memory store on a clock of the test's with one session (a TTL of 1 h)."""
     name = f"edge-{unique()}"
     clock = ManualClock(datetime.now(UTC))
-    store = MemoryProvider.shared_store(name, clock=clock)
+    store = MemoryStore(name, clock=clock)
     mgr = SessionManager("app", provider=MemoryProvider(store), clock=clock)
     return name, store, clock, mgr, await mgr.allocate_session("ann", ttl_hours=1)
 
 
 async def test_the_longest_ttl_extends_a_kv_session_without_overflow() -> None:
     name, store, clock, _mgr, sid = await kv_session()
-    backend = KvBackend(KvBackendConfig(name=name, kind="kv"), clock=clock)
+    stores = MemoryStores(store)
+    backend = KvBackend(KvBackendConfig(name=name, kind="kv"), clock=clock, stores=stores)
     Inventory([backend]).extend(SessionRef(name, sid), parse_duration(f"{MAX_DAYS}d"))
     assert backend.get(sid).expires == clock.now + timedelta(days=MAX_DAYS)
     store.clear()
@@ -98,7 +100,8 @@ async def test_the_ttl_dialog_says_too_long_and_stays_open() -> None:
         backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
         ui=UIConfig(refresh_seconds=0.3),
     )
-    app = SesstuiApp(cfg)
+    inventory = Inventory.from_config(cfg, source="tui", memory=MemoryStores(store))
+    app = SesstuiApp(cfg, inventory=inventory)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: len(t.shown) == 1, "the row")

@@ -105,3 +105,38 @@ def test_every_user_of_a_size_reads_it_the_same_way(tmp_path: Path) -> None:
         load_config(cfg, env={})
     assert info.value.key == "ui.grow_notice"
     assert "'5.' is not a size; write e.g. 500K" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("n", "short", "tenths"),
+    [
+        (0, "0 B", "0 B"),
+        (1023, "1023 B", "1023 B"),
+        (-1023, "-1023 B", "-1023 B"),
+        (1024, "1 KiB", "1.0 KiB"),
+        (4096, "4 KiB", "4.0 KiB"),
+        (1536, "1.5 KiB", "1.5 KiB"),
+        (-2048, "-2 KiB", "-2.0 KiB"),
+        (6_400_000, "6.1 MiB", "6.1 MiB"),
+        # rounds up to 1024 KiB: said in the next unit, as humanize does
+        (MiB - 1, "1 MiB", "1.0 MiB"),
+        (1288490188, "1.2 GiB", "1.2 GiB"),
+        (1024 * TiB - 1, "1024 TiB", "1024.0 TiB"),  # TiB is the largest unit
+    ],
+)
+def test_one_size_formatter_two_styles(n: int, short: str, tenths: str) -> None:
+    """Prose drops a ``.0``; columns (tenths) keep one decimal so they line up."""
+    assert format_size(n) == short
+    assert format_size(n, tenths=True) == tenths
+
+
+def test_every_byte_display_is_the_one_formatter() -> None:
+    from core.inspection import size_text
+    from core.model import SizeInfo
+    from tui.formatting import bytes_text
+    from tui.formatting import size_text as cell_text
+
+    for n in (0, 512, 4096, 1536, 6_400_000, MiB - 1, 3 * GiB, 7 * TiB):
+        assert size_text(n) == bytes_text(n) == format_size(n, tenths=True)
+        assert cell_text(SizeInfo(n + 1, n)) == format_size(n, tenths=True)
+    assert bytes_text(None) == "?" and cell_text(None, pending="-") == "-"

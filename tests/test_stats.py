@@ -15,13 +15,15 @@ import pytest
 
 from core.dirs.backend import DirsBackend
 from core.docker.backend import DockerBackend
+from core.docker.schema import DockerBackendConfig
 from core.inventory import Inventory
 from core.jsonstore.backend import JsonBackend
+from core.jsonstore.schema import JsonBackendConfig
 from core.kv.backend import KvBackend
-from core.kv.providers import MemoryProvider
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import Session, SessionRef, State
 from core.procs import Proc, clock_ticks, read_processes, ticks_used
-from core.settings import DockerBackendConfig, JsonBackendConfig, KvBackendConfig
 from core.stats import (
     cpu_percent,
     docker_cpu_percent,
@@ -180,10 +182,9 @@ def test_json_turns_per_hour_needs_one_reading(tmp_path: Path) -> None:
 
 
 def test_a_kind_without_stats_and_a_dead_engine_say_why(tmp_path: Path) -> None:
-    store = MemoryProvider.shared_store("stats-kv")
-    store.clear()
-    store.setex("session:s1", 600, kv_record("s1"))
-    kv = KvBackend(KvBackendConfig(name="stats-kv", kind="kv"))
+    stores = MemoryStores()
+    stores.store("stats-kv").setex("session:s1", 600, kv_record("s1"))
+    kv = KvBackend(KvBackendConfig(name="stats-kv", kind="kv"), stores=stores)
     gone = DockerBackend(
         DockerBackendConfig(name="gone", kind="docker", base_url=f"unix://{tmp_path}/no.sock")
     )
@@ -198,7 +199,7 @@ def test_a_kind_without_stats_and_a_dead_engine_say_why(tmp_path: Path) -> None:
     assert "no Docker engine" in got[container.ref].note  # degraded, not raised
     dirs = next(st for ref, st in got.items() if ref.backend == "runs")
     assert dirs.size_bytes is not None and dirs.growth_bytes_per_s == 0.0
-    store.clear()
+    stores.clear()
 
 
 def test_cli_stats_json(tmp_path: Path) -> None:

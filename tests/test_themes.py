@@ -12,9 +12,9 @@ from textual.color import Color
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 
+from core.config.records import AppConfig, UIConfig
 from core.errors import ConfigError
 from core.paths import config_dir
-from core.settings import AppConfig, UIConfig
 from tests.helpers import dirs_config, run_cli
 from tests.pilot_helpers import wait_until
 from tui.app import SesstuiApp

@@ -9,12 +9,11 @@ server whose other session is the one that would be hit.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from msgspec.structs import replace
 
+from core.config.records import SessionSpec
 from core.errors import SesstuiError
-from core.settings import SessionSpec
 from core.tmux.backend import TmuxBackend
 from core.tmux.syntax import lookup_name_problem, new_name_problem
 from tests.tmux_fixtures import TmuxServer, _tmux_server_fixture  # noqa: F401 - fixtures

@@ -8,14 +8,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from core.config.records import AppConfig
 from core.inventory import Inventory
 from core.journal import Journal
 from core.jsonstore.backend import JsonBackend
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import STALE_TEMP_SECONDS, FileSessionStore, temp_files
 from core.orphans import find_orphans
 from core.redaction import forget_secrets, redact
-from core.settings import AppConfig, JsonBackendConfig
 
 NOW = 1_900_000_000.0  # the injected clock
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 from textual.widgets.data_table import RowKey
 
-from core.settings import AppConfig, TmuxBackendConfig, UIConfig
+from core.config.records import AppConfig, UIConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
 from tests.tmux_fixtures import _socket_name_fixture, sessions_on, tmux_on  # noqa: F401 - fixture

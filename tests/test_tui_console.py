@@ -16,9 +16,10 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from core.config.records import AppConfig, SessionSpec, UIConfig
 from core.model import Session
-from core.settings import AppConfig, SessionSpec, TmuxBackendConfig, UIConfig
 from core.stats import SessionStats
+from core.tmux.schema import TmuxBackendConfig
 from core.uistate import UiState, UiStateFile
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until

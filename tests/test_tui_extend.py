@@ -7,21 +7,24 @@ from datetime import UTC, datetime
 
 from textual.pilot import Pilot
 
+from core.config.records import AppConfig, UIConfig
+from core.inventory import Inventory
 from core.kv.manager import SessionManager
-from core.kv.providers import MemoryProvider, MemoryStore
-from core.settings import AppConfig, KvBackendConfig, UIConfig
+from core.kv.providers import MemoryProvider, MemoryStore, MemoryStores
+from core.kv.schema import KvBackendConfig
 from tests.helpers import ManualClock, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
 from tui.screens.extend import ExtendScreen
 
 
-def kv_app(name: str) -> SesstuiApp:
+def kv_app(name: str, store: MemoryStore) -> SesstuiApp:
     cfg = AppConfig(
         backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
         ui=UIConfig(refresh_seconds=0.3),
     )
-    return SesstuiApp(cfg)
+    inventory = Inventory.from_config(cfg, source="tui", memory=MemoryStores(store))
+    return SesstuiApp(cfg, inventory=inventory)
 
 
 async def two_sessions() -> tuple[str, MemoryStore, ManualClock, str, str]:
@@ -30,7 +33,7 @@ async def two_sessions() -> tuple[str, MemoryStore, ManualClock, str, str]:
     # starts at the real time only so that the records are not past their
     # expires_at for the app's backend; nothing below depends on its value
     clock = ManualClock(datetime.now(UTC))
-    store = MemoryProvider.shared_store(name, clock=clock)
+    store = MemoryStore(name, clock=clock)
     mgr = SessionManager("app", provider=MemoryProvider(store), clock=clock)
     keep = await mgr.allocate_session("ann", ttl_hours=1)
     target = await mgr.allocate_session("bob", ttl_hours=1)
@@ -51,7 +54,7 @@ async def open_dialog(pilot: Pilot[int], name: str, sid: str) -> ExtendScreen:
 
 async def test_expire_now_removes_the_record_from_the_store() -> None:
     name, store, _clock, keep, target = await two_sessions()
-    app = kv_app(name)
+    app = kv_app(name, store)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_dialog(pilot, name, target)
         await pilot.click("#expire")
@@ -65,7 +68,7 @@ async def test_expire_now_removes_the_record_from_the_store() -> None:
 
 async def test_extend_sets_the_typed_lifetime_in_the_store() -> None:
     name, store, _clock, keep, target = await two_sessions()
-    app = kv_app(name)
+    app = kv_app(name, store)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_dialog(pilot, name, target)
         await pilot.press(*"3h", "enter")

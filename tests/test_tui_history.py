@@ -9,8 +9,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from core.config.records import AppConfig, UIConfig
 from core.history import History
-from core.settings import AppConfig, UIConfig
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp

@@ -18,11 +18,14 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.config.records import AppConfig, UIConfig
+from core.inventory import Inventory
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
-from core.kv.providers import MemoryProvider
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import LogLine, Session
-from core.settings import AppConfig, JsonBackendConfig, KvBackendConfig, UIConfig
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
@@ -150,7 +153,8 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = f"web-{unique()}"
-    store = MemoryProvider.shared_store(name)
+    stores = MemoryStores()
+    store = stores.store(name)
     start = datetime.now(UTC).replace(microsecond=0)
     for i in range(300):
         sid = f"s{i:03d}"
@@ -161,7 +165,8 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
         backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
         ui=UIConfig(refresh_seconds=0),
     )
-    app = SesstuiApp(cfg, clock=clock, live=False)
+    inventory = Inventory.from_config(cfg, source="tui", memory=stores)
+    app = SesstuiApp(cfg, inventory=inventory, clock=clock, live=False)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: len(t.shown) == 300 and not t.loading_rows, "every row")

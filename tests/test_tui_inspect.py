@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from core.config.records import AppConfig
 from core.inspection import Section
 from core.inventory import Inventory
+from core.jsonstore.schema import JsonBackendConfig
 from core.model import State
-from core.settings import AppConfig, JsonBackendConfig
 from tests.fakes import StaticRecordsBackend, frozen_clock, sample_backends, sample_config
 from tests.pilot_helpers import dash, steady, wait_until
 from tui.app import SesstuiApp

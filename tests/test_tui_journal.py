@@ -15,11 +15,11 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.config.records import AppConfig
 from core.dirs.backend import DirsBackend
 from core.inventory import Inventory
 from core.journal import Journal
 from core.model import SessionRef
-from core.settings import AppConfig
 from tests.fakes import FROZEN, frozen_clock
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import steady, wait_until

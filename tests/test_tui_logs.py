@@ -16,9 +16,9 @@ from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.pilot import Pilot
 
+from core.config.records import AppConfig, SessionSpec, UIConfig
 from core.inventory import Inventory
 from core.model import LogLine, SessionRef
-from core.settings import AppConfig, SessionSpec, UIConfig
 from tests.fakes import frozen_clock, sample_backends, sample_config
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import steady, wait_until

@@ -12,13 +12,14 @@ from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import LoadingIndicator, Static
 
+from core.config.records import AppConfig, UIConfig
 from core.errors import BackendUnavailable
 from core.inventory import Inventory
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.model import SessionRef
 from core.orphans import Orphan, OrphanReport
-from core.settings import AppConfig, JsonBackendConfig, UIConfig
 from tests.fakes import frozen_clock, sample_backends, sample_config
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import steady, wait_until

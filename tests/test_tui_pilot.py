@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from core.settings import AppConfig, UIConfig
+from core.config.records import AppConfig, UIConfig
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
@@ -222,8 +222,7 @@ async def test_q_quits_and_zoom_toggles(tmp_path: Path) -> None:
 
 
 async def test_protected_backend_needs_the_count_typed(tmp_path: Path) -> None:
-    from dataclasses import replace as dc_replace
-
+    from msgspec.structs import replace as dc_replace
     from textual.widgets import Button
 
     old = [make_session(tmp_path, age=timedelta(days=d)) for d in (30, 20)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
-from core.settings import AppConfig, UIConfig
+from core.config.records import AppConfig, UIConfig
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp

@@ -7,9 +7,9 @@ Behaviour is tested in test_tui_pilot.py against real directories.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 from textual.pilot import Pilot
 
 from core.inventory import Inventory

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.config.records import AppConfig, SessionSpec
 from core.docker.backend import DockerBackend
 from core.model import State
-from core.settings import AppConfig, SessionSpec
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,

@@ -3,13 +3,13 @@ not Ctrl+C), and Kill now reports killed, against a real private dockerd."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
+from core.config.records import AppConfig, SessionSpec, UIConfig
 from core.docker.backend import DockerBackend
-from core.settings import AppConfig, SessionSpec, UIConfig
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,

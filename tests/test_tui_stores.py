@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.config.records import AppConfig, UIConfig
 from core.jsonstore.manager import SessionManager
+from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
-from core.settings import AppConfig, JsonBackendConfig, UIConfig
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
 from tui.screens.plan import PlanScreen

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import AppConfig, SessionSpec, TmuxBackendConfig, UIConfig
+from core.config.records import AppConfig, SessionSpec, UIConfig
+from core.tmux.schema import TmuxBackendConfig
 from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
 from tests.tmux_fixtures import _socket_name_fixture, sessions_on, tmux_on  # noqa: F401 - fixture

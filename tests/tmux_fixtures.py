@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import DirsBackendConfig, TmuxBackendConfig
+from core.dirs.schema import DirsBackendConfig
 from core.tmux.backend import TmuxBackend
+from core.tmux.schema import TmuxBackendConfig
 from tests.helpers import unavailable, wait_for
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from core.config.records import AppConfig
 from core.errors import ConfigError
 from core.history import History
 from core.inventory import Inventory
-from core.settings import AppConfig
 from core.uistate import UiStateFile
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.error import ErrorScreen

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from core.config.records import AppConfig
 from core.errors import ActionFailed, ActionNotSupported, SesstuiError, UsageError
 from core.inventory import Inventory, Snapshot
 from core.journal import ACTIONS, Journal
 from core.model import Capability, HealthStatus, PrunePlan, PruneResult, Session, SessionRef
 from core.query import Query, QueryError, combine, parse_query
-from core.settings import AppConfig
 from tui.formatting import age_text, bytes_text, iso, session_json, size_text
 
 EXIT_OK = 0
@@ -248,10 +248,12 @@ def _load(args: argparse.Namespace) -> AppConfig:
 def _run_dashboard(args: argparse.Namespace) -> int:
     config = _load(args)
     from tui.app import SesstuiApp
+    from tui.hangup import HangupGuard
 
     app = SesstuiApp(config, theme=args.theme)
-    app.run()
-    return app.return_code or EXIT_OK
+    with HangupGuard(app) as guard:  # a closed terminal ends it, never an orphan
+        app.run()
+    return guard.code or app.return_code or EXIT_OK
 
 
 # -- config -------------------------------------------------------------------

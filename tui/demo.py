@@ -38,23 +38,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.config.records import AppConfig, BackendConfig, SessionSpec, UIConfig
 from core.dirs.naming import make_name
 from core.dirs.producer import LogConfig, SessionDir, SessionHandler
+from core.dirs.schema import DirsBackendConfig
+from core.docker.schema import DockerBackendConfig
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
+from core.jsonstore.schema import JsonBackendConfig
+from core.kv.schema import KvBackendConfig
 from core.model import PrunePolicy
-from core.settings import (
-    AppConfig,
-    BackendConfig,
-    DirsBackendConfig,
-    DockerBackendConfig,
-    JsonBackendConfig,
-    KvBackendConfig,
-    SessionSpec,
-    TmuxBackendConfig,
-    UIConfig,
-)
+from core.tmux.schema import TmuxBackendConfig
 
 if TYPE_CHECKING:
+    from core.kv.providers import MemoryStores
     from tui.app import SesstuiApp
 
 _JOBS = ("ingest", "train", "render", "export", "backfill", "reindex")
@@ -112,15 +108,14 @@ def build_sandbox(root: Path, *, count: int = 12, seed: int = 7) -> Path:
     return base
 
 
-def build_kv_sessions(store_name: str) -> None:
-    """In-memory KV sessions (this process's shared store) with TTLs that tick."""
+def build_kv_sessions(stores: MemoryStores, store_name: str) -> None:
+    """In-memory KV sessions (the store ``store_name`` of ``stores``) with TTLs that tick."""
     import asyncio
 
     from core.kv.manager import SessionManager as KvSessions
-    from core.kv.providers import MemoryProvider
 
     async def fill() -> None:
-        provider = MemoryProvider.shared(store_name)
+        provider = stores.provider(store_name)
         app = KvSessions("web-app", default_ttl_hours=1, provider=provider)
         api = KvSessions("api-gw", default_ttl_hours=0.5, provider=provider)
         for user, minutes in (("alice", 42), ("bob", 1.5), ("carol", 15)):
@@ -350,6 +345,12 @@ def open_docker(base_url: str | None, token: str) -> tuple[DemoDocker | None, st
     return DemoDocker(client, base_url, token), None
 
 
+def _memory_stores() -> MemoryStores:
+    from core.kv.providers import MemoryStores
+
+    return MemoryStores()
+
+
 @dataclass
 class Sandbox:
     """Everything ``sesstui demo`` made; :meth:`close` removes all of it."""
@@ -357,6 +358,8 @@ class Sandbox:
     root: Path
     token: str
     kv_store: str = "web"
+    # the demo's in-memory KV stores: the producer fills them, the app's inventory reads them
+    memory: MemoryStores = field(default_factory=_memory_stores)
     tmux: DemoTmux | None = None
     docker: DemoDocker | None = None
     worker: subprocess.Popen[bytes] | None = None
@@ -429,9 +432,7 @@ class Sandbox:
             docker.remove()
 
     def _remove_files(self) -> None:
-        from core.kv.providers import MemoryProvider
-
-        MemoryProvider.shared_store(self.kv_store).clear()
+        self.memory.clear()
         for d in (*self.extra_dirs, self.root):
             shutil.rmtree(d, ignore_errors=True)
 
@@ -466,7 +467,7 @@ def build(
     sandbox = Sandbox(root=root, token=uuid.uuid4().hex[:12], kv_store=kv_store)
     try:
         build_sandbox(root)
-        build_kv_sessions(kv_store)
+        build_kv_sessions(sandbox.memory, kv_store)
         build_json_sessions(sandbox.agents)
         sandbox.state_home.mkdir()
         if tmux is not None:
@@ -556,21 +557,27 @@ def environment(overrides: Mapping[str, str]) -> Iterator[None]:
 def demo_app(sandbox: Sandbox, theme: str | None = None) -> SesstuiApp:
     """The dashboard on ``sandbox``, telling what the demo left out.  Build
     it inside ``environment(sandbox.env())``."""
+    from core.inventory import Inventory
     from tui.app import SesstuiApp
 
-    return SesstuiApp(sandbox.config(), theme=theme, startup_notices=sandbox.notices)
+    config = sandbox.config()
+    inventory = Inventory.from_config(config, source="tui", memory=sandbox.memory)
+    return SesstuiApp(config, inventory=inventory, theme=theme, startup_notices=sandbox.notices)
 
 
 def run_demo(theme: str | None = None, *, docker_url: str | None = None) -> int:
     """Build the sandbox, open the dashboard on it, and clean up afterwards
-    (quit, Ctrl+C, SIGHUP, SIGTERM or an error).  ``docker_url`` names the
-    engine for the demo containers (default: the environment's)."""
+    (quit, Ctrl+C, SIGHUP, SIGTERM, a terminal gone without a signal, or an
+    error).  ``docker_url`` names the engine for the demo containers (default:
+    the environment's)."""
+    from tui.hangup import HangupGuard
 
-    def hang_up(signum: int, frame: object) -> None:
-        # a closed terminal or SSH connection: leave through the cleanup below
+    def hang_up_early(signum: int, frame: object) -> None:
+        # while the sandbox is being built: leave through the cleanup below
         raise SystemExit(128 + signum)
 
-    previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    early = (signal.SIGHUP, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, hang_up_early) for sig in early}
     sandbox: Sandbox | None = None
     try:
         sandbox = build(docker_url=docker_url)
@@ -579,10 +586,15 @@ def run_demo(theme: str | None = None, *, docker_url: str | None = None) -> int:
         # set before the app builds its inventory, which may open state files
         with environment(sandbox.env()):
             app = demo_app(sandbox, theme)
-            app.run()
-        return app.return_code or 0
+            # while the app runs, a hang-up asks it to exit, and ends the
+            # process (after cleaning up) if it does not
+            with HangupGuard(app, cleanup=sandbox.close) as guard:
+                app.run()
+        return guard.code or app.return_code or 0
     finally:
         if sandbox is not None:
+            for sig in early:  # a second hang-up must not cut the cleanup short
+                signal.signal(sig, signal.SIG_IGN)
             sandbox.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

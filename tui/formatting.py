@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.durations import duration_text
 from core.model import Session, SizeInfo
 from core.redaction import redact_fields
+from core.sizes import format_size
 
 
 def size_text(size: SizeInfo | None, *, pending: str = "…") -> str:
@@ -16,32 +18,18 @@ def size_text(size: SizeInfo | None, *, pending: str = "…") -> str:
 
 
 def bytes_text(n: int | None) -> str:
-    if n is None:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover - loop always returns
+    """``4.0 KiB`` (:func:`core.sizes.format_size` with tenths); ``?`` unknown."""
+    return "?" if n is None else format_size(n, tenths=True)
 
 
 def age_text(when: datetime | None, now: datetime) -> str:
-    """A compact age such as ``45s``, ``12m``, ``3h``, ``2d``, ``5w``."""
+    """A compact age such as ``45s``, ``12m``, ``3h``, ``2d``, ``5w``
+    (:func:`core.durations.duration_text`, style ``age``)."""
     if when is None:
         return "-"
-    secs = int((now - when).total_seconds())
-    if secs < 0:
+    if int((now - when).total_seconds()) < 0:
         return "future"
-    for limit, div, unit in (
-        (60, 1, "s"),
-        (3600, 60, "m"),
-        (86400, 3600, "h"),
-        (86400 * 14, 86400, "d"),
-    ):
-        if secs < limit:
-            return f"{secs // div}{unit}"
-    return f"{secs // (86400 * 7)}w"
+    return duration_text(now - when, style="age")
 
 
 def ago_text(when: datetime | None, now: datetime) -> str:

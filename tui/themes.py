@@ -21,13 +21,13 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-import yaml
 from textual import on
 from textual.color import Color, ColorParseError
 from textual.command import Command, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.theme import Theme
 from textual.widgets import OptionList
 
+from core.config.loader import Node, Wording, load_tree
 from core.errors import ConfigError
 from core.paths import config_dir
 
@@ -64,39 +64,32 @@ _NUMBERS = ("luminosity_spread", "text_alpha")
 _FIELDS = {"name", *_COLOURS, *_FLAGS, *_NUMBERS, "variables"}
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
+# the loader's words for the two problems theme files have always phrased this way
+_WORDING = Wording(
+    syntax="not valid YAML: {problem}",
+    duplicate="duplicate key (first on line {first}); keep one",
+)
 
 
-def _mapping(node: yaml.Node, source: str, key: str | None) -> dict[str, yaml.Node]:
-    """The entries of a mapping node by key; duplicates and odd keys are errors."""
-    if not isinstance(node, yaml.MappingNode):
+def _mapping(node: Node, source: str, key: str | None) -> dict[str, Node]:
+    """The entries of a mapping node by key (the loader refused duplicates)."""
+    if not isinstance(node.value, dict):
         what = "must map variable names to values" if key else "a theme file must be a mapping"
         raise ConfigError(f"{what}, as in themes/sesstui-dark.yml", file=source,
-                          line=_line(node), key=key)  # fmt: skip
-    out: dict[str, yaml.Node] = {}
-    for k, v in node.value:
-        if not isinstance(k, yaml.ScalarNode) or not k.value:
-            raise ConfigError("keys must be plain names", file=source, line=_line(k), key=key)
-        path = f"{key}.{k.value}" if key else str(k.value)
-        if k.value in out:
-            first = _line(out[k.value])
-            raise ConfigError(
-                f"duplicate key (first on line {first}); keep one", file=source,
-                line=_line(k), key=path,
-            )  # fmt: skip
-        out[str(k.value)] = v
-    return out
+                          line=node.line, key=key)  # fmt: skip
+    for name, child in node.value.items():
+        if not name:
+            raise ConfigError("keys must be plain names", file=source, line=child.key_line, key=key)
+    return node.value
 
 
-def _scalar(node: yaml.Node, source: str, key: str) -> object:
-    if not isinstance(node, yaml.ScalarNode):
-        raise ConfigError("must be a single value", file=source, line=_line(node), key=key)
-    # the safe loader's own rules: true/false, numbers, null, strings
-    return yaml.constructor.SafeConstructor().construct_object(node)
+def _scalar(node: Node, source: str, key: str) -> object:
+    if isinstance(node.value, dict | list):
+        raise ConfigError("must be a single value", file=source, line=node.line, key=key)
+    return node.value  # the safe loader's own rules: true/false, numbers, null, strings
 
 
-def _colour(value: object, node: yaml.Node, source: str, key: str) -> str:
+def _colour(value: object, node: Node, source: str, key: str) -> str:
     """A colour Textual can parse, or a ``$variable`` reference."""
     text = str(value) if isinstance(value, str | int) else ""
     if text.startswith("$") and len(text) > 1:
@@ -108,7 +101,7 @@ def _colour(value: object, node: yaml.Node, source: str, key: str) -> str:
         raise ConfigError(
             f"{what}; give a colour, e.g. \"#4EA1F3\", rgb(78,161,243), ansi_bright_blue or a "
             "$variable (quote hex colours: YAML reads # as a comment)",
-            file=source, line=_line(node), key=key,
+            file=source, line=node.line, key=key,
         ) from None  # fmt: skip
     return text
 
@@ -118,14 +111,7 @@ def theme_from_yaml(text: str, source: str) -> tuple[Theme, int]:
 
     Errors name the file (``source``), the line and the key.
     """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(
-            f"not valid YAML: {getattr(e, 'problem', e)}", file=source, line=line
-        ) from e
+    root = load_tree(text, source, _WORDING)
     if root is None:
         raise ConfigError("the file is empty; a theme needs at least name and primary", file=source)
     fields = _mapping(root, source, None)
@@ -133,13 +119,13 @@ def theme_from_yaml(text: str, source: str) -> tuple[Theme, int]:
     if unknown:
         raise ConfigError(
             f"unknown theme key; allowed: {', '.join(sorted(_FIELDS))}",
-            file=source, line=_line(fields[unknown[0]]), key=unknown[0],
+            file=source, line=fields[unknown[0]].line, key=unknown[0],
         )  # fmt: skip
     for required in ("name", "primary"):
         if required not in fields:
             raise ConfigError(
                 f"a theme needs `name` and `primary`; `{required}` is missing",
-                file=source, line=_line(root),
+                file=source, line=root.line,
             )  # fmt: skip
     values: dict[str, object] = {}
     for key, node in fields.items():
@@ -152,18 +138,18 @@ def theme_from_yaml(text: str, source: str) -> tuple[Theme, int]:
             if not isinstance(value, str) or not value.strip() or value != value.strip():
                 raise ConfigError(
                     "the name must be a non-empty word, e.g. my-dark",
-                    file=source, line=_line(node), key=key,
+                    file=source, line=node.line, key=key,
                 )  # fmt: skip
         elif key in _COLOURS:
             value = _colour(value, node, source, key)
         elif key in _FLAGS and not isinstance(value, bool):
-            raise ConfigError("must be true or false", file=source, line=_line(node), key=key)
+            raise ConfigError("must be true or false", file=source, line=node.line, key=key)
         elif key in _NUMBERS and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ConfigError("must be a number", file=source, line=_line(node), key=key)
+            raise ConfigError("must be a number", file=source, line=node.line, key=key)
         values[key] = value
     variables: dict[str, str] = {}
     block = fields.get("variables")
-    if block is not None and not (isinstance(block, yaml.ScalarNode) and block.value in ("", "~")):
+    if block is not None and block.value is not None:
         for name, node in _mapping(block, source, "variables").items():
             key = f"variables.{name}"
             value = _scalar(node, source, key)
@@ -171,15 +157,12 @@ def theme_from_yaml(text: str, source: str) -> tuple[Theme, int]:
                 value = _colour(value, node, source, key)
             variables[name] = "" if value is None else str(value)
     theme = Theme(**values, variables=variables)  # type: ignore[arg-type]
-    return theme, _line(fields["name"])
+    return theme, fields["name"].line
 
 
 def _bundled_folder() -> Traversable:
-    try:
-        return resources.files("sesstui_themes")
-    except ModuleNotFoundError:
-        # running from a source checkout: the folder sits beside tui/
-        return Path(__file__).resolve().parent.parent / "themes"
+    # the repo's themes/ folder, linked into the package as tui/bundled_themes
+    return resources.files("tui.bundled_themes")
 
 
 def bundled_themes() -> list[Theme]:

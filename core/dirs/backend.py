@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.backend import BaseBackend, LineStream
+from core.config.records import BackendConfig
 from core.dirs import engine
 from core.dirs.engine import BaseView
 from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, created_time, parse_name
 from core.dirs.safety import open_base
+from core.dirs.schema import DirsBackendConfig
 from core.errors import ActionFailed, BackendUnavailable, SessionNotFound, UnsafeOperation
 from core.model import (
     BackendHealth,
@@ -39,7 +41,6 @@ from core.model import (
     SizeInfo,
     State,
 )
-from core.settings import BackendConfig, DirsBackendConfig
 
 if TYPE_CHECKING:
     from core.dirs.scan import DirScanner

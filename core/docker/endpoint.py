@@ -27,9 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.docker.schema import DockerBackendConfig
 from core.errors import BackendUnavailable
 from core.redaction import redact, remember_url_secrets
-from core.settings import DockerBackendConfig
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 _TLS_SCHEMES = ("tcp://", "https://")

@@ -1,4 +1,7 @@
-"""One row of ``GET /containers/json`` as a :class:`core.model.Session`.
+"""The listing: :class:`ListingMixin` (``list_sessions`` and ``get`` of
+:class:`core.docker.backend.DockerBackend`, one request each) and
+:func:`session_of`, one row of ``GET /containers/json`` as a
+:class:`core.model.Session`.
 
 The list response is all a refresh reads (one request for every container),
 so a few things come from what it carries rather than from an inspect:
@@ -9,19 +12,27 @@ so a few things come from what it carries rather than from an inspect:
 * when it started or exited is not in the list response; the engine's status
   text ("Up 3 minutes", "Exited (0) 2 hours ago") is shown as the info and
   kept in the metadata, and ``created`` is the container's creation time;
-* mounts come from the row's ``Mounts`` as ``metadata["mounts"]``, one mount
-  per line (see :func:`mounts_text`), so the relations can find a container
-  that mounts a session directory without an inspect.
+* mounts come from the row's ``Mounts``, as :attr:`core.model.Facts.mounts`
+  (typed, for the relations: a container that mounts a session directory is
+  found without an inspect) and as ``metadata["mounts"]``, one mount per line
+  (see :func:`mounts_text`), for people only;
+* the typed facts (:class:`core.model.Facts`): the full container id, the
+  mounts, the spec (label ``sesstui.session``) and whether sesstui manages it
+  (label ``sesstui.managed`` present).  ``metadata`` repeats them as text for
+  the details panel and ``ls --json``; nothing reads them back from there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from core.docker.base import DockerBase, as_dict
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
-from core.model import Session, SessionRef, State
+from core.errors import BackendUnavailable, SesstuiError
+from core.model import Facts, HealthStatus, Mount, Session, SessionRef, State
 
 _STATES = {
     "running": State.RUNNING,
@@ -64,7 +75,6 @@ def ports_summary(ports: object) -> str:
     return ", ".join(out)
 
 
-MOUNTS_KEY = "mounts"
 _ARROW = " -> "
 
 
@@ -73,56 +83,38 @@ def _escape(path: str) -> str:
     return path.replace("\\", "\\\\").replace("\n", "\\n")
 
 
-def _unescape(text: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            out.append("\n" if nxt == "n" else nxt)
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
 def mounts_text(mounts: object) -> str:
     """The list response's ``Mounts`` as ``source -> destination`` lines.
 
     Commas, colons and spaces in paths stay as they are; a backslash or a
     newline inside a path is written ``\\\\`` / ``\\n`` so each line stays one
-    mount (:func:`parse_mounts` reads them back).  Mounts without a source
+    mount.  For people (the details panel, ``ls --json``); code reads
+    :func:`mounts_of` (``Session.facts.mounts``).  Mounts without a source
     (e.g. tmpfs) are left out.
     """
+    return "\n".join(
+        f"{_escape(m.source)}{_ARROW}{_escape(m.destination)}" for m in mounts_of(mounts)
+    )
+
+
+def mounts_of(mounts: object) -> tuple[Mount, ...]:
+    """The list response's ``Mounts`` as typed mounts, in the engine's order.
+
+    Mounts without a source (e.g. tmpfs) are left out, and a repeated
+    (source, destination) pair counts once, as in :func:`mounts_text`.
+    """
     if not isinstance(mounts, list):
-        return ""
-    lines: list[str] = []
+        return ()
+    out: dict[tuple[str, str], Mount] = {}
     for m in mounts:
         if not isinstance(m, dict):
             continue
         source, dest = m.get("Source"), m.get("Destination")
         if not isinstance(source, str) or not source:
             continue
-        line = f"{_escape(source)}{_ARROW}{_escape(dest if isinstance(dest, str) else '')}"
-        if line not in lines:
-            lines.append(line)
-    return "\n".join(lines)
-
-
-def parse_mounts(text: str) -> list[tuple[str, str]]:
-    """``metadata["mounts"]`` back to (host source, container destination) pairs.
-
-    The destination is cut at the *last* arrow: a container path is chosen by
-    whoever wrote the spec, while the host path may be anything.
-    """
-    out: list[tuple[str, str]] = []
-    for line in text.split("\n"):
-        source, sep, dest = line.rpartition(_ARROW)
-        if sep and source:
-            out.append((_unescape(source), _unescape(dest)))
-    return out
+        dest = dest if isinstance(dest, str) else ""
+        out.setdefault((source, dest), Mount(source, dest, read_only=m.get("RW") is False))
+    return tuple(out.values())
 
 
 def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
@@ -156,11 +148,18 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
             metadata["managed"] = str(labels[MANAGED_LABEL])
     mounts = mounts_text(row.get("Mounts"))
     if mounts:
-        metadata[MOUNTS_KEY] = mounts
+        metadata["mounts"] = mounts
     host_config = row.get("HostConfig")
     if isinstance(host_config, dict) and host_config.get("NetworkMode"):
         metadata["network"] = str(host_config["NetworkMode"])
     info = status if not ports else f"{status} · {ports}"
+    spec = labels.get(SESSION_LABEL) if isinstance(labels, dict) else None
+    facts = Facts(
+        container_id=str(row.get("Id", "")) or None,
+        mounts=mounts_of(row.get("Mounts")),
+        spec=str(spec) if spec is not None else None,
+        managed=isinstance(labels, dict) and MANAGED_LABEL in labels,
+    )
     return Session(
         ref=SessionRef(backend, name),
         name=name,
@@ -170,4 +169,56 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
         attachable=engine_state == "running",
         info=info,
         metadata=metadata,
+        facts=facts,
     )
+
+
+class ListingMixin(DockerBase):
+    """list_sessions / get of a :class:`DockerBackend`: one request each."""
+
+    def list_sessions(self) -> list[Session]:
+        """Every container in scope, newest first, from one API request.
+
+        Raises :class:`BackendUnavailable` with the reason when the engine
+        cannot be reached or used.
+        """
+        try:
+            api = self._api()
+            with self._engine(f"cannot list containers on {self.endpoint}"):
+                rows = api.containers(all=True, filters=self._filters())
+        except SesstuiError as e:
+            status = (
+                HealthStatus.UNAVAILABLE
+                if isinstance(e, BackendUnavailable)
+                else HealthStatus.DEGRADED
+            )
+            self._health = self._make_health(status, e.message)
+            if isinstance(e, BackendUnavailable):
+                raise
+            raise BackendUnavailable(e.message) from e
+        sessions = self._sessions(rows if isinstance(rows, list) else [])
+        self._health = self._make_health(HealthStatus.OK, "", len(sessions))
+        return sessions
+
+    def _sessions(self, rows: list[Any]) -> list[Session]:
+        endpoint = self.endpoint
+        # the engine filtered on match_labels; an engine that ignored the
+        # filter must still not show what is outside it
+        mine = [as_dict(r) for r in rows]
+        if self.config.match_labels:
+            mine = [r for r in mine if self._matches(as_dict(r.get("Labels")))]
+        sessions = [session_of(r, self.name, endpoint) for r in mine]
+        sessions.sort(key=lambda s: s.name)
+        sessions.sort(key=lambda s: s.created.timestamp() if s.created else 0.0, reverse=True)
+        return sessions
+
+    def get(self, session_id: str) -> Session:
+        """One session, from one filtered list request."""
+        api = self._api()
+        pattern = f"^/{re.escape(session_id)}$"
+        with self._engine(f"cannot look up container {session_id!r}"):
+            rows = api.containers(all=True, filters=self._filters(name=pattern))
+        for session in self._sessions(rows if isinstance(rows, list) else []):
+            if session.id == session_id:
+                return session
+        raise self._not_found(session_id)

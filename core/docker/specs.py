@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from core.settings import SessionSpec
+from core.config.records import SessionSpec
 
 SESSION_LABEL = "sesstui.session"
 MANAGED_LABEL = "sesstui.managed"

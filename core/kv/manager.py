@@ -190,7 +190,8 @@ def _text(value: object) -> str | None:
 
 class SessionManager:
     """Sessions of one sandbox over a :class:`KvProvider` (from the environment
-    when none is given).  All methods but the grid helpers and
+    when none is given: in memory, a store of this manager's own; pass
+    ``MemoryStores.provider(name)`` to share one).  All methods but the grid helpers and
     :meth:`get_cache_stats` are coroutines.
 
     ``sandbox_id=None`` takes the sandbox from the environment, as

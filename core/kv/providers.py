@@ -7,8 +7,11 @@ Two providers speak the same async API (:class:`KvProvider`):
   threads and event loops may share it; expired keys vanish on read and in a
   purge.  TTLs count on ``time.monotonic`` unless the store is given a
   ``clock`` (tests move a fake one instead of sleeping).
-  ``MemoryProvider.shared(name)`` hands out one store per name for the whole
-  process, so the dashboard and a demo producer see the same keys.
+  There is no process-wide registry: a :class:`MemoryStores` is a set of
+  named stores that its *caller* owns and hands to whatever must see the same
+  keys (a producer's provider, ``KvBackend(stores=...)``,
+  ``Inventory.from_config(memory=...)``), so the dashboard and a demo producer
+  share a store only when they are given the same object.
 * :class:`RedisProvider` talks to Redis through ``redis.asyncio`` with explicit
   connect and socket timeouts; ``redis`` is imported only when it connects.
 
@@ -30,7 +33,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from core.errors import BackendUnavailable, ConfigError, UsageError
@@ -230,35 +233,61 @@ class MemoryStore:
             return len(self._data)
 
 
-class MemoryProvider:
-    """The async provider over a :class:`MemoryStore` (this process only)."""
+class MemoryStores:
+    """Named :class:`MemoryStore` objects, owned by whoever makes this.
 
-    _registry: ClassVar[dict[str, MemoryStore]] = {}
-    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+    Everything given the same ``MemoryStores`` sees the same keys under a
+    name: a producer's ``stores.provider("web")`` and a dashboard's
+    ``KvBackend`` for the backend named ``web``.  Two ``MemoryStores`` never
+    share anything, so tests and embedding programs stay isolated without
+    unique names, and dropping the object frees its stores.  Thread-safe.
 
-    def __init__(self, store: MemoryStore | None = None) -> None:
-        self.store = store if store is not None else MemoryStore()
+    ``MemoryStores(a, b)`` starts with the stores ``a`` and ``b`` under their
+    names (a caller that made a store first, e.g. on a clock of its own).
+    """
 
-    @classmethod
-    def shared(cls, name: str = "default", *, clock: Clock | None = None) -> MemoryProvider:
-        """A provider over the process-wide store called ``name``."""
-        return cls(cls.shared_store(name, clock=clock))
+    def __init__(self, *stores: MemoryStore) -> None:
+        self._stores: dict[str, MemoryStore] = {s.name: s for s in stores}
+        self._lock = threading.Lock()
 
-    @classmethod
-    def shared_store(cls, name: str = "default", *, clock: Clock | None = None) -> MemoryStore:
-        """The process-wide store called ``name``, made on first use (with
-        ``clock``, see :class:`MemoryStore`); asking for an existing store
-        with another clock is a :class:`UsageError`."""
-        with cls._registry_lock:
-            store = cls._registry.get(name)
+    def store(self, name: str = "default", *, clock: Clock | None = None) -> MemoryStore:
+        """The store called ``name``, made on first use (with ``clock``, see
+        :class:`MemoryStore`); asking for an existing store with another
+        clock is a :class:`UsageError`."""
+        with self._lock:
+            store = self._stores.get(name)
             if store is None:
-                store = cls._registry[name] = MemoryStore(name, clock=clock)
+                store = self._stores[name] = MemoryStore(name, clock=clock)
             elif clock is not None and store.clock is not clock:
                 raise UsageError(
-                    f"the shared memory store {name!r} exists already with another clock; "
+                    f"the memory store {name!r} exists already with another clock; "
                     "pass the clock on its first use, or use another name"
                 )
             return store
+
+    def provider(self, name: str = "default", *, clock: Clock | None = None) -> MemoryProvider:
+        """An async provider over :meth:`store` ``name``."""
+        return MemoryProvider(self.store(name, clock=clock))
+
+    def names(self) -> list[str]:
+        """The stores made so far, in order."""
+        with self._lock:
+            return list(self._stores)
+
+    def clear(self) -> None:
+        """Empty every store (they stay, for whoever holds them)."""
+        with self._lock:
+            stores = list(self._stores.values())
+        for store in stores:
+            store.clear()
+
+
+class MemoryProvider:
+    """The async provider over a :class:`MemoryStore` (this process only);
+    without a store, a private one of its own."""
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self.store = store if store is not None else MemoryStore()
 
     @property
     def endpoint(self) -> str:
@@ -501,13 +530,16 @@ class RedisProvider:
                 pass
 
 
-def provider_from_env(env: Mapping[str, str] | None = None) -> KvProvider:
-    """The provider ``SESSION_PROVIDER`` names (default memory, the shared
-    ``default`` store); Redis from ``SESSION_REDIS_URL`` / ``REDIS_URL``."""
+def provider_from_env(
+    env: Mapping[str, str] | None = None, *, stores: MemoryStores | None = None
+) -> KvProvider:
+    """The provider ``SESSION_PROVIDER`` names: memory (the default) over
+    the ``default`` store of ``stores`` (without ``stores``, a new private
+    store); Redis from ``SESSION_REDIS_URL`` / ``REDIS_URL``."""
     environ = os.environ if env is None else env
     kind = canonical_provider(environ.get("SESSION_PROVIDER") or "memory")
     if kind == "memory":
-        return MemoryProvider.shared("default")
+        return (stores or MemoryStores()).provider("default")
     return RedisProvider(redis_url_from_env(environ))
 
 
@@ -541,10 +573,14 @@ class ProviderSession:
 SessionFactory = Callable[[], AbstractAsyncContextManager[ProviderSession]]
 
 
-def factory_for_env(env: Mapping[str, str] | None = None) -> SessionFactory:
+def factory_for_env(
+    env: Mapping[str, str] | None = None, *, stores: MemoryStores | None = None
+) -> SessionFactory:
     """chuk-sessions' ``factory_for_env``: a factory of ``async with`` sessions
     over the provider the environment names (see :func:`provider_from_env`);
-    each session opens its own connection and closes it on exit.
+    each session opens its own connection and closes it on exit.  In memory,
+    every session of one factory sees the same keys: the ``default`` store of
+    ``stores``, or of a :class:`MemoryStores` the factory makes and keeps.
 
     A bad ``SESSION_PROVIDER`` or ``SESSION_DEFAULT_TTL`` is a ConfigError now,
     not at first use.
@@ -559,9 +595,11 @@ def factory_for_env(env: Mapping[str, str] | None = None) -> SessionFactory:
             f"SESSION_DEFAULT_TTL={raw_ttl!r} is not a whole number of seconds"
         ) from None
 
+    owned = stores if stores is not None else MemoryStores()
+
     @asynccontextmanager
     async def session() -> AsyncIterator[ProviderSession]:
-        provider = provider_from_env(environ)
+        provider = provider_from_env(environ, stores=owned)
         handle = ProviderSession(provider, default_ttl)
         try:
             yield handle

@@ -1,4 +1,5 @@
-"""The one ``list-panes -a -F`` format the inventory uses, and its parser.
+"""The one ``list-panes -a -F`` format the inventory uses, its parser, and
+:func:`session_of`, the panes of one session as a :class:`core.model.Session`.
 
 Why the format frames text by length: tmux prints format values raw.  A
 window name, a pane's working directory or its command (argv[0]) may hold a
@@ -25,7 +26,10 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from typing import NamedTuple
+
+from core.model import Facts, Session, SessionRef, State
 
 RS = b"\x1e"  # starts each record
 US = b"\x1f"  # ends each field
@@ -184,3 +188,68 @@ def parse_panes(out: bytes) -> tuple[list[PaneRow], int]:
         nxt = out.find(b"\n" + RS, pos)
         pos = size if nxt < 0 else nxt + 1
     return rows, garbled
+
+
+def local_time(ts: int) -> datetime | None:
+    return datetime.fromtimestamp(ts).astimezone() if ts > 0 else None
+
+
+def active_pane(rows: list[PaneRow]) -> PaneRow:
+    """The pane a person sees: the active pane of the session's current window."""
+    return next((r for r in rows if r.window_active and r.pane_active), rows[0])
+
+
+def session_of(rows: list[PaneRow], backend: str, socket: str) -> Session:
+    """The table row for one session, from its panes (listing order); the
+    server ``socket`` as :attr:`TmuxBackend.socket` names it.
+
+    ``metadata`` is for people (the details panel, ``ls --json``); the
+    facts other modules read are typed in ``facts``: the panes' working
+    directories (the active pane's first), the ``pipe-pane`` log, the pane
+    pids and the attached clients."""
+    first = rows[0]
+    active = active_pane(rows)
+    windows = len({r.window_id for r in rows})
+    clients = first.session_attached
+    dead = all(r.pane_dead for r in rows)
+    info = f"{windows} win"
+    if clients == 1:
+        info += " · attached"
+    elif clients > 1:
+        info += f" · {clients} attached"
+    if dead:
+        info += " · exited"
+    metadata = {
+        "windows": str(windows),
+        "panes": str(len(rows)),
+        "clients": str(clients),
+        "command": active.command,
+        "cwd": active.cwd,
+        "pids": " ".join(str(r.pane_pid) for r in rows),
+        "socket": socket,
+    }
+    if first.log:
+        metadata["log"] = first.log
+    # the active pane's directory first (it is the session's path)
+    cwds = dict.fromkeys(c for c in (active.cwd, *(r.cwd for r in rows)) if c)
+    facts = Facts(
+        cwds=tuple(cwds),
+        logs=(first.log,) if first.log else (),
+        pids=tuple(r.pane_pid for r in rows if r.pane_pid > 0),
+        clients=clients,
+    )
+    last = max([first.session_activity, *(r.window_activity for r in rows)])
+    return Session(
+        ref=SessionRef(backend, first.session_name),
+        name=first.session_name,
+        kind="tmux",
+        state=State.STOPPED if dead else State.RUNNING,
+        created=local_time(first.session_created),
+        last_active=local_time(last),
+        path=active.cwd or None,
+        attachable=True,
+        info=info,
+        pid=active.pane_pid or None,
+        metadata=metadata,
+        facts=facts,
+    )

@@ -24,8 +24,8 @@ from tui.screens.plan import PlanScreen
 from tui.widgets.vim_table import VimTable
 
 if TYPE_CHECKING:
+    from core.config.records import AppConfig
     from core.inventory import Inventory
-    from core.settings import AppConfig
     from tui.app import SesstuiApp
 
 OrphansLoader = Callable[["Inventory", "AppConfig"], OrphanReport]
