@@ -28,8 +28,9 @@ import time
 
 from core.errors import ActionFailed
 from core.model import LogLine
+from core.sizes import format_size
 
-__all__ = ["LOG_ERROR_TITLE", "LineAssembler", "human", "last_lines", "open_log", "read_last_lines"]
+__all__ = ["LOG_ERROR_TITLE", "LineAssembler", "last_lines", "open_log", "read_last_lines"]
 
 _BLOCK = 64 * 1024
 # A backwards scan gives up after this many bytes without finding the start of
@@ -46,15 +47,6 @@ LOG_ERROR_TITLE = "Cannot read log"
 # --------------------------------------------------------------------------- text
 
 
-def human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def decode_line(raw: bytes, total: int) -> str:
     """``raw`` is the line (or its first bytes when ``total > len(raw)``)."""
     if total <= len(raw):
@@ -64,7 +56,8 @@ def decode_line(raw: bytes, total: int) -> str:
     # final=False drops a multi-byte character the cut split in half instead of
     # showing a replacement character for it.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    return decoder.decode(raw, final=False) + f"… [line truncated, {human(total)}]"
+    size = format_size(total, tenths=True)
+    return decoder.decode(raw, final=False) + f"… [line truncated, {size}]"
 
 
 def decode_tail_of_line(raw: bytes, seen: int) -> str:
@@ -76,7 +69,8 @@ def decode_tail_of_line(raw: bytes, seen: int) -> str:
     text = raw[skip:]
     if text.endswith(b"\r"):
         text = text[:-1]
-    return f"[line truncated, over {human(seen)}] …" + text.decode("utf-8", errors="replace")
+    size = format_size(seen, tenths=True)
+    return f"[line truncated, over {size}] …" + text.decode("utf-8", errors="replace")
 
 
 # --------------------------------------------------------------------------- files
