@@ -243,11 +243,30 @@ def test_framed_messages_are_lines_and_parts_of_a_long_one_are_joined() -> None:
         "2026-12-06T06:14:07.000Z",
         "2026-12-06T06:14:08.000Z last",
     ]
+    # the engine gives each part the first one's time, whatever its buffer's size
+    same = EngineLines("framed")
+    got = same.feed(t % 1 + b"ab") + same.feed(t % 1 + b"c\n") + same.finish()
+    assert [line.text for line in got] == ["2026-12-06T06:14:01.000Z abc"]
+
+
+def test_a_ttys_raw_output_becomes_timed_lines_and_long_ones_are_joined() -> None:
+    t = b"2026-12-06T06:14:0%d.000000001Z "
+    part = b"x" * PART_BYTES
     raw = EngineLines("raw")  # a TTY: messages in pieces of any size
-    pieces = [bytes([b]) for b in t % 1 + b"a\r\n" + t % 2 + b"b\xe2\x82\xac\r\n"]
-    assert [ln.text for chunk in pieces for ln in raw.feed(chunk)] == [
+    data = t % 1 + b"a\r\n" + t % 2 + b"b\xe2\x82\xac\r\n"
+    data += t % 3 + b"ab" + t % 3 + b"c\r\n"  # parts with the first one's time, any size
+    data += t % 4 + part + t % 5 + part + t % 6 + b"z\r\n"  # an older engine: their own
+    data += t % 7 + b"short" + t % 8 + b"next\r\n"  # cannot be told from the text
+    got = [ln.text for b in data for ln in raw.feed(bytes([b]))] + [
+        ln.text for ln in raw.feed(t % 9 + b"last") + raw.finish()
+    ]
+    assert got == [
         "2026-12-06T06:14:01.000Z a",
         "2026-12-06T06:14:02.000Z b€",
+        "2026-12-06T06:14:03.000Z abc",
+        "2026-12-06T06:14:04.000Z " + "x" * (2 * PART_BYTES) + "z",
+        "2026-12-06T06:14:07.000Z short2026-12-06T06:14:08.000000001Z next",
+        "2026-12-06T06:14:09.000Z last",
     ]
 
 

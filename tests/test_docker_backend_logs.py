@@ -141,13 +141,17 @@ def test_a_line_longer_than_the_engines_part_comes_whole(
 ) -> None:
     name = f"t-{unique()}"
     long = 3 * PART_BYTES + 100
-    dk.start(shell(name, engine.image, f"head -c {long} /dev/zero | tr '\\0' x; echo; echo after"))
-    wait_for(lambda: dk.get(name).state is State.STOPPED, 10, "the exit")
-    for lines in (
-        stamped(dk.tail(name, lines=20)),
-        stamped(dk.tail(name, lines=20, follow=True)),
-    ):
-        assert [text for _, text in lines] == ["x" * long, "after"]
+    line = f"head -c {long} /dev/zero | tr '\\0' x; echo; echo after"
+    tty = f"t-{unique()}"  # a TTY's output comes unframed
+    dk.start(shell(name, engine.image, line))
+    dk.start(shell(tty, engine.image, line, attach="attach"))
+    wait_for(lambda: {dk.get(b).state for b in (name, tty)} == {State.STOPPED}, 10, "the exits")
+    for box in (name, tty):
+        for lines in (
+            stamped(dk.tail(box, lines=20)),
+            stamped(dk.tail(box, lines=20, follow=True)),
+        ):
+            assert [text for _, text in lines] == ["x" * long, "after"], box
 
 
 @pytest.mark.docker

@@ -13,9 +13,10 @@ line then starts with that time in UTC to the millisecond
 (``2026-12-06T06:14:07.123Z stopped``): a time the merged view orders by and a
 log pane hides with its timestamps (see :func:`core.logmerge.timestamp_length`).
 The engine cuts a line longer than its buffer (16 KiB) into messages, each with
-a time: in a multiplexed stream they are joined again under the first one's
-time; a shorter message without a newline (a last line without one, on stdout
-or stderr) is a line of its own.
+the first one's time (older engines: its own): they are joined again.  In a
+multiplexed stream, a shorter message without a newline (a last line without
+one, on stdout or stderr) is a line of its own; a TTY's unframed output cannot
+tell it from the next one, whose time then stays in the text.
 
 When the chunks end by themselves (the container exited, was removed, or the
 engine went away), ``ending`` is asked for a notice line that says which, and
@@ -64,18 +65,24 @@ def split_stamp(message: bytes) -> tuple[str | None, bytes]:
     """The engine's time at the start of ``message``, as the line shows it
     (UTC, milliseconds: ``2026-12-06T06:14:07.123Z``), and the rest; ``None``
     and ``message`` when it has none."""
-    m = _STAMP.match(message)
+    m = _stamp(message)
+    return (None, message) if m is None else (m[0], message[m[1] :])
+
+
+def _stamp(message: bytes, pos: int = 0) -> tuple[str, int, bytes] | None:
+    """The time at ``pos`` as shown, where it ends, and as the engine sent it."""
+    m = _STAMP.match(message, pos)
     if m is None:
-        return None, message
+        return None
     base, frac, zone = (g.decode("ascii") if g else "" for g in m.groups())
     millis = (frac + "000")[:3]
     if zone != "Z":
         try:
             when = datetime.fromisoformat(f"{base}{zone}").astimezone(UTC)
         except ValueError:
-            return None, message
+            return None
         base = when.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{millis}Z", message[m.end() :]
+    return f"{base}.{millis}Z", m.end(), m.group(0)
 
 
 class EngineLines:
@@ -90,25 +97,33 @@ class EngineLines:
         self.framing = framing
         self._buf = bytearray()
         self._stamp: str | None = None  # the time of the line in _buf (framed)
+        self._raw_stamp = b""  # that time as the engine sent it
         self._last_part = 0  # how long the message that left _buf unfinished was
 
     def feed(self, chunk: bytes) -> list[LogLine]:
         if self.framing != "framed":
             return [self._line(raw) for raw in self._split(chunk)]
-        stamp, body = split_stamp(chunk)
+        found = _stamp(chunk)
+        stamp, end, raw_stamp = found if found else (None, 0, b"")
         out: list[LogLine] = []
-        if stamp is not None and self._buf and self._last_part < PART_BYTES:
-            # an unfinished message shorter than a part is whole (its stream
-            # ended, or it was the other stream's): the new one starts a line
+        if found and self._buf and not self._continues(raw_stamp):
+            # an unfinished message that is whole (its stream ended, or it was
+            # the other stream's): the new one starts a line
             out.append(self._make(self._stamp, bytes(self._buf)))
             self._buf.clear()
         if not self._buf:
-            self._stamp = stamp
-        self._last_part = len(body)
-        for raw in self._split(body):
+            self._stamp, self._raw_stamp = stamp, raw_stamp
+        self._last_part = len(chunk) - end
+        for raw in self._split(chunk[end:]):
             out.append(self._make(self._stamp, raw))
-            self._stamp = stamp
+            self._stamp, self._raw_stamp = stamp, raw_stamp
         return out
+
+    def _continues(self, raw_stamp: bytes) -> bool:
+        """Whether a message with this time goes on with the unfinished line:
+        the engine gives every part of a long line the time of the first (older
+        engines: their own), and cuts it where its buffer is full."""
+        return raw_stamp == self._raw_stamp or self._last_part >= PART_BYTES
 
     def finish(self) -> list[LogLine]:
         """The last line, when it had no newline."""
@@ -137,9 +152,16 @@ class EngineLines:
         return out
 
     def _line(self, raw: bytes) -> LogLine:
-        if self.framing == "plain":
+        found = None if self.framing == "plain" else _stamp(raw)
+        if found is None:
             return self._make(None, raw)
-        return self._make(*split_stamp(raw))
+        stamp, end, raw_stamp = found
+        # a TTY's long line: its parts come one after the other, each with the
+        # time of the first (older engines: their own, after a full buffer)
+        body = raw[end:].replace(raw_stamp, b"")
+        if len(body) > PART_BYTES:
+            body = _joined(body)
+        return self._make(stamp, body)
 
     @staticmethod
     def _make(stamp: str | None, raw: bytes) -> LogLine:
@@ -147,6 +169,18 @@ class EngineLines:
         if stamp is None:
             return LogLine(text)
         return LogLine(f"{stamp} {text}" if text else stamp)
+
+
+def _joined(body: bytes) -> bytes:
+    """``body`` without the engine's times where a full part ends."""
+    out = bytearray()
+    while len(body) > PART_BYTES:
+        found = _stamp(body, PART_BYTES)
+        if found is None:
+            break
+        out += body[:PART_BYTES]
+        body = body[found[1] :]
+    return bytes(out + body)
 
 
 def split_lines(data: bytes, framing: Framing = "plain") -> list[LogLine]:
