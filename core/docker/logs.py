@@ -70,10 +70,10 @@ class LogsMixin(DockerBase):
         count = max(0, lines)
         api = self._api()
         with self._engine(f"cannot read the logs of container {name!r}"):
-            # a stream even for the last lines: its frames say where each
-            # message starts (one buffer would join them)
-            # when following, one request for the last lines and what follows:
-            # nothing falls between them, nothing is shown twice
+            # a stream even for the last lines alone: its frames say where each
+            # message starts (one buffer would run them together); following,
+            # the same request goes on with what comes next: nothing falls
+            # between the last lines and the new ones, nothing is shown twice
             chunks = api.logs(
                 container_id,
                 stdout=True,
