@@ -79,8 +79,10 @@ def _offset(text: str | None) -> timezone | None:
 
 def timestamp_length(text: str) -> int:
     """How many characters a timestamp at the start of ``text`` takes, with a
-    closing ``]`` and the spaces after it (0 when it has none): what a log view
-    hides when timestamps are off.  The same formats as :func:`parse_timestamp`."""
+    closing ``]`` and the space after it (0 when it has none): what a log view
+    hides when timestamps are off.  One space only: the indentation of what
+    follows (a traceback line under a container's time) stays.  The same
+    formats as :func:`parse_timestamp`."""
     if not text or not (text[0].isdigit() or text[0] == "[" or text[0].isupper()):
         return 0
     for pattern in (_ISO, _CLOCK, _SYSLOG):
@@ -89,7 +91,7 @@ def timestamp_length(text: str) -> int:
             end = m.end()
             if text.startswith("[") and text[end : end + 1] == "]":
                 end += 1
-            while text[end : end + 1] == " ":
+            if text[end : end + 1] == " ":
                 end += 1
             return end
     return 0

@@ -335,12 +335,21 @@ class SessionManager:
         return self._get_backend().get(self.name)
 
     def logs(self, lines: int = 100) -> str:
-        """The last ``lines`` lines of its output, as one string."""
+        """The last ``lines`` lines of its output, as one string (a container's
+        without the engine's time in front, as kstlib's ``docker logs``)."""
+        from core.docker.stream import without_time
+
         if lines < 1:
             raise UsageError(f"lines must be at least 1, got {lines}")
-        stream = self._get_backend().tail(self.name, lines=lines, follow=False)
+        backend = self._get_backend()
+        timed = backend.kind == "docker"
+        stream = backend.tail(self.name, lines=lines, follow=False)
         try:
-            return "".join(f"{line.text}\n" for line in stream if not line.notice)
+            return "".join(
+                f"{without_time(line.text) if timed else line.text}\n"
+                for line in stream
+                if not line.notice
+            )
         finally:
             stream.close()
 

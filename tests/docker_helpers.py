@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,29 @@ from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOP = "while true; do sleep 0.1; done"
+# the engine's time in front of each container line, as the backend shows it
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)(?: |$)")
+
+
+def stamped(lines: Iterable[LogLine]) -> list[tuple[datetime, str]]:
+    """Each line's engine time and text; fails on a line without the time
+    (notice lines, which the backend makes up, are left out)."""
+    out: list[tuple[datetime, str]] = []
+    for line in lines:
+        if line.notice:
+            continue
+        m = _STAMP.match(line.text)
+        assert m is not None, f"no engine time in front of {line.text!r}"
+        out.append((datetime.fromisoformat(m.group(1)), line.text[m.end() :]))
+    return out
+
+
+def untimed(lines: Iterable[LogLine]) -> list[str]:
+    """The lines' texts after the engine's time, which each must have (notice
+    lines as they are)."""
+    seen = list(lines)
+    texts = iter(text for _, text in stamped(seen))
+    return [line.text if line.notice else next(texts) for line in seen]
 
 
 def spec(name: str, image: str, *command: str, **kwargs: Any) -> SessionSpec:

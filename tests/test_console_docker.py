@@ -15,11 +15,12 @@ from core.config.records import AppConfig, SessionSpec
 from core.docker.backend import DockerBackend
 from core.errors import ActionFailed
 from core.inventory import Inventory
-from core.model import SessionRef, State
+from core.model import LogLine, SessionRef, State
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,
 )
+from tests.docker_helpers import untimed
 from tests.helpers import run_cli, unique, wait_for
 
 pytestmark = pytest.mark.docker
@@ -96,7 +97,7 @@ def test_restart_is_the_engines_restart(docker_engine: DockerEngine, dk: DockerB
         shell_spec(name, docker_engine.image, f"trap 'exit 0' TERM; echo ready; {LOOP}")
     )
     # the restart's TERM must find the trap set (else the exit code is the shell's)
-    wait_for(lambda: "ready" in [x.text for x in dk.tail(name, lines=5)], what="the trap set")
+    wait_for(lambda: "ready" in untimed(dk.tail(name, lines=5)), what="the trap set")
     before = started_at(docker_engine, name)
     inv = Inventory([dk])
     after = inv.restart(SessionRef("dk", name), timeout=5)
@@ -225,3 +226,16 @@ def test_scope_all_starts_a_stopped_container_sesstui_did_not_start(
         assert f"lab:{name}" not in keys  # the default scope does not show it at all
     finally:
         everything.close()
+
+
+def test_cli_logs_print_a_containers_lines_with_the_engines_times(
+    docker_engine: DockerEngine, dk: DockerBackend, tmp_path: Path
+) -> None:
+    name = f"t-{unique()}"
+    dk.start(shell_spec(name, docker_engine.image, "echo one; sleep 0.2; echo two >&2; exit 4"))
+    wait_for(lambda: dk.get(name).state is State.STOPPED, what="the exit")
+    r = run_cli("--config", str(cli_config(tmp_path, docker_engine)), "logs", f"dk:{name}")
+    assert r.returncode == 0, r.stderr
+    printed = [LogLine(text) for text in r.stdout.splitlines()]
+    assert untimed(printed) == ["one", "two"]
+    assert printed == dk.tail(name).read_available(0), "the CLI prints what the backend gives"

@@ -25,7 +25,7 @@ from core.docker.specs import (
     parse_volume,
     plan_create,
 )
-from core.docker.stream import ContainerLogStream, split_lines
+from core.docker.stream import PART_BYTES, ContainerLogStream, EngineLines, split_lines, split_stamp
 from core.errors import (
     BackendUnavailable,
     ConfigError,
@@ -215,6 +215,62 @@ def test_log_stream_splits_lines_across_chunks() -> None:
     ]
     assert stream.done
     assert [line.text for line in split_lines(b"a\r\nb\xff\n")] == ["a", "b\ufffd"]
+
+
+def test_engine_times_become_utc_milliseconds_in_front_of_the_line() -> None:
+    assert split_stamp(b"2026-12-06T06:14:07.123456789Z hi\n") == (
+        "2026-12-06T06:14:07.123Z",
+        b"hi\n",
+    )
+    # an engine in another zone: the same instant in UTC, a day back here
+    assert split_stamp(b"2026-12-06T01:14:07.5+02:00 x") == ("2026-12-05T23:14:07.500Z", b"x")
+    assert split_stamp(b"2026-12-06 06:14:07Z x") == (None, b"2026-12-06 06:14:07Z x")
+    assert split_stamp(b"2026-13-06T06:14:07+00:00 x") == (None, b"2026-13-06T06:14:07+00:00 x")
+
+
+def test_framed_messages_are_lines_and_parts_of_a_long_one_are_joined() -> None:
+    t = b"2026-12-06T06:14:0%d.000000001Z "
+    part = b"x" * PART_BYTES
+    lines = EngineLines("framed")
+    got = lines.feed(t % 1 + b"one\n")
+    got += lines.feed(t % 2 + b"out, unfinished")  # a short message without its newline
+    got += lines.feed(t % 3 + b"err\n")
+    got += lines.feed(t % 4 + part) + lines.feed(t % 5 + part) + lines.feed(t % 6 + b"y\n")
+    got += lines.feed(t % 7 + b"\n") + lines.feed(t % 8 + b"last")  # an empty line, a last
+    got += lines.finish()
+    assert [line.text for line in got] == [
+        "2026-12-06T06:14:01.000Z one",
+        "2026-12-06T06:14:02.000Z out, unfinished",
+        "2026-12-06T06:14:03.000Z err",
+        "2026-12-06T06:14:04.000Z " + "x" * (2 * PART_BYTES) + "y",
+        "2026-12-06T06:14:07.000Z",
+        "2026-12-06T06:14:08.000Z last",
+    ]
+    # the engine gives each part the first one's time, whatever its buffer's size
+    same = EngineLines("framed")
+    got = same.feed(t % 1 + b"ab") + same.feed(t % 1 + b"c\n") + same.finish()
+    assert [line.text for line in got] == ["2026-12-06T06:14:01.000Z abc"]
+
+
+def test_a_ttys_raw_output_becomes_timed_lines_and_long_ones_are_joined() -> None:
+    t = b"2026-12-06T06:14:0%d.000000001Z "
+    part = b"x" * PART_BYTES
+    raw = EngineLines("raw")  # a TTY: messages in pieces of any size
+    data = t % 1 + b"a\r\n" + t % 2 + b"b\xe2\x82\xac\r\n"
+    data += t % 3 + b"ab" + t % 3 + b"c\r\n"  # parts with the first one's time, any size
+    data += t % 4 + part + t % 5 + part + t % 6 + b"z\r\n"  # an older engine: their own
+    data += t % 7 + b"short" + t % 8 + b"next\r\n"  # cannot be told from the text
+    got = [ln.text for b in data for ln in raw.feed(bytes([b]))] + [
+        ln.text for ln in raw.feed(t % 9 + b"last") + raw.finish()
+    ]
+    assert got == [
+        "2026-12-06T06:14:01.000Z a",
+        "2026-12-06T06:14:02.000Z b€",
+        "2026-12-06T06:14:03.000Z abc",
+        "2026-12-06T06:14:04.000Z " + "x" * (2 * PART_BYTES) + "z",
+        "2026-12-06T06:14:07.000Z short2026-12-06T06:14:08.000000001Z next",
+        "2026-12-06T06:14:09.000Z last",
+    ]
 
 
 def test_parse_engine_times() -> None:

@@ -30,6 +30,7 @@ from tests.docker_helpers import (  # noqa: F401 - fixtures
     make_raw,
     shell,
     spec,
+    untimed,
 )
 from tests.helpers import unique, wait_for
 
@@ -120,11 +121,11 @@ def test_graceful_stop_lets_a_term_handler_finish(engine: DockerEngine, dk: Dock
     name = f"t-{unique()}"
     dk.start(shell(name, engine.image, f"trap 'echo bye; exit 0' TERM; echo ready; {LOOP}"))
     # a TERM that comes before the shell has set its trap is not the case here
-    wait_for(lambda: "ready" in [x.text for x in dk.tail(name, lines=5)], what="the trap set")
+    wait_for(lambda: "ready" in untimed(dk.tail(name, lines=5)), what="the trap set")
     dk.stop(name, timeout=30)
     state = container(engine, name)["State"]
     assert state["ExitCode"] == 0 and not state["Running"]
-    assert "bye" in [line.text for line in dk.tail(name, lines=5)]
+    assert "bye" in untimed(dk.tail(name, lines=5))
 
 
 @pytest.mark.docker

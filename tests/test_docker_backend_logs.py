@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from core.dirs.backend import DirsBackend
 from core.docker.backend import DockerBackend
-from core.docker.stream import ContainerLogStream
+from core.docker.base import parse_time
+from core.docker.stream import PART_BYTES, ContainerLogStream
 from core.errors import (
     SessionNotFound,
 )
-from core.model import LogLine, PrunePolicy, PruneReason, State
+from core.inventory import Inventory
+from core.logmerge import MergedLine, MergedTail, parse_timestamp
+from core.model import LogLine, PrunePolicy, PruneReason, SessionRef, State
 from tests.docker_fixtures import (  # noqa: F401 - fixtures
     DockerEngine,
     _docker_engine_fixture,
@@ -21,11 +27,14 @@ from tests.docker_helpers import (  # noqa: F401 - fixtures
     LOOP,
     _dk_fixture,
     _engine_fixture,
+    container,
     make_raw,
     read_until,
     shell,
+    stamped,
+    untimed,
 )
-from tests.helpers import unique, wait_for
+from tests.helpers import dirs_config, make_session, unique, wait_for
 
 
 @pytest.mark.docker
@@ -36,17 +45,17 @@ def test_tail_last_lines_and_follow(engine: DockerEngine, dk: DockerBackend) -> 
             name, engine.image, "seq 1 50; sleep 0.3; echo oops >&2; while true; do sleep 0.1; done"
         )
     )
-    wait_for(lambda: "oops" in [x.text for x in dk.tail(name, lines=3)], 10, "the output")
-    assert [x.text for x in dk.tail(name, lines=3)] == ["49", "50", "oops"]
+    wait_for(lambda: "oops" in untimed(dk.tail(name, lines=3)), 10, "the output")
+    assert untimed(dk.tail(name, lines=3)) == ["49", "50", "oops"]
     assert dk.logs(name)[0].name == "container"
     with pytest.raises(SessionNotFound, match="no log 'pane'"):
         dk.tail(name, source="pane")
     stream = dk.tail(name, lines=2, follow=True)
-    assert [x.text for x in read_until(stream, "oops")] == ["50", "oops"]
+    assert untimed(read_until(stream, "oops")) == ["50", "oops"]
     engine.client.api.exec_start(
         engine.client.api.exec_create(name, ["sh", "-c", "echo fresh > /proc/1/fd/1"])
     )
-    read_until(stream, "fresh")
+    assert untimed(read_until(stream, "fresh")) == ["fresh"]
     got: list[list[LogLine]] = []
     reader = threading.Thread(target=lambda: got.append(stream.read_available(60.0)))
     reader.start()
@@ -61,7 +70,7 @@ def test_follow_ends_when_the_container_exits(engine: DockerEngine, dk: DockerBa
     name = f"t-{unique()}"
     dk.start(shell(name, engine.image, "echo start; sleep 1; exit 3"))
     stream = dk.tail(name, lines=10, follow=True)
-    lines = [line.text for line in stream]  # ends by itself
+    lines = untimed(stream)  # ends by itself
     assert lines[0] == "start"
     assert lines[-1] == "— container exited (code 3) —"
     assert isinstance(stream, ContainerLogStream) and stream.done
@@ -72,10 +81,89 @@ def test_follow_ends_when_the_container_is_removed(engine: DockerEngine, dk: Doc
     name = f"t-{unique()}"
     dk.start(shell(name, engine.image, f"echo here; {LOOP}"))
     stream = dk.tail(name, lines=10, follow=True)
-    read_until(stream, "here")
+    assert untimed(read_until(stream, "here")) == ["here"]
     engine.client.api.remove_container(name, force=True)
     rest = read_until(stream, "—")
     assert rest[-1] == LogLine("— container removed —", notice=True)
+
+
+@pytest.mark.docker
+def test_lines_carry_the_engines_times_in_order(engine: DockerEngine, dk: DockerBackend) -> None:
+    name = f"t-{unique()}"
+    dk.start(shell(name, engine.image, f"seq 1 5; sleep 0.3; echo six; {LOOP}"))
+    wait_for(lambda: "six" in untimed(dk.tail(name, lines=10)), 10, "the output")
+    got = stamped(dk.tail(name, lines=10))
+    assert [text for _, text in got] == ["1", "2", "3", "4", "5", "six"]
+    times = [when for when, _ in got]
+    assert times == sorted(times), "the engine's times are in the order of the lines"
+    assert times[5] > times[4], "six came 0.3 s after 5: its time is later"
+    # the engine records StartedAt after the process runs: Created is before it
+    created = parse_time(container(engine, name)["Created"])
+    assert created is not None and times[0] >= created.replace(
+        microsecond=created.microsecond // 1000 * 1000
+    ), "a line's time is the engine's, after the container was created"
+    # the merged view reads the same time off the line
+    first = dk.tail(name, lines=6).read_available(0)[0]
+    assert parse_timestamp(first.text) == times[0].timestamp()
+    stream = dk.tail(name, lines=1, follow=True)
+    engine.client.api.exec_start(
+        engine.client.api.exec_create(name, ["sh", "-c", "echo fresh > /proc/1/fd/1"])
+    )
+    followed = stamped(read_until(stream, "fresh"))
+    stream.close()
+    assert [text for _, text in followed] == ["six", "fresh"]
+    assert followed[1][0] >= times[5]
+
+
+@pytest.mark.docker
+def test_several_lines_partial_lines_and_stderr_each_stand_alone(
+    engine: DockerEngine, dk: DockerBackend
+) -> None:
+    name = f"t-{unique()}"
+    script = (
+        r"printf 'a\nb\n\nc\n'; sleep 0.2; echo err >&2; sleep 0.2; "
+        "printf out-no-newline; sleep 0.2; printf err-no-newline >&2; exit 0"
+    )
+    dk.start(shell(name, engine.image, script))
+    wait_for(lambda: dk.get(name).state is State.STOPPED, 10, "the exit")
+    for lines in (
+        untimed(dk.tail(name, lines=20)),
+        untimed(dk.tail(name, lines=20, follow=True))[:-1],  # then the exit notice
+    ):
+        assert lines[:5] == ["a", "b", "", "c", "err"]
+        # the two unfinished lines come when the streams end, in either order
+        assert sorted(lines[5:]) == ["err-no-newline", "out-no-newline"]
+
+
+@pytest.mark.docker
+def test_a_line_longer_than_the_engines_part_comes_whole(
+    engine: DockerEngine, dk: DockerBackend
+) -> None:
+    name = f"t-{unique()}"
+    long = 3 * PART_BYTES + 100
+    line = f"head -c {long} /dev/zero | tr '\\0' x; echo; echo after"
+    tty = f"t-{unique()}"  # a TTY's output comes unframed
+    dk.start(shell(name, engine.image, line))
+    dk.start(shell(tty, engine.image, line, attach="attach"))
+    wait_for(lambda: {dk.get(b).state for b in (name, tty)} == {State.STOPPED}, 10, "the exits")
+    for box in (name, tty):
+        for lines in (
+            stamped(dk.tail(box, lines=20)),
+            stamped(dk.tail(box, lines=20, follow=True)),
+        ):
+            assert [text for _, text in lines] == ["x" * long, "after"], box
+
+
+@pytest.mark.docker
+def test_a_tty_containers_lines_carry_times_too(engine: DockerEngine, dk: DockerBackend) -> None:
+    name = f"t-{unique()}"
+    dk.start(shell(name, engine.image, f"echo tty-line; echo second; {LOOP}", attach="attach"))
+    assert container(engine, name)["Config"]["Tty"] is True
+    wait_for(lambda: "second" in untimed(dk.tail(name, lines=5)), 10, "the output")
+    assert untimed(dk.tail(name, lines=5)) == ["tty-line", "second"]
+    stream = dk.tail(name, lines=5, follow=True)
+    assert untimed(read_until(stream, "second")) == ["tty-line", "second"]
+    stream.close()
 
 
 @pytest.mark.docker
@@ -132,3 +220,43 @@ def test_prune_plan_takes_old_exited_labelled_containers_only(
     with pytest.raises(SessionNotFound):
         dk.get(old)
     everything.close()
+
+
+@pytest.mark.docker
+def test_merged_tail_interleaves_a_container_and_a_dirs_log_by_time(
+    engine: DockerEngine, dk: DockerBackend, tmp_path: Path
+) -> None:
+    name = f"t-{unique()}"
+    dk.start(shell(name, engine.image, f"echo c1; sleep 0.3; echo c2; sleep 0.3; echo c3; {LOOP}"))
+    wait_for(lambda: "c3" in untimed(dk.tail(name, lines=5)), 10, "the output")
+    t1, t2, t3 = (when for when, _ in stamped(dk.tail(name, lines=3)))
+    # the dirs log's times sit before, between and after the engine's own
+    times = {
+        "d0": t1 - timedelta(seconds=1),
+        "d1": t1 + (t2 - t1) / 2,
+        "d2": t2 + (t3 - t2) / 2,
+        "d3": t3 + timedelta(seconds=1),
+    }
+    base = tmp_path / "runs"
+    run = make_session(
+        base,
+        files={
+            "logs/app.log": "".join(
+                f"{when.isoformat(timespec='milliseconds')} {word}\n"
+                for word, when in times.items()
+            )
+        },
+    )
+    inv = Inventory([DirsBackend(dirs_config(base)), dk])
+    refs = [SessionRef("runs", run.name), SessionRef("dk", name)]
+    with MergedTail(inv, refs, lines=10, labels={refs[1]: "box"}) as tail:
+        got: list[MergedLine] = []
+
+        def seven() -> bool:
+            got.extend(tail.read_available(0.2))
+            return len(got) >= 7
+
+        wait_for(seven, 15, "the merged backlog")
+    assert [m.line.text.split()[-1] for m in got] == ["d0", "c1", "d1", "c2", "d2", "c3", "d3"]
+    assert [m.label for m in got[:2]] == [str(refs[0]), "box"]
+    assert [m.time for m in got if m.source == refs[1]] == [t.timestamp() for t in (t1, t2, t3)]

@@ -328,6 +328,9 @@ def test_a_bare_clock_time_is_today_or_just_before_midnight() -> None:
     ("line", "length"),
     [
         ("2026-11-21T10:00:00.123Z INFO x", 25),
+        ("2026-12-06T06:14:07.123456789Z x", 31),  # the engine's own (docker logs -t)
+        ("2026-12-06T06:14:07.123Z", 24),  # a container's empty line
+        ('2026-12-06T06:14:07.123Z   File "x.py"', 25),  # its indentation stays
         ("2026-11-21 10:00:00,123 INFO x", 24),
         ("[2026-11-21 10:00:00] x", 22),
         ("Nov 21 10:00:00 host x", 16),

@@ -173,14 +173,15 @@ def test_container_sessions_and_a_name_in_tmux_and_a_container(
         docker_engine,
         name,
         cfg,
-        command="sh -c 'echo hello-container && exec sleep 60'",
+        command="sh -c 'echo hello-container && echo \"  indented\" && exec sleep 60'",
         stop_timeout=2,
     ) as box:
         assert (box.backend, box.kind) == ("dk", "docker")
         assert not box.exists()
         box.start()
         assert box.is_running() and box.status().state is State.RUNNING
-        wait_for(lambda: "hello-container" in box.logs(5), 15, "the container's output")
+        wait_for(lambda: "indented" in box.logs(5), 15, "the container's output")
+        assert box.logs(5) == "hello-container\n  indented\n"  # as `docker logs`: no times
         tmux_server.run("new-session", "-d", "-s", name, "sleep 60")
         with pytest.raises(AmbiguousSession) as info:
             SessionManager(name, backend=None, config=cfg)

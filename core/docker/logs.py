@@ -1,6 +1,7 @@
 """Container logs: the last lines of stdout and stderr, and following them
 (one streaming request read by a thread, closed at once from any thread,
-ended with a notice when the container exits or is removed).
+ended with a notice when the container exits or is removed).  Each line
+starts with the time the engine read it (see :mod:`core.docker.stream`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 from core.backend import LineStream
 from core.docker.base import DockerBase, as_dict
-from core.docker.stream import ContainerLogStream, split_lines
-from core.errors import SessionNotFound
+from core.docker.stream import ContainerLogStream, Framing
+from core.errors import BackendUnavailable, SessionNotFound
 from core.model import LogLine, LogSource
 
 CONTAINER_SOURCE = "container"
@@ -52,7 +53,8 @@ class LogsMixin(DockerBase):
         follow: bool = False,
         source: str | None = None,
     ) -> LineStream:
-        """The last ``lines`` lines of stdout and stderr; when ``follow``,
+        """The last ``lines`` lines of stdout and stderr, each starting with the
+        engine's time (UTC, ``2026-12-06T06:14:07.123Z``); when ``follow``,
         then what the container prints until it exits, is removed, or the
         stream is closed (a notice line says which)."""
         if source not in (None, CONTAINER_SOURCE):
@@ -63,27 +65,53 @@ class LogsMixin(DockerBase):
         data = self._inspect(session_id)
         container_id = str(data.get("Id", session_id))
         name = str(data.get("Name", "")).lstrip("/") or session_id
+        # a TTY's output comes raw; the rest one message per frame
+        framing: Framing = "raw" if as_dict(data.get("Config")).get("Tty") else "framed"
         count = max(0, lines)
         api = self._api()
         with self._engine(f"cannot read the logs of container {name!r}"):
-            if not follow:
-                raw = api.logs(container_id, stdout=True, stderr=True, tail=count, stream=False)
-                got = split_lines(raw if isinstance(raw, bytes) else b"")
-                return ContainerLogStream(got[-count:] if count else [])
-            # one request for the last lines and what follows: nothing falls
-            # between them, nothing is shown twice
+            # a stream even for the last lines alone: its frames say where each
+            # message starts (one buffer would run them together); following,
+            # the same request goes on with what comes next: nothing falls
+            # between the last lines and the new ones, nothing is shown twice
             chunks = api.logs(
-                container_id, stdout=True, stderr=True, tail=count, stream=True, follow=True
+                container_id,
+                stdout=True,
+                stderr=True,
+                timestamps=True,
+                tail=count,
+                stream=True,
+                follow=follow,
             )
         stream = ContainerLogStream(
             [],
             chunks,
             closer=_StreamCloser(chunks),
-            ending=self._ending_for(container_id),
+            ending=self._ending_for(container_id) if follow else None,
             name=name,
+            framing=framing,
         )
+        if not follow:
+            return self._finished(stream, name, count)
         self._streams.add(stream)
         return stream
+
+    def _finished(self, stream: ContainerLogStream, name: str, count: int) -> ContainerLogStream:
+        """The lines of a stream that ends by itself, within the backend's timeout."""
+        got: list[LogLine] = []
+        deadline = time.monotonic() + self.config.timeout
+        try:
+            while not stream.done:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BackendUnavailable(
+                        f"the logs of container {name!r} did not come within "
+                        f"{self.config.timeout:g}s (the backend's timeout)"
+                    )
+                got.extend(stream.read_available(left))
+        finally:
+            stream.close()
+        return ContainerLogStream(got[-count:] if count else [])
 
     def _ending_for(self, container_id: str) -> Callable[[], LogLine | None]:
         def ending() -> LogLine | None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from core.docker.base import LIVE, DockerBase, OutsideFilter, as_dict, parse_time
 from core.docker.listing import session_of
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
+from core.durations import duration_text
 from core.errors import SessionNotFound, SesstuiError, UnsafeOperation
 from core.model import (
     EntryResult,
@@ -26,12 +27,7 @@ _PRUNABLE = ["exited", "dead", "created"]
 
 
 def _ago(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return f"{seconds} second{'s' if seconds != 1 else ''} ago"
+    return f"{duration_text(delta, style='age')} ago"
 
 
 class PruneMixin(DockerBase):
