@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -207,3 +208,21 @@ class ManualClock:
 
 def unique() -> str:
     return uuid.uuid4().hex[:8]
+
+
+@contextmanager
+def tmpfs(mnt: Path, size: str = "1m") -> Iterator[Path]:
+    """A real tmpfs mounted on ``mnt`` (made if missing), unmounted afterwards."""
+    mnt.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        unavailable(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

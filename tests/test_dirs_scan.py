@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from core.dirs import scan
+from core import inotify
+from core.dirs import helpers, scan, walker
 from core.dirs.scan import DirScanner
 from core.model import SizeInfo
-from tests.helpers import unavailable
+from tests.helpers import tmpfs, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 IS_ROOT = os.geteuid() == 0
@@ -227,10 +228,12 @@ def test_helper_process_walks_and_watches_for_the_scanner(tmp_path: Path) -> Non
         r, w = os.pipe()
         os.write(w, b"".join(struct.pack("<I", i) for i in (2, 0)))
         os.close(w)
-        header = marshal.dumps((r, ino.fd, scan.DIR_MASK, [str(p) for p in paths]))
+        header = marshal.dumps((r, ino.fd, walker.DIR_MASK, [str(p) for p in paths]))
+        argv = helpers.helper_argv()
+        assert argv is not None, "the helper's sources are plain files in a checkout"
         try:
             proc = subprocess.run(
-                [sys.executable, "-I", "-S", "-c", scan._HELPER_BOOT, scan.__file__],
+                argv,
                 input=header,
                 capture_output=True,
                 pass_fds=(r, ino.fd),
@@ -246,13 +249,13 @@ def test_helper_process_walks_and_watches_for_the_scanner(tmp_path: Path) -> Non
         assert [index for index, _ in frames] == [2, 0]
         for index, (kind, records, watch_err) in frames:
             assert (kind, watch_err) == ("ok", 0)
-            here = scan._walk_root(str(paths[index]), None)[1]
+            here = walker.walk_root(str(paths[index]), None)[1]
             assert [rec[6:11] for rec in records] == [rec[6:11] for rec in here]
             assert all(rec[5] >= 0 for rec in records)  # each dir was watched
         assert ino.read() == []
         append(paths[2] / "sub" / "f", b"x")
         sub_wd = next(rec[5] for rec in frames[0][1][1] if rec[0].endswith("/sub"))
-        assert (sub_wd, scan.IN_MODIFY) in ino.read()
+        assert (sub_wd, inotify.IN_MODIFY) in ino.read()
 
 
 def test_abandoned_measure_many_stops_helpers(
@@ -633,20 +636,8 @@ def test_queue_overflow_walks_again(watched: DirScanner, tree: dict[str, Path]) 
 
 @pytest.fixture
 def tmpfs_inside(tree: dict[str, Path]) -> Iterator[Path]:
-    mnt = tree["s1"] / "data" / "mnt"
-    mnt.mkdir()
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        unavailable(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
+    with tmpfs(tree["s1"] / "data" / "mnt", size="8m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_other_filesystem_is_not_entered(

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 import stat
-import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.config.records import AppConfig
 from core.errors import AmbiguousSession, SessionNotFound
 from core.model import State
 from core.ops import SessionManager, auto_detect_backend
-from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import DockerEngine, _docker_engine_fixture  # noqa: F401 - fixture
 from tests.helpers import wait_for
+from tests.ops_helpers import NO_BACKENDS, container_session, tmux_and_docker, tmux_config
 from tests.peers import run_peer
 from tests.tmux_fixtures import (  # noqa: F401 - fixtures
     TmuxServer,
@@ -30,7 +26,6 @@ from tests.tmux_fixtures import (  # noqa: F401 - fixtures
 )
 
 KSTLIB = "kstlib.ops"
-NO_BACKENDS = AppConfig(backends=())
 
 
 def kstlib(code: str, cwd: Path) -> object:
@@ -135,18 +130,7 @@ def test_a_kstlib_config_spec_is_read_by_sesstui(tmux_server: TmuxServer, tmp_pa
         tmp_path,
     )
     assert started == ["tmux", True]
-    conf = tmp_path / "sesstui.yml"
-    conf.write_text(
-        textwrap.dedent(
-            f"""\
-            backends:
-              - {{name: bots, kind: tmux, socket_name: {tmux_server.socket}}}
-            sessions:
-              astro: {json.dumps(spec)}
-            """
-        )
-    )
-    cfg = load_config(conf, env={"HOME": str(tmp_path)})
+    cfg = tmux_config(tmp_path, tmux_server, f"astro: {json.dumps(spec)}\n")
     read = cfg.sessions["astro"]
     assert read.backend == "bots" and read.shell is False
     assert read.command == ("sh", str(bot), "--name", "the astro bot")
@@ -164,17 +148,8 @@ def test_a_kstlib_config_spec_is_read_by_sesstui(tmux_server: TmuxServer, tmp_pa
 def test_the_same_name_in_tmux_and_a_container_is_ambiguous_to_both(
     tmux_server: TmuxServer, docker_engine: DockerEngine, tmp_path: Path
 ) -> None:
-    name = f"astro-{uuid.uuid4().hex[:6]}"
-    cfg = AppConfig(
-        backends=(
-            TmuxBackendConfig(name="tm", kind="tmux", socket_name=tmux_server.socket),
-            docker_engine.config("dk"),
-        )
-    )
-    box = SessionManager(
-        name, backend="container", config=cfg, image=docker_engine.image, command="sleep 60"
-    )
-    try:
+    name, cfg = tmux_and_docker(tmux_server, docker_engine)
+    with container_session(docker_engine, name, cfg, command="sleep 60") as box:
         box.start()
         tmux_server.run("new-session", "-d", "-s", name, "sleep 60")
         theirs = run_peer(
@@ -195,6 +170,3 @@ def test_the_same_name_in_tmux_and_a_container_is_ambiguous_to_both(
         with pytest.raises(AmbiguousSession) as info:
             auto_detect_backend(name, config=cfg)
         assert info.value.backends == ["tm", "dk"]
-    finally:
-        box.close()
-        docker_engine.client.api.remove_container(name, force=True)

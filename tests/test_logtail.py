@@ -27,10 +27,10 @@ from core.logtail import (
     TRUNCATED_NOTICE,
     FileTail,
     Mode,
-    _human,
     read_last_lines,
 )
 from core.model import LogLine
+from core.sizes import format_size
 from tests.helpers import unavailable
 
 WAIT = 5.0
@@ -83,7 +83,7 @@ def reference_last(data: bytes, n: int, max_line_bytes: int) -> list[str]:
             out.append((raw[:-1] if raw.endswith(b"\r") else raw).decode("utf-8", "replace"))
         else:
             head = codecs.getincrementaldecoder("utf-8")("replace").decode(raw[:max_line_bytes])
-            out.append(f"{head}… [line truncated, {_human(len(raw))}]")
+            out.append(f"{head}… [line truncated, {format_size(len(raw), tenths=True)}]")
     return out
 
 

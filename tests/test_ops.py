@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from core.config import load_config
 from core.config.records import AppConfig
 from core.errors import ActionFailed, AmbiguousSession, SessionNotFound, UsageError
 from core.model import State
@@ -19,6 +16,7 @@ from core.ops import SessionManager, auto_detect_backend
 from core.tmux.schema import TmuxBackendConfig
 from tests.docker_fixtures import DockerEngine, _docker_engine_fixture  # noqa: F401 - fixture
 from tests.helpers import wait_for
+from tests.ops_helpers import NO_BACKENDS, container_session, tmux_and_docker, tmux_config
 from tests.tmux_fixtures import (  # noqa: F401 - fixtures
     TmuxServer,
     _tmux_server_fixture,
@@ -26,7 +24,6 @@ from tests.tmux_fixtures import (  # noqa: F401 - fixtures
     sessions_on,
 )
 
-NO_BACKENDS = AppConfig(backends=())
 # a program that prints, then stays: written as one string, split without a shell
 STAYS = 'sh -c \'printf "%s\\n" "semi;colon" "$((6 * 7))"; exec sleep 60\''
 
@@ -83,22 +80,17 @@ def test_a_command_string_never_reaches_a_silent_shell(tmux_server: TmuxServer) 
 
 
 def test_from_config_reads_a_kstlib_style_spec(tmux_server: TmuxServer, tmp_path: Path) -> None:
-    conf = tmp_path / "sesstui.yml"
-    conf.write_text(
-        textwrap.dedent(
-            f"""\
-            backends:
-              - {{name: bots, kind: tmux, socket_name: {tmux_server.socket}}}
-            sessions:
-              astro:
-                backend: tmux
-                command: {json.dumps(STAYS)}
-                working_dir: {tmp_path}
-                env: {{ASTRO_MODE: paper}}
-            """
-        )
+    cfg = tmux_config(
+        tmp_path,
+        tmux_server,
+        f"""\
+        astro:
+          backend: tmux
+          command: {json.dumps(STAYS)}
+          working_dir: {tmp_path}
+          env: {{ASTRO_MODE: paper}}
+        """,
     )
-    cfg = load_config(conf, env={"HOME": str(tmp_path)})
     s = SessionManager.from_config("astro", config=cfg)
     assert (s.backend, s.configured, s.config.working_dir) == ("bots", True, tmp_path)
     s.start()
@@ -176,22 +168,14 @@ def test_container_sessions_and_a_name_in_tmux_and_a_container(
     tmux_server: TmuxServer, docker_engine: DockerEngine
 ) -> None:
     """kstlib's ambiguity case: the same name as a tmux session and a container."""
-    name = f"astro-{uuid.uuid4().hex[:6]}"
-    cfg = AppConfig(
-        backends=(
-            TmuxBackendConfig(name="tm", kind="tmux", socket_name=tmux_server.socket),
-            docker_engine.config("dk"),
-        )
-    )
-    box = SessionManager(
+    name, cfg = tmux_and_docker(tmux_server, docker_engine)
+    with container_session(
+        docker_engine,
         name,
-        backend="container",
-        config=cfg,
-        image=docker_engine.image,
+        cfg,
         command="sh -c 'echo hello-container && echo \"  indented\" && exec sleep 60'",
         stop_timeout=2,
-    )
-    try:
+    ) as box:
         assert (box.backend, box.kind) == ("dk", "docker")
         assert not box.exists()
         box.start()
@@ -204,6 +188,3 @@ def test_container_sessions_and_a_name_in_tmux_and_a_container(
         assert info.value.backends == ["tm", "dk"]
         box.stop(timeout=2)
         assert not box.is_running() and box.exists()  # stopped, not removed
-    finally:
-        box.close()
-        docker_engine.client.api.remove_container(name, force=True)

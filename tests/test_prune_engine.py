@@ -36,7 +36,7 @@ from tests.helpers import (
     live_process,
     make_session,
     run_cli,
-    unavailable,
+    tmpfs,
 )
 
 OLD = timedelta(days=50)
@@ -48,24 +48,6 @@ def backend(base: Path, **kw: object) -> DirsBackend:
 
 def set_old(path: Path) -> None:
     os.utime(path, (1, 1))  # filling a session made its own mtime new again
-
-
-@contextmanager
-def tmpfs(mnt: Path) -> Iterator[Path]:
-    """A real tmpfs mounted on ``mnt`` (made if missing), unmounted afterwards."""
-    mnt.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        unavailable(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> str:

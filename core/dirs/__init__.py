@@ -9,14 +9,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.dirs.producer import LogConfig, SessionDir, SessionHandler, WorkDir
+    from core.dirs.logconfig import LogConfig
+    from core.dirs.producer import SessionHandler, WorkDir
+    from core.dirs.sessiondir import SessionDir
 
 __all__ = ["LogConfig", "SessionDir", "SessionHandler", "WorkDir"]
 
 
-def __getattr__(name: str) -> object:
-    if name in __all__:
-        from core.dirs import producer
+# Where each producer name lives (imported on first use).
+_HOMES = {
+    "LogConfig": "core.dirs.logconfig",
+    "SessionDir": "core.dirs.sessiondir",
+    "SessionHandler": "core.dirs.producer",
+    "WorkDir": "core.dirs.producer",
+}
 
-        return getattr(producer, name)
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is not None:
+        import importlib
+
+        return getattr(importlib.import_module(home), name)
     raise AttributeError(f"module 'core.dirs' has no attribute {name!r}")

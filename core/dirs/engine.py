@@ -2,7 +2,7 @@
 
 Every caller that deletes session directories goes through here: the CLI and
 the dashboard (:class:`core.dirs.backend.DirsBackend`) and the producer API
-(:class:`core.dirs.producer.SessionDir` and the session handler's prune on
+(:class:`core.dirs.sessiondir.SessionDir` and the session handler's prune on
 exit).  *Which* directories a retention rule selects is decided elsewhere
 (:mod:`core.dirs.retention`); this module decides whether each one may go and
 removes it, with the same rules for every caller:
@@ -50,6 +50,10 @@ def is_live(parsed: ParsedName, mtime: float) -> bool:
     return pid_alive(parsed.pid, not_after=max(created, mtime))
 
 
+# Process-wide by design (a contract, not an accident): the real paths of the sessions a
+# producer in this process has open.  Every prune in the process keeps them, whichever
+# SessionDir, backend or CLI call plans it; a session is held from its creation until its
+# handler releases it (core.dirs.sessiondir).  Nothing else is kept here.
 _open_here: set[str] = set()
 _open_lock = threading.Lock()
 
