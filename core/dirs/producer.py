@@ -1,6 +1,6 @@
 """The producer API: what an application uses to run inside a session directory.
 
-Compatible with the vcti-session convention (see ``design.md`` §2), so the
+Compatible with the vcti-session convention (see ``docs/interop.md``), so the
 directories an application makes here are the ones the dashboard lists, and
 the other way round::
 

@@ -1,4 +1,4 @@
-"""Guards for anything that deletes inside a base directory (design.md §5)."""
+"""Guards for anything that deletes inside a base directory (docs/architecture.md: safety)."""
 
 from __future__ import annotations
 
