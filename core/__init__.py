@@ -9,7 +9,7 @@ Rich, docker, redis or libtmux: backends load lazily, by kind.
 from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs more than the rest of
-# `import core` (design §6 budget); mypy and pyright treat any name TYPE_CHECKING as true.
+# `import core` (its budget: 1.5x `python -c pass`); mypy and pyright treat any name TYPE_CHECKING as true.
 if TYPE_CHECKING:
     from core.config import load_config
     from core.errors import (
