@@ -12,7 +12,7 @@ two stdlib-only files (from cached bytecode, about 15 ms) and runs
 adds belong to the scanner.  Results come back on its stdout as length-prefixed marshal frames
 ``(index, result)``, read by one thread per helper (blocking reads release the GIL).
 
-Why not :mod:`concurrent.futures`: see ``docs/architecture-dirs.md`` (measured).
+Why not :mod:`concurrent.futures`: see ``docs/rooms/dirs.md`` (measured).
 
 Process-wide effects: none.  Helpers are children of one :class:`HelperPool`; closing it
 kills what still runs and reaps them; reader threads are daemons that end with their pipe.
