@@ -13,7 +13,7 @@ import pytest
 
 from core.kv import MemoryStores
 from core.kv.backend import KvBackend
-from core.kv.records import KvMetadata, meta_text, read_record
+from core.kv.records import KvMetadata, custom_json, meta_text, read_record
 from core.model import Session, State
 from tests.helpers import ManualClock
 from tests.kv_helpers import kv_config, setex
@@ -204,8 +204,9 @@ def test_metadata_is_not_decoded_into_the_session() -> None:
     raw = _value('{"role": "admin", "ip": "10.0.0.1", "n": 7}')
     record = read_record(raw)
     assert record is not None
-    assert record.custom == b'{"role": "admin", "ip": "10.0.0.1", "n": 7}'
-    md = KvMetadata(("app-1", "alice", "active", "set"), "session:s", record.custom)
+    custom = custom_json(record)
+    assert custom == b'{"role": "admin", "ip": "10.0.0.1", "n": 7}'
+    md = KvMetadata("app-1", "alice", "active", "set", "session:s", custom=custom)
     assert dict(md) == {
         "sandbox": "app-1",
         "user": "alice",

@@ -48,7 +48,7 @@ from core.kv.providers import (
     canonical_provider,
     utc_now,
 )
-from core.kv.records import KvMetadata, json_record, meta_text, read_record
+from core.kv.records import KvMetadata, custom_json, json_record, meta_text, read_record
 from core.kv.schema import KvBackendConfig
 from core.kv.sources import MemorySource, RedisSource, Row, Source, prefetched
 from core.model import (
@@ -82,14 +82,13 @@ _SHARED_MAX = 4096
 
 class _Shared:
     """Equal values shared between the sessions of one listing: texts
-    (sandboxes, users, statuses, infos), the metadata heads, parsed
-    timestamps (at most _SHARED_MAX)."""
+    (sandboxes, users, statuses, infos), parsed timestamps (at most
+    _SHARED_MAX)."""
 
-    __slots__ = ("heads", "strings", "times")
+    __slots__ = ("strings", "times")
 
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
-        self.heads: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.times: dict[str, datetime | None] = {}
 
     def time(self, text: object) -> datetime | None:
@@ -219,7 +218,7 @@ class KvBackend(BaseBackend):
                 State.CORRUPT,
                 expires=now + timedelta(milliseconds=pttl) if pttl >= 0 else None,
                 info=f"not a session record ({size} bytes)",
-                metadata=KvMetadata((ttl_text,), key, None, digest, math.inf),
+                metadata=KvMetadata(None, "", "", ttl_text, key, digest=digest, flip=math.inf),
                 facts=facts,
             )
         one = shared.strings.setdefault
@@ -237,10 +236,16 @@ class KvBackend(BaseBackend):
         else:  # the producer's word stands: it never turns EXPIRED by the clock
             state = _STATUS_STATES.get(str(status), State.UNKNOWN)
             flip = math.inf
-        user_text = one(text := "" if user is None else str(user), text)
-        status_text = one(text := str(status or ""), text)
-        head: tuple[str, ...] = (sandbox, user_text, status_text, ttl_text)
-        head = shared.heads.setdefault(head, head)
+        metadata = KvMetadata(
+            sandbox,
+            one(text := "" if user is None else str(user), text),
+            one(text := str(status or ""), text),
+            ttl_text,
+            key,
+            custom=custom_json(record),
+            digest=digest,
+            flip=flip,
+        )
         info = f"{f'user {user}' if user else 'no user'} · sandbox {sandbox or '?'}"
         return Session(
             ref,
@@ -251,7 +256,7 @@ class KvBackend(BaseBackend):
             last_active=shared.time(record.last_accessed),
             expires=expires,
             info=one(info, info),
-            metadata=KvMetadata(head, key, record.custom, digest, flip),
+            metadata=metadata,
             facts=facts,
         )
 

@@ -27,8 +27,9 @@ from typing import Any
 import msgspec
 
 
-class _Fields(msgspec.Struct):
-    """The fields of a session value that a listing reads; others are skipped."""
+class Record(msgspec.Struct, gc=False):
+    """The fields of a session value that a listing reads; others are skipped.
+    ``custom_metadata`` is its JSON text (see :func:`custom_json`)."""
 
     session_id: Any = ""
     sandbox_id: Any = None
@@ -40,7 +41,7 @@ class _Fields(msgspec.Struct):
     custom_metadata: msgspec.Raw = msgspec.Raw()
 
 
-_DECODER = msgspec.json.Decoder(_Fields)
+_DECODER = msgspec.json.Decoder(Record)
 _DICT_DECODER = msgspec.json.Decoder()
 
 
@@ -67,41 +68,6 @@ def json_record(raw: bytes | str) -> dict[str, Any] | None:
     return data
 
 
-class Record:
-    """The fields of one session value that a listing reads."""
-
-    __slots__ = (
-        "created_at",
-        "custom",
-        "expires_at",
-        "last_accessed",
-        "sandbox_id",
-        "status",
-        "user_id",
-    )
-
-    def __init__(
-        self, fields: _Fields | dict[str, Any], custom: bytes | tuple[tuple[str, str], ...] | None
-    ) -> None:
-        if isinstance(fields, dict):
-            self.sandbox_id: Any = fields.get("sandbox_id")
-            self.user_id: Any = fields.get("user_id")
-            self.created_at: Any = fields.get("created_at")
-            self.expires_at: Any = fields.get("expires_at")
-            self.last_accessed: Any = fields.get("last_accessed")
-            self.status: Any = fields.get("status")
-        else:
-            self.sandbox_id = fields.sandbox_id
-            self.user_id = fields.user_id
-            self.created_at = fields.created_at
-            self.expires_at = fields.expires_at
-            self.last_accessed = fields.last_accessed
-            self.status = fields.status
-        # the JSON text of a custom_metadata object, its entries already as
-        # text (a value only json.loads reads), or None (absent or not an object)
-        self.custom = custom
-
-
 def read_record(raw: bytes | str) -> Record | None:
     """The session record in ``raw``, or None when it is not a session JSON
     object (exactly what ``json.loads`` accepts; see the module doc)."""
@@ -111,59 +77,75 @@ def read_record(raw: bytes | str) -> Record | None:
         except UnicodeDecodeError:
             return None
     try:
-        fields = _DECODER.decode(raw)
+        record = _DECODER.decode(raw)
     except (msgspec.DecodeError, UnicodeEncodeError):  # a str with a lone surrogate
         return _slow_record(raw)
-    if not isinstance(fields.session_id, str):
-        return None
-    custom = fields.custom_metadata
-    if not custom or memoryview(custom)[0] != 0x7B:  # "{": an object
-        return Record(fields, None)
-    return Record(fields, bytes(custom))
+    return record if isinstance(record.session_id, str) else None
 
 
 def _slow_record(raw: bytes | str) -> Record | None:
+    """``json.loads``'s reading; ``custom_metadata`` written back as JSON
+    (``json.loads`` gives back what it read: NaN, a lone surrogate, 1e400)."""
     data = json_record(raw)
     if data is None:
         return None
     custom = data.get("custom_metadata")
-    if not isinstance(custom, dict):
-        return Record(data, None)
-    return Record(data, tuple((k, meta_text(v)) for k, v in custom.items()))
+    return Record(
+        sandbox_id=data.get("sandbox_id"),
+        user_id=data.get("user_id"),
+        created_at=data.get("created_at"),
+        expires_at=data.get("expires_at"),
+        last_accessed=data.get("last_accessed"),
+        status=data.get("status"),
+        custom_metadata=msgspec.Raw(
+            json.dumps(custom).encode() if isinstance(custom, dict) else b""
+        ),
+    )
 
 
-def _custom_entries(custom: bytes | tuple[tuple[str, str], ...]) -> dict[str, str]:
-    if isinstance(custom, tuple):
-        return {f"meta.{k}": v for k, v in custom}
+def custom_json(record: Record) -> bytes | None:
+    """The JSON text of the record's ``custom_metadata`` object, None when
+    it has none or it is not an object."""
+    custom = record.custom_metadata
+    if not custom or memoryview(custom)[0] != 0x7B:  # "{"
+        return None
+    text = bytes(custom)
+    return None if text == b"{}" else text  # chuk's default: nothing to keep
+
+
+def _custom_entries(custom: bytes) -> dict[str, str]:
     try:
         data = _DICT_DECODER.decode(custom)
-    except msgspec.DecodeError:  # e.g. 1e400, which json.loads reads as inf
+    except msgspec.DecodeError:  # NaN, 1e400, a lone surrogate: json.loads reads them
         data = json.loads(custom.decode("utf-8"))
     return {f"meta.{k}": meta_text(v) for k, v in data.items()}
-
-
-_HEAD_NAMES = ("sandbox", "user", "status")
 
 
 class KvMetadata(Mapping[str, str]):
     """``Session.metadata`` of a KV row: ``sandbox``, ``user``, ``status``,
     ``key``, ``ttl``, then ``meta.NAME`` for each ``custom_metadata`` entry
     (a corrupt value: ``key`` and ``ttl`` only), in that order; equal to the
-    dict of the same entries.  ``custom_metadata`` is decoded from its JSON
-    text each time a ``meta.*`` entry is read, never kept decoded."""
+    dict of the same entries.  ``custom_metadata`` is kept as its JSON text
+    and decoded each time a ``meta.*`` entry is read, never kept decoded."""
 
-    __slots__ = ("_custom", "_head", "_key", "digest", "flip")
+    __slots__ = ("_custom", "_key", "_sandbox", "_status", "_ttl", "_user", "digest", "flip")
 
     def __init__(
         self,
-        head: tuple[str, ...],
+        sandbox: str | None,
+        user: str,
+        status: str,
+        ttl: str,
         key: str,
-        custom: bytes | tuple[tuple[str, str], ...] | None,
+        *,
+        custom: bytes | None = None,
         digest: int = 0,
         flip: float = 0.0,
     ) -> None:
-        # (sandbox, user, status, ttl), or (ttl,) for a corrupt value
-        self._head = head
+        self._sandbox = sandbox  # None: a corrupt value (key and ttl only)
+        self._user = user
+        self._status = status
+        self._ttl = ttl
         self._key = key
         self._custom = custom
         # the backend's: the hash of the raw value, and when (epoch s) the
@@ -172,10 +154,15 @@ class KvMetadata(Mapping[str, str]):
         self.flip = flip
 
     def _entries(self) -> dict[str, str]:
-        head = self._head
-        out = dict(zip(_HEAD_NAMES, head[:-1], strict=False))
-        out["key"] = self._key
-        out["ttl"] = head[-1]
+        if self._sandbox is None:
+            return {"key": self._key, "ttl": self._ttl}
+        out = {
+            "sandbox": self._sandbox,
+            "user": self._user,
+            "status": self._status,
+            "key": self._key,
+            "ttl": self._ttl,
+        }
         if self._custom is not None:
             out.update(_custom_entries(self._custom))
         return out
@@ -184,10 +171,16 @@ class KvMetadata(Mapping[str, str]):
         if name == "key":
             return self._key
         if name == "ttl":
-            return self._head[-1]
-        if len(self._head) > 1 and name in _HEAD_NAMES:
-            return self._head[_HEAD_NAMES.index(name)]
-        if self._custom is None or not isinstance(name, str) or not name.startswith("meta."):
+            return self._ttl
+        if self._sandbox is None or not isinstance(name, str):
+            raise KeyError(name)
+        if name == "sandbox":
+            return self._sandbox
+        if name == "user":
+            return self._user
+        if name == "status":
+            return self._status
+        if self._custom is None or not name.startswith("meta."):
             raise KeyError(name)
         return _custom_entries(self._custom)[name]
 
