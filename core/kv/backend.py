@@ -172,10 +172,12 @@ class KvBackend(BaseBackend):
             )
             self._source = RedisSource(url, config.connect_timeout, config.socket_timeout)
         self._health: BackendHealth | None = None
-        # key -> its session (or a hidden record's hash and expiry): unchanged
-        # records are not parsed again
-        self._cache: dict[str, Session | _Hidden] = {}
-        self._shown: list[Session] = []  # the cached sessions, in order
+        # what the last listing read, so unchanged records are not parsed
+        # again: the sessions shown, in order, and the hidden records' hashes
+        # and expiries.  The key -> session lookup is rebuilt from the list at
+        # each refresh (a few ms for 100k) instead of being kept beside it.
+        self._shown: list[Session] = []
+        self._hidden: dict[str, _Hidden] = {}
 
     @property
     def endpoint(self) -> str:
@@ -277,7 +279,7 @@ class KvBackend(BaseBackend):
         old hash, a 2**-64 chance, shows its change at the next expiry change).
         """
         try:
-            pages = self._source.pages(self.prefix, cold=not self._cache)
+            pages = self._source.pages(self.prefix, cold=not self._shown and not self._hidden)
         except SesstuiError as e:
             self._health = self._make_health(HealthStatus.UNAVAILABLE, e.message)
             if isinstance(e, BackendUnavailable):
@@ -285,7 +287,8 @@ class KvBackend(BaseBackend):
             raise BackendUnavailable(e.message) from e
         now = self.clock()
         now_ms = now.timestamp() * 1000
-        old = self._cache
+        old: dict[str, Session | _Hidden] = {s.facts.key or "": s for s in self._shown}
+        old.update(self._hidden)
         cache: dict[str, Session | _Hidden] = {}  # SCAN may return a key twice
         added: list[Session] = []
         shared = _Shared()
@@ -325,7 +328,7 @@ class KvBackend(BaseBackend):
             if isinstance(e, BackendUnavailable):
                 raise
             raise BackendUnavailable(e.message) from e
-        self._cache = cache
+        self._hidden = {k: v for k, v in cache.items() if not isinstance(v, Session)}
         if misses or len(cache) != len(old):
             # newest first, then by id: the unchanged rows are sorted already,
             # so timsort merges in what changed instead of sorting everything
