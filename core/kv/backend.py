@@ -291,6 +291,7 @@ class KvBackend(BaseBackend):
         old.update(self._hidden)
         cache: dict[str, Session | _Hidden] = {}  # SCAN may return a key twice
         added: list[Session] = []
+        hidden: dict[str, _Hidden] = {}
         shared = _Shared()
         misses = 0
         try:
@@ -314,12 +315,12 @@ class KvBackend(BaseBackend):
                                 cache[key] = hit
                                 continue
                         elif hit[0] == digest and abs(hit[1] - deadline) < 1000:
-                            cache[key] = hit
+                            cache[key] = hidden[key] = hit
                             continue
                     misses += 1
                     session = self._build(row, now, shared, digest)
                     if session is None:
-                        cache[key] = (digest, deadline)  # kept, not shown
+                        cache[key] = hidden[key] = (digest, deadline)  # kept, not shown
                     else:
                         cache[key] = session
                         added.append(session)
@@ -328,7 +329,7 @@ class KvBackend(BaseBackend):
             if isinstance(e, BackendUnavailable):
                 raise
             raise BackendUnavailable(e.message) from e
-        self._hidden = {k: v for k, v in cache.items() if not isinstance(v, Session)}
+        self._hidden = hidden
         if misses or len(cache) != len(old):
             # newest first, then by id: the unchanged rows are sorted already,
             # so timsort merges in what changed instead of sorting everything
