@@ -3,7 +3,10 @@
 Rows come from :mod:`core.kv.sources` (``SCAN`` pages, never ``KEYS``).  A
 helper thread fetches the next page while this one builds sessions, and
 records whose bytes and expiry instant did not change since the last refresh
-keep their :class:`Session` (no JSON parse).
+keep their :class:`Session` (no JSON parse).  Values are read by
+:mod:`core.kv.records` (msgspec; ``json.loads`` where msgspec refuses), and a
+row's metadata is a :class:`~core.kv.records.KvMetadata` that keeps
+``custom_metadata`` as its JSON text until someone reads it.
 Keys outside ``key_prefix``, and keys that are not strings, are never shown or
 touched.  A value that is not a session JSON object lists as CORRUPT (the id
 from the key); every session carries its key and whether it has no TTL as
