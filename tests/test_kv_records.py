@@ -217,3 +217,20 @@ def test_metadata_is_not_decoded_into_the_session() -> None:
         "meta.ip": "10.0.0.1",
         "meta.n": "7",
     }
+
+
+def test_metadata_compares_as_a_mapping() -> None:
+    """Equal texts compare without a decode; different texts of the same
+    mapping (spacing, key order) are still equal, as dicts are."""
+    words = ("app-1", "alice", "active", "set", "session:s")
+    a = KvMetadata(*words, custom=b'{"x": 1, "y": "2"}')
+    assert a == KvMetadata(*words, custom=b'{"x": 1, "y": "2"}')
+    assert a == KvMetadata(*words, custom=b'{"y":"2","x":1}')
+    assert a != KvMetadata(*words, custom=b'{"x": 2, "y": "2"}')
+    assert a != KvMetadata("app-2", *words[1:], custom=b'{"x": 1, "y": "2"}')
+    assert a != KvMetadata(None, *words[1:], custom=b'{"x": 1, "y": "2"}')
+    assert KvMetadata(*words) == KvMetadata(*words, custom=None)
+    assert KvMetadata(*words) != KvMetadata(*words[:3], "none", "session:s")
+    assert a != ["not", "a", "mapping"]
+    with pytest.raises(TypeError):
+        hash(a)

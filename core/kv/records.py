@@ -184,6 +184,21 @@ class KvMetadata(Mapping[str, str]):
             raise KeyError(name)
         return _custom_entries(self._custom)[name]
 
+    def __eq__(self, other: object) -> bool:
+        # the same JSON text: compare the words, no decode (a refresh compares
+        # a changed row's old and new metadata); else as mappings
+        if isinstance(other, KvMetadata) and self._custom == other._custom:
+            return (self._sandbox, self._user, self._status, self._ttl, self._key) == (
+                other._sandbox,
+                other._user,
+                other._status,
+                other._ttl,
+                other._key,
+            )
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping: unhashable, as a dict
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries())
 
