@@ -234,3 +234,16 @@ def test_metadata_compares_as_a_mapping() -> None:
     assert a != ["not", "a", "mapping"]
     with pytest.raises(TypeError):
         hash(a)
+
+
+def test_equal_custom_metadata_is_held_once() -> None:
+    """Sessions a producer gave the same metadata share one JSON text."""
+    stores = MemoryStores()
+    store = stores.store("same", clock=ManualClock(NOW))
+    for i in range(3):
+        store.setex(f"session:s{i}", 600, _value('{"role": "member"}').decode())
+    store.setex("session:other", 600, _value('{"role": "owner"}').decode())
+    listed = {s.id: s.metadata for s in KvBackend(kv_config("same"), stores=stores).list_sessions()}
+    texts = {id(md._custom) for md in listed.values() if isinstance(md, KvMetadata)}
+    assert len(texts) == 2, "three equal texts held once, the other apart"
+    assert listed["s1"]["meta.role"] == "member" and listed["other"]["meta.role"] == "owner"

@@ -85,13 +85,15 @@ _SHARED_MAX = 4096
 
 class _Shared:
     """Equal values shared between the sessions of one listing: texts
-    (sandboxes, users, statuses, infos), parsed timestamps (at most
-    _SHARED_MAX)."""
+    (sandboxes, users, statuses, infos); at most _SHARED_MAX parsed
+    timestamps and ``custom_metadata`` texts (producers often give many
+    sessions the same metadata)."""
 
-    __slots__ = ("strings", "times")
+    __slots__ = ("customs", "strings", "times")
 
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
+        self.customs: dict[bytes, bytes] = {}
         self.times: dict[str, datetime | None] = {}
 
     def time(self, text: object) -> datetime | None:
@@ -105,6 +107,13 @@ class _Shared:
             if len(times) < _SHARED_MAX:
                 times[text] = moment
         return moment  # type: ignore[return-value]
+
+    def custom(self, text: bytes | None) -> bytes | None:
+        """``text``, the first equal one of this listing."""
+        customs = self.customs
+        if text is None or len(customs) >= _SHARED_MAX:
+            return text
+        return customs.setdefault(text, text)
 
 
 _UNPARSED = object()
@@ -248,7 +257,7 @@ class KvBackend(BaseBackend):
             one(text := str(status or ""), text),
             ttl_text,
             key,
-            custom=custom_json(record),
+            custom=shared.custom(custom_json(record)),
             digest=digest,
             flip=flip,
         )
