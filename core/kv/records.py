@@ -113,12 +113,16 @@ def custom_json(record: Record) -> bytes | None:
     return None if text == b"{}" else text  # chuk's default: nothing to keep
 
 
-def _custom_entries(custom: bytes) -> dict[str, str]:
+def _custom(custom: bytes) -> dict[str, Any]:
     try:
-        data = _DICT_DECODER.decode(custom)
+        data: dict[str, Any] = _DICT_DECODER.decode(custom)
     except msgspec.DecodeError:  # NaN, 1e400, a lone surrogate: json.loads reads them
         data = json.loads(custom.decode("utf-8"))
-    return {f"meta.{k}": meta_text(v) for k, v in data.items()}
+    return data
+
+
+def _custom_entries(custom: bytes) -> dict[str, str]:
+    return {f"meta.{k}": meta_text(v) for k, v in _custom(custom).items()}
 
 
 class KvMetadata(Mapping[str, str]):
@@ -182,7 +186,11 @@ class KvMetadata(Mapping[str, str]):
             return self._status
         if self._custom is None or not name.startswith("meta."):
             raise KeyError(name)
-        return _custom_entries(self._custom)[name]
+        data = _custom(self._custom)  # one entry: no text for the others
+        key = name[5:]
+        if key not in data:
+            raise KeyError(name)
+        return meta_text(data[key])
 
     def __eq__(self, other: object) -> bool:
         # the same JSON text: compare the words, no decode (a refresh compares
