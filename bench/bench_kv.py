@@ -137,7 +137,8 @@ def _redis_rows() -> list[Row]:
                 name="kv: list_sessions first listing vs KEYS+PTTL",
                 measured=median(cold),
                 baseline=median(raw),
-                # the design's budget; measured about 2.4x: known over (see the notes)
+                # the design's budget; about 1.8x at 10k and 2.5-3x at 100k on the shared
+                # machine: known over (docs/architecture-records.md, section 5)
                 budget=1.5,
                 note=f"{shape}; parses every record (JSON + Session objects)",
             ),

@@ -8,8 +8,9 @@ Rich, docker, redis or libtmux: backends load lazily, by kind.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs more than the rest of
-# `import core` (its budget: 1.5x `python -c pass`); mypy and pyright treat any name TYPE_CHECKING as true.
+# not typing.TYPE_CHECKING: importing typing costs more than the rest of `import core` (its
+# budget: 1.5x `python -c pass`); mypy and pyright treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from core.config import load_config
     from core.errors import (
