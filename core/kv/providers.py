@@ -165,7 +165,9 @@ class MemoryStore:
             return -2
         if item[1] is None:
             return -1
-        return max(0, int((item[1] - now) * 1000))
+        # to the nearest ms: deadline - now in floats can fall a hair short of
+        # the TTL just set (a TTL of years came back 1 ms short, now and then)
+        return max(0, round((item[1] - now) * 1000))
 
     def scan(self, prefix: str) -> list[str]:
         now = self._now()
