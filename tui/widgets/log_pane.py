@@ -413,10 +413,10 @@ class LogView(ScrollView, can_focus=False):
         segments = Segment.apply_style(text.render(self.app.console), style)
         return Strip(segments, cell_len(shown))
 
-    def _on_resize(self, event: events.Resize) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._pane.settle()
 
-    async def _on_click(self, event: events.Click) -> None:
+    async def on_click(self, event: events.Click) -> None:
         row = self.scroll_offset.y + event.y
         if 0 <= row < self._pane._buf.row_count:
             self._pane.move_cursor_to_row(row)
@@ -810,10 +810,10 @@ class LogPane(Widget, can_focus=True):
 
     # -- focus and the search box -----------------------------------------------
 
-    def _on_focus(self, event: events.Focus) -> None:
+    def on_focus(self, event: events.Focus) -> None:
         self._view.refresh()
 
-    def _on_blur(self, event: events.Blur) -> None:
+    def on_blur(self, event: events.Blur) -> None:
         self._view.refresh()
 
     @on(events.DescendantFocus)
