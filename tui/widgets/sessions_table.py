@@ -12,7 +12,6 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable, Input
-from textual.widgets.data_table import RowKey
 
 from core.durations import duration_text
 from core.model import Session, SessionRef, SizeInfo
@@ -28,6 +27,12 @@ class SortText(Text):
     def __init__(self, text: str, key: object, style: str | Style = "") -> None:
         super().__init__(text, style=style, no_wrap=True, overflow="ellipsis")
         self.key = key
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        # one line, never wrapped: its width is its length.  DataTable measures
+        # every new cell (10k rows: 80k measures); Text's own measure splits
+        # the text into words for the minimum, which no column here uses.
+        return Measurement(1, self.cell_len)
 
 
 class TimeCell:
@@ -55,10 +60,14 @@ class TimeCell:
         yield self.text()
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, self.text())
+        # the columns of time cells have a fixed width (SessionsTable._fit_columns):
+        # what a cell says now is worked out when it is drawn, not when measured
+        return Measurement(1, FIXED_WIDTHS[self.column])
 
 
 FILTER_BINDING = "sessions.filter"
+# the columns whose width never changes (Name and Info share the rest)
+FIXED_WIDTHS = {"backend": 8, "state": 7, "age": 5, "active": 7, "size": 9, "ttl": 6}
 WIDE = 100  # terminal columns from which the Info column is shown
 # a first load bigger than this shows these rows at once and adds the rest in
 # chunks after the screen is drawn (10k sessions: the first screen stays fast)
@@ -261,13 +270,12 @@ class SessionsTable(VimTable[Text | TimeCell]):
         labels = _LABELS
         for key, col in self.columns.items():
             col.label = Text(self._label(str(key.value), labels[str(key.value)]))
-        self._require_update_dimensions = True
-        self.refresh()
+        self.notify_style_update()  # drops the drawn header: the new labels show
 
     def _fit_columns(self) -> None:
-        fixed = {"backend": 8, "state": 7, "age": 5, "active": 7, "size": 9}
+        fixed = {k: FIXED_WIDTHS[k] for k in ("backend", "state", "age", "active", "size")}
         if self.ttl_column:
-            fixed["ttl"] = 6
+            fixed["ttl"] = FIXED_WIDTHS["ttl"]
         if self.stats_column:
             fixed["stats"] = 16 if self.wide else 12  # "12.3% 1.2 GiB" / "12.3% 1.2 G…"
         if not self.columns:
@@ -633,13 +641,6 @@ class SessionsTable(VimTable[Text | TimeCell]):
                     k, "backend", SortText(s.backend, s.backend, style="" if head else "dim")
                 )
                 self._rendered_heads[k] = head
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # Every column has a fixed width (see _fit_columns) and every row one
-        # line, so measuring each new cell (DataTable's way: 10k rows = 80k
-        # measures) would change nothing; only the virtual size is needed.
-        fixed = self.columns and not any(c.auto_width for c in self.columns.values())
-        super()._update_dimensions(() if fixed else new_rows)
 
     def set_sort(self, column: str, *, reverse: bool | None = None) -> None:
         """Sort by ``column`` (a key of COLUMNS); ``reverse`` None keeps the direction."""
