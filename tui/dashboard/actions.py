@@ -127,7 +127,7 @@ class SessionActions:
         if not self.table.is_attached:
             return None
         if action in ("delete", "stop") and self.table.marked:
-            marked = self.table.marked_unordered()
+            marked = self.table.model.marked_unordered()
             return any(need in inv.backend(m.backend).capabilities for m in marked) or None
         sel = self.table.selected
         if sel is None:

@@ -104,7 +104,7 @@ class Selection:
     def _refresh_bindings_for(self, sel: Session | None) -> None:
         """Refresh the footer when what it offers may change: another kind of
         row, attachable or not, or another selection (not on every row)."""
-        marked = frozenset(m.backend for m in self.table.marked_unordered())
+        marked = frozenset(m.backend for m in self.table.model.marked_unordered())
         key = (sel.backend if sel else None, sel.attachable if sel else None, marked)
         if key != self._bindings_key:
             self._bindings_key = key
@@ -168,12 +168,12 @@ class Selection:
         t = self.table
         shown, total = len(t.shown), len(t.sessions)
         count = f"{shown}/{total}" if t.filter_text else f"{total}"
-        title = f"Sessions {count} · {bytes_text(t.total_bytes())}"
-        marked = t.marked_unordered()
+        title = f"Sessions {count} · {bytes_text(t.model.total_bytes())}"
+        marked = t.model.marked_unordered()
         if marked:
             title += f" · {len(marked)} selected"
             if any(m.size is not None for m in marked):  # tmux and containers have no size
-                title += f" ({bytes_text(t.total_bytes(marked))})"
+                title += f" ({bytes_text(t.model.total_bytes(marked))})"
             hidden = sum(1 for m in marked if f"{m.backend}:{m.id}" not in t.shown)
             if hidden:
                 title += f", {hidden} hidden"
@@ -204,7 +204,7 @@ class Selection:
         if not self.table.marked:
             return None
         shown = self.table.shown
-        marked = self.table.marked_sessions
+        marked = self.table.model.marked_sessions()
         acting = [m for m in marked if f"{m.backend}:{m.id}" in shown]
         if not acting:
             self.host.notify(
@@ -235,11 +235,11 @@ class Selection:
 
     def sort(self, step: int) -> None:
         self.table.cycle_sort(step)
-        self.host.notify(self.table.sort_description(), timeout=2)
+        self.host.notify(self.table.model.sort_description(), timeout=2)
 
     def sort_reverse(self) -> None:
         self.table.toggle_reverse()
-        self.host.notify(self.table.sort_description(), timeout=2)
+        self.host.notify(self.table.model.sort_description(), timeout=2)
 
     def group(self) -> None:
         self.table.set_grouped(not self.table.grouped)

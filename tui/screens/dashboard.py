@@ -103,6 +103,7 @@ class DashboardScreen(Screen[None]):
             # select-all on focus would let the next key replace them
             select_on_focus=False,
         )
+        table.filter_box = box  # the filter key's typed-ahead keys go there
         error = Static("", id="filter-error", markup=False)
         hint = Static("", id="command-hint", markup=False)
         command = CommandLine(command_words(ctx), id="command")
@@ -137,7 +138,7 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         backends = self.ctx.inventory.backends
-        self.table.backend_order = {name: i for i, name in enumerate(backends)}
+        self.table.model.backend_order = {name: i for i, name in enumerate(backends)}
         self.table.sized_backends = {name for name, b in backends.items() if is_sizer(b)}
         # a TTL column (with a live countdown) only when some backend has TTLs
         self.table.show_ttl_column(any(is_ttl_extender(b) for b in backends.values()))
@@ -298,9 +299,6 @@ class DashboardScreen(Screen[None]):
     @on(Input.Submitted, "#command")
     def _command_submitted(self, event: Input.Submitted) -> None:
         self.filters.command_submitted(event.value)
-
-    def apply_filter(self, text: str) -> None:
-        self.filters.apply(text)
 
     def show_view(self, name: str) -> None:
         self.filters.show_view(name)
