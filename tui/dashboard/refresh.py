@@ -65,7 +65,7 @@ class Refresher:
             exit_on_error=False,
         )
 
-    def _on_timer(self) -> None:
+    def _timer_fired(self) -> None:
         self._next = None
         if not self.refreshing:  # a refresh under way times the next one itself
             self.timed()
@@ -83,7 +83,7 @@ class Refresher:
             # the first one overlaps the start (drawing the first screen): not a measure
             delay = refresh_delay(interval, took) if self._timed else interval
             self._timed = True
-            self._next = self.host.set_timer(delay, self._on_timer)
+            self._next = self.host.set_timer(delay, self._timer_fired)
 
     # -- the thread side ------------------------------------------------------
 
