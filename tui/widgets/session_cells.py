@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Protocol
 
 from rich.console import Console, ConsoleOptions
-from rich.measure import Measurement
 from rich.style import Style
 from rich.text import Text
 
@@ -24,11 +23,11 @@ class SortText(Text):
         super().__init__(text, style=style, no_wrap=True, overflow="ellipsis")
         self.key = key
 
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        # one line, never wrapped: its width is its length.  DataTable measures
-        # every new cell (10k rows: 80k measures); Text's own measure splits
-        # the text into words for the minimum, which no column here uses.
-        return Measurement(1, self.cell_len)
+    # Not measured (Rich's protocol: no __rich_measure__, the caller's default):
+    # every column of the table has a fixed width (see column_widths), and
+    # DataTable measures every new cell (10k rows: 80k measures, each asking
+    # the terminal its size).
+    __rich_measure__ = None  # type: ignore[assignment]
 
 
 class TimeSource(Protocol):
@@ -60,11 +59,6 @@ class TimeCell:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         yield self.text()
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        # the columns of time cells have a fixed width (SessionsTable._fit_columns):
-        # what a cell says now is worked out when it is drawn, not when measured
-        return Measurement(1, FIXED_WIDTHS[self.column])
 
 
 FILTER_BINDING = "sessions.filter"
