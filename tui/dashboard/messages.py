@@ -8,6 +8,7 @@ that fails ends with an exception: the screen's one
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from textual.message import Message
@@ -21,7 +22,12 @@ from core.stats import SessionStats
 
 
 class RoomMessage(Message):
-    """A worker's result for one of the dashboard's rooms."""
+    """A worker's result for one of the dashboard's rooms; ``handled`` is set
+    once the room has taken it (a worker may wait for that)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handled = threading.Event()
 
 
 class SnapshotListed(RoomMessage):

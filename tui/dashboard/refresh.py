@@ -18,6 +18,7 @@ from tui.context import AppContext
 from tui.dashboard.messages import (
     Notice,
     RefreshDone,
+    RoomMessage,
     SizesMeasured,
     SnapshotListed,
 )
@@ -105,7 +106,8 @@ class Refresher:
             return
         relations = related_with_reasons(snap.sessions)  # file system calls: not on the UI
         post = self.host.post_message
-        post(SnapshotListed(snap, relations))
+        if not self._hand(worker, SnapshotListed(snap, relations)):
+            return
         measurable = inv.measurable(snap.sessions)
         batch: list[tuple[SessionRef, SizeInfo]] = []
         sizes: dict[SessionRef, SizeInfo] = {}
@@ -119,7 +121,8 @@ class Refresher:
                 sizes[ref] = size
                 done += 1
                 if time.monotonic() - last_post > SIZES_EVERY:
-                    post(SizesMeasured(batch, done, len(measurable)))
+                    if not self._hand(worker, SizesMeasured(batch, done, len(measurable))):
+                        return
                     batch = []
                     last_post = time.monotonic()
         except Exception as exc:  # noqa: BLE001 - sizes are extras; the table stays
@@ -128,10 +131,23 @@ class Refresher:
                 post(Notice(describe_error(exc), title=title, severity="warning"))
         # a session gone between listing and measuring is never measured: the
         # count ends here, whatever it reached
-        post(SizesMeasured(batch, len(measurable), len(measurable)))
+        if not self._hand(worker, SizesMeasured(batch, len(measurable), len(measurable))):
+            return
         if not self._compared:
             self._compared = True
             self._since_last_open(snap, sizes)
+
+    def _hand(self, worker: Worker[None], message: RoomMessage) -> bool:
+        """Post ``message`` and wait until the UI has taken it, as
+        ``call_from_thread`` did: a listing never runs ahead of the table, and
+        the UI's work on the rows counts in the refresh's cost.  False when the
+        refresh was cancelled (or the screen is gone) meanwhile."""
+        if not self.host.post_message(message):
+            return False
+        while not message.handled.wait(0.05):
+            if worker.is_cancelled or not self.host.is_attached:
+                return False
+        return True
 
     def _since_last_open(self, snap: Snapshot, sizes: dict[SessionRef, SizeInfo]) -> None:
         """Once per run, after the first full listing: what appeared, went or

@@ -101,4 +101,7 @@ class Rooms:
 
     def deliver(self, event: msg.RoomMessage) -> None:
         """A worker's result: to the room that owns what it changes."""
-        self.routes[type(event)](event)
+        try:
+            self.routes[type(event)](event)
+        finally:
+            event.handled.set()
