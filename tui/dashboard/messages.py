@@ -28,6 +28,7 @@ class RoomMessage(Message):
     def __init__(self) -> None:
         super().__init__()
         self.handled = threading.Event()
+        self.cost = 0.0  # CPU seconds the UI spent taking it
 
 
 class SnapshotListed(RoomMessage):
@@ -37,6 +38,7 @@ class SnapshotListed(RoomMessage):
         super().__init__()
         self.snap = snap
         self.relations = relations
+        self.failed = False  # the UI could not apply it: the refresh ends there
 
 
 class SizesMeasured(RoomMessage):
@@ -50,11 +52,11 @@ class SizesMeasured(RoomMessage):
 
 
 class RefreshDone(RoomMessage):
-    """A refresh is over; it started at ``started`` (process CPU seconds)."""
+    """A refresh is over; it cost ``took`` s of the process's CPU time."""
 
-    def __init__(self, started: float) -> None:
+    def __init__(self, took: float) -> None:
         super().__init__()
-        self.started = started
+        self.took = took
 
 
 class Notice(RoomMessage):

@@ -71,11 +71,10 @@ class Refresher:
         if not self.refreshing:  # a refresh under way times the next one itself
             self.timed()
 
-    def done(self, started: float) -> None:
-        """A refresh is over (the UI has applied it): time the next one.  Its
-        cost is the app's CPU time (every thread) since it started, not the wall
-        clock: a refresh that waits on a slow server costs nothing."""
-        took = time.process_time() - started
+    def done(self, took: float) -> None:
+        """A refresh is over; it cost ``took`` s of the app's CPU time (every
+        thread, the UI's work on its rows included: the worker waited for it),
+        not the wall clock: a refresh that waits on a slow server costs nothing."""
         self.refreshing = False
         interval = self.ctx.config.ui.refresh_seconds
         if interval > 0 and self.ctx.live:
@@ -91,22 +90,25 @@ class Refresher:
     def _work(self) -> None:
         worker = get_current_worker()
         started = time.process_time()
+        waited = [0.0]  # CPU the app spent on other things while this refresh waited
         try:
-            self._once(worker)
+            self._once(worker, waited)
         finally:
             # however the refresh ended, the next one is timed; a cancelled
             # one leaves that to its successor
             if not worker.is_cancelled:
-                self.host.post_message(RefreshDone(started))
+                took = time.process_time() - started - waited[0]
+                self.host.post_message(RefreshDone(took))
 
-    def _once(self, worker: Worker[None]) -> None:
+    def _once(self, worker: Worker[None], waited: list[float]) -> None:
         inv = self.ctx.inventory
         snap = inv.refresh()  # an error ends the worker: the screen reports it
         if worker.is_cancelled:
             return
         relations = related_with_reasons(snap.sessions)  # file system calls: not on the UI
         post = self.host.post_message
-        if not self._hand(worker, SnapshotListed(snap, relations)):
+        listed = SnapshotListed(snap, relations)
+        if not self._hand(worker, waited, listed) or listed.failed:
             return
         measurable = inv.measurable(snap.sessions)
         batch: list[tuple[SessionRef, SizeInfo]] = []
@@ -121,7 +123,7 @@ class Refresher:
                 sizes[ref] = size
                 done += 1
                 if time.monotonic() - last_post > SIZES_EVERY:
-                    if not self._hand(worker, SizesMeasured(batch, done, len(measurable))):
+                    if not self._hand(worker, waited, SizesMeasured(batch, done, len(measurable))):
                         return
                     batch = []
                     last_post = time.monotonic()
@@ -131,22 +133,26 @@ class Refresher:
                 post(Notice(describe_error(exc), title=title, severity="warning"))
         # a session gone between listing and measuring is never measured: the
         # count ends here, whatever it reached
-        if not self._hand(worker, SizesMeasured(batch, len(measurable), len(measurable))):
+        if not self._hand(worker, waited, SizesMeasured(batch, len(measurable), len(measurable))):
             return
         if not self._compared:
             self._compared = True
             self._since_last_open(snap, sizes)
 
-    def _hand(self, worker: Worker[None], message: RoomMessage) -> bool:
+    def _hand(self, worker: Worker[None], waited: list[float], message: RoomMessage) -> bool:
         """Post ``message`` and wait until the UI has taken it, as
         ``call_from_thread`` did: a listing never runs ahead of the table, and
-        the UI's work on the rows counts in the refresh's cost.  False when the
-        refresh was cancelled (or the screen is gone) meanwhile."""
+        the UI's work on the rows counts in the refresh's cost, but not what
+        the UI did before it came to the message (it waits in the screen's
+        queue; ``call_from_thread`` ran at once).  False when the refresh was
+        cancelled (or the screen is gone) meanwhile."""
+        before = time.process_time()
         if not self.host.post_message(message):
             return False
         while not message.handled.wait(0.05):
             if worker.is_cancelled or not self.host.is_attached:
                 return False
+        waited[0] += max(0.0, time.process_time() - before - message.cost)
         return True
 
     def _since_last_open(self, snap: Snapshot, sizes: dict[SessionRef, SizeInfo]) -> None:

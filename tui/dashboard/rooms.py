@@ -3,6 +3,7 @@ the rooms it talks to; and which room takes each worker result."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +86,7 @@ class Rooms:
         self.routes: dict[type[msg.RoomMessage], Callable[[Any], None]] = {
             msg.SnapshotListed: on_snapshot,
             msg.SizesMeasured: lambda e: sel.sizes_measured(e.sizes, e.done, e.total),
-            msg.RefreshDone: lambda e: self.refresher.done(e.started),
+            msg.RefreshDone: lambda e: self.refresher.done(e.took),
             msg.Notice: lambda e: host.notify(
                 e.text, title=e.title, severity=e.severity, timeout=e.timeout
             ),
@@ -101,7 +102,9 @@ class Rooms:
 
     def deliver(self, event: msg.RoomMessage) -> None:
         """A worker's result: to the room that owns what it changes."""
+        started = time.thread_time()
         try:
             self.routes[type(event)](event)
         finally:
+            event.cost = time.thread_time() - started
             event.handled.set()

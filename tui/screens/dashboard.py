@@ -235,6 +235,7 @@ class DashboardScreen(Screen[None]):
         try:
             self._apply_snapshot(event.snap, event.relations)
         except Exception as exc:  # noqa: BLE001 - the next refresh is timed all the same
+            event.failed = True  # the refresh ends there (no sizes), as a raise in it would
             self.log.error(f"applying a refresh failed: {exc!r}")  # noqa: TRY400 - Textual's log
 
     def _apply_snapshot(self, snap: Snapshot, relations: dict[SessionRef, list[Relation]]) -> None:
