@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeGuard, TypeVar, runtime_checkable
 
 from core.config.records import SessionSpec
 from core.errors import ActionNotSupported, SessionNotFound
@@ -162,6 +162,46 @@ class DescribesStop(Protocol):
     (which signal, what is waited for); one sentence each."""
 
     def describe_stop(self, session_id: str, *, timeout: float) -> StopDescription: ...
+
+
+@runtime_checkable
+class RecordViewer(Protocol):
+    """Shows a session's stored record as text (a JSON file's record)."""
+
+    def record_text(self, session_id: str) -> str: ...
+
+
+@runtime_checkable
+class Sizer(Protocol):
+    """Measures sessions' sizes after listing (disk bytes, files)."""
+
+    capabilities: Capability
+
+    def measure(self, session_ids: Iterable[str]) -> Iterator[tuple[str, SizeInfo]]: ...
+
+
+@runtime_checkable
+class TtlExtender(Protocol):
+    """Extends a session's TTL, or expires it now (a TTL of zero)."""
+
+    capabilities: Capability
+
+    def extend(self, session_id: str, ttl: timedelta) -> None: ...
+
+
+# BaseBackend has a default ``measure`` and ``extend`` (both unsupported), so
+# every backend has their shape: for these two roles the flag says whether the
+# method is the backend's own.
+
+
+def is_sizer(backend: object) -> TypeGuard[Sizer]:
+    """Does ``backend`` measure sizes (the :class:`Sizer` role)?"""
+    return isinstance(backend, Sizer) and Capability.SIZES in backend.capabilities
+
+
+def is_ttl_extender(backend: object) -> TypeGuard[TtlExtender]:
+    """Does ``backend`` extend TTLs (the :class:`TtlExtender` role)?"""
+    return isinstance(backend, TtlExtender) and Capability.EXTEND in backend.capabilities
 
 
 class BaseBackend:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from rich.style import Style
 from rich.text import Text
@@ -18,13 +18,12 @@ from textual.worker import get_current_worker
 from core.backend import pump
 from core.logmerge import MergedLine, MergedTail
 from core.model import SessionRef
+from tui.context import AppContext, app_context
 from tui.inbox import Inbox
+from tui.keys import keys_for
 from tui.screens.help import HelpScreen
 from tui.theme_style import theme_style
 from tui.widgets.log_pane import LogPane, SourceStyle
-
-if TYPE_CHECKING:
-    from tui.app import SesstuiApp
 
 # source colours, in turn: distinct in the 16-colour theme for the first five
 SOURCE_COLOURS = ("primary", "success", "warning", "secondary", "error", "accent")
@@ -54,7 +53,10 @@ class MergedLogScreen(Screen[None]):
         Binding("escape,q", "back", "Back", id="merged.back"),
     ]
 
-    app: SesstuiApp  # narrowed for our app's attributes
+    @property
+    def ctx(self) -> AppContext:
+        """The app's services (config, inventory, clock, the error modal)."""
+        return app_context(self)
 
     def __init__(self, refs: list[SessionRef], labels: dict[SessionRef, str]) -> None:
         super().__init__()
@@ -74,7 +76,7 @@ class MergedLogScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="merged-header")
-        yield LogPane(max_lines=self.app.config.ui.log_lines * 20, id="merged-log")
+        yield LogPane(max_lines=self.ctx.config.ui.log_lines * 20, id="merged-log")
         yield Footer(compact=True)
 
     @property
@@ -97,7 +99,7 @@ class MergedLogScreen(Screen[None]):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._update_header())
         self._update_header()
         self._tail = MergedTail(
-            self.app.inventory, self.refs, lines=self.app.config.ui.log_lines, labels=self.labels
+            self.ctx.inventory, self.refs, lines=self.ctx.config.ui.log_lines, labels=self.labels
         )
         self.tail_worker(self._tail)
 
@@ -184,21 +186,9 @@ class MergedLogScreen(Screen[None]):
         self._last_key = event.key
 
     def _mute_keys(self) -> list[str]:
-        """The keys bound to ``merged.mute`` in force, in order: the Nth mutes source N.
-
-        Textual applies the app's keymap to a copy of the screen's bindings
-        each time it looks a key up (``Screen._binding_chain``); this does the
-        same, so a remapped ``merged.mute`` (``ui.keymap``) is what counts.
-        """
-        bindings = self._bindings.copy()
-        keymap = self.app._keymap
-        if keymap:
-            bindings.apply_keymap(keymap)
-        return [
-            key
-            for key, found in bindings.key_to_bindings.items()
-            if any(b.id == MUTE_ID for b in found)
-        ]
+        """The keys bound to ``merged.mute`` in force (after ``ui.keymap``), in
+        order: the Nth mutes source N."""
+        return keys_for(self, MUTE_ID)
 
     def _key_display(self, key: str) -> str:
         return self.app.get_key_display(Binding(key, "mute"))

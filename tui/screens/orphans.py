@@ -18,6 +18,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from core.inventory import describe_error
 from core.model import PrunePlan, PruneResult
 from core.orphans import CATEGORIES, Orphan, OrphanReport, find_orphans, load_orphans
+from tui.context import AppContext, app_context
 from tui.formatting import bytes_text
 from tui.screens.error import ErrorScreen
 from tui.screens.plan import PlanScreen
@@ -26,7 +27,6 @@ from tui.widgets.vim_table import VimTable
 if TYPE_CHECKING:
     from core.config.records import AppConfig
     from core.inventory import Inventory
-    from tui.app import SesstuiApp
 
 OrphansLoader = Callable[["Inventory", "AppConfig"], OrphanReport]
 """Computes the report; runs in a thread worker.  Default: :func:`core.orphans.load_orphans`."""
@@ -60,7 +60,10 @@ class OrphansScreen(Screen[None]):
         Binding("escape,q", "back", "Back", id="orphans.back"),
     ]
 
-    app: SesstuiApp  # narrowed for our app's attributes
+    @property
+    def ctx(self) -> AppContext:
+        """The app's services (config, inventory, clock, the error modal)."""
+        return app_context(self)
 
     def __init__(self, orphans_loader: OrphansLoader | None = None) -> None:
         super().__init__()
@@ -103,7 +106,7 @@ class OrphansScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="orphans", exit_on_error=False)
     def load_worker(self) -> None:
         try:
-            report = self._loader(self.app.inventory, self.app.config)
+            report = self._loader(self.ctx.inventory, self.ctx.config)
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self._load_failed, exc)
             return
@@ -115,7 +118,7 @@ class OrphansScreen(Screen[None]):
         self.query_one("#orphans-summary", Static).update(
             f"Could not look for orphans: {describe_error(exc)}"
         )
-        self.app.show_error(exc)
+        self.ctx.show_error(exc)
 
     def _apply(self, report: OrphanReport) -> None:
         """Show ``report``: rows by key (kept, updated, added, removed), then
@@ -223,7 +226,7 @@ class OrphansScreen(Screen[None]):
             if why_not:
                 self.app.call_from_thread(self._not_orphan, orphan, why_not)
                 return
-            plans = self.app.inventory.plan_delete([orphan.ref])
+            plans = self.ctx.inventory.plan_delete([orphan.ref])
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
             self.app.call_from_thread(self._plan_failed, exc)
             return
@@ -234,8 +237,8 @@ class OrphansScreen(Screen[None]):
         orphan that can be), from a fresh refresh of every backend (usage is
         judged against all of them).  Runs in the plan worker."""
         assert orphan.ref is not None  # noqa: S101 - the caller checked it
-        snapshot = self.app.inventory.refresh()
-        report = find_orphans(snapshot, self.app.config, backends=[orphan.ref.backend])
+        snapshot = self.ctx.inventory.refresh()
+        report = find_orphans(snapshot, self.ctx.config, backends=[orphan.ref.backend])
         now = next(
             (o for o in report if o.ref == orphan.ref and o.category == orphan.category), None
         )
@@ -263,7 +266,7 @@ class OrphansScreen(Screen[None]):
 
     def _plan_failed(self, exc: BaseException) -> None:
         self.table.border_subtitle = ""
-        self.app.show_error(exc)
+        self.ctx.show_error(exc)
 
     def _confirm(self, plans: list[PrunePlan]) -> None:
         def done(ok: bool | None) -> None:
@@ -280,15 +283,15 @@ class OrphansScreen(Screen[None]):
             )
             return
         names = {str(o.ref): o.name for o in self._by_key.values() if o.ref and o.name}
-        typed = self.app.inventory.needs_typed_confirm(plans)
+        typed = self.ctx.inventory.needs_typed_confirm(plans)
         self.app.push_screen(PlanScreen(plans, "Delete", names, typed=typed), done)
 
     @work(thread=True, exclusive=True, group="orphans-plan", exit_on_error=False)
     def execute_worker(self, plans: list[PrunePlan]) -> None:
         try:
-            results = self.app.inventory.execute(plans, action="delete")
+            results = self.ctx.inventory.execute(plans, action="delete")
         except Exception as exc:  # noqa: BLE001 - shown in the error modal
-            self.app.call_from_thread(self.app.show_error, exc)
+            self.app.call_from_thread(self.ctx.show_error, exc)
             return
         self.app.call_from_thread(self._executed, results)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 # the keys the footer adds, in this order, while they fit the terminal's
 # width (keys declared with show=True always show; at 80 columns only they fit)
@@ -32,15 +36,116 @@ WIDER_KEYS: tuple[str, ...] = (
 PALETTE_WIDTH = 12  # "▏^p palette" and its margin
 
 
+class KeyChip(Widget):
+    """One key of the footer: the key, then what it does; a click presses it.
+    (Drawn as Textual's own footer keys are, from public API only.)"""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"key-chip--key", "key-chip--description"}
+
+    DEFAULT_CSS = """
+    KeyChip {
+        width: auto;
+        height: 1;
+        text-wrap: nowrap;
+        background: $footer-item-background;
+        .key-chip--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+            padding: 0 1;
+        }
+        .key-chip--description {
+            padding: 0 1 0 0;
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        &:hover {
+            pointer: pointer;
+            color: $footer-key-foreground;
+            background: $block-hover-background;
+        }
+        &.-disabled { text-style: dim; }
+        &.-compact {
+            .key-chip--key { padding: 0; }
+            .key-chip--description { padding: 0 0 0 1; }
+        }
+    }
+    """
+
+    compact = reactive(True)
+    """Display compact style."""
+
+    def __init__(
+        self,
+        key: str,
+        key_display: str,
+        description: str,
+        *,
+        enabled: bool = True,
+        tooltip: str = "",
+        classes: str = "",
+    ) -> None:
+        self.key = key
+        self.key_display = key_display
+        self.description = description
+        self.enabled = enabled
+        super().__init__(classes=classes if enabled else f"{classes} -disabled")
+        self.set_reactive(Widget.shrink, False)
+        if tooltip:
+            self.tooltip = tooltip
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-chip--key")
+        key_pad = self.get_component_styles("key-chip--key").padding
+        if not self.description:
+            text = Text.assemble((self.key_display, key_style))
+        else:
+            desc_style = self.get_component_rich_style("key-chip--description")
+            desc_pad = self.get_component_styles("key-chip--description").padding
+            text = Text.assemble(
+                (" " * key_pad.left + self.key_display + " " * key_pad.right, key_style),
+                (" " * desc_pad.left + self.description + " " * desc_pad.right, desc_style),
+            )
+        text.stylize_before(self.rich_style)
+        return text
+
+    def on_mouse_down(self) -> None:
+        if self.enabled:
+            self.app.simulate_key(self.key)
+        else:
+            self.app.bell()
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+
+
 class KeyFooter(Footer):
     """Textual's footer, plus as many keys of ``WIDER_KEYS`` as the terminal's
     width leaves room for (laid out again when the width changes)."""
+
+    DEFAULT_CSS = """
+    KeyFooter {
+        &.-compact KeyChip { margin-right: 1; }
+        KeyChip.-command-palette {
+            dock: right;
+            padding-right: 1;
+            border-left: vkey $foreground 20%;
+        }
+        &.-compact KeyChip.-command-palette { padding-right: 0; }
+    }
+    """
 
     def __init__(self, *, wider: Sequence[str] = WIDER_KEYS, compact: bool = False) -> None:
         super().__init__(compact=compact)
         self.wider = tuple(wider)
         self.extra: frozenset[str] = frozenset()  # the wider keys shown now
         self._width = -1
+        self.ready = False  # the screen has said which bindings are in force
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        self.ready = True
+        super().bindings_changed(screen)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.app.size.width != self._width:
@@ -66,7 +171,7 @@ class KeyFooter(Footer):
         return [x for x in bindings if x[0].show or x[0].id in extra]
 
     def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
+        if not self.ready:
             return
         active = self.screen.active_bindings
         shown: dict[str, tuple[Binding, bool, str]] = {}  # one key per action, as Footer
@@ -75,12 +180,11 @@ class KeyFooter(Footer):
         chosen = self._choose(list(shown.values()))
         self.styles.grid_size_columns = len(chosen)
         for binding, enabled, tooltip in chosen:
-            yield FooterKey(
+            yield KeyChip(
                 binding.key,
                 self.app.get_key_display(binding),
                 binding.description,
-                binding.action,
-                disabled=not enabled,
+                enabled=enabled,
                 tooltip=tooltip,
             ).data_bind(compact=Footer.compact)
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
@@ -88,12 +192,11 @@ class KeyFooter(Footer):
                 _node, binding, enabled, tooltip = active[self.app.COMMAND_PALETTE_BINDING]
             except KeyError:
                 return
-            yield FooterKey(
+            yield KeyChip(
                 binding.key,
                 self.app.get_key_display(binding),
                 binding.description,
-                binding.action,
                 classes="-command-palette",
-                disabled=not enabled,
+                enabled=enabled,
                 tooltip=binding.tooltip or binding.description,
             )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 Cell = TypeVar("Cell")
 
@@ -25,3 +26,39 @@ class VimTable(DataTable[Cell]):
         Binding("g", "scroll_top", "Top", show=False, id="table.top"),
         Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
     ]
+
+
+class TypeaheadTable(VimTable[Cell]):
+    """A table whose owner has a text box opened by a key (``typeahead_binding``,
+    a binding id): keys typed in the same burst as that key (one packet over
+    SSH) reach the table first, and go to the box until it has the focus.
+
+    Not a key dispatcher: the opening binding still runs through BINDINGS.
+    Bindings run only after a key has bubbled back to the app, so the table
+    sees those keys before the box can."""
+
+    typeahead_binding = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.typeahead_target: Input | None = None  # the box taking the keys now
+        self.filter_box: Input | None = None  # the box the binding opens (the owner's)
+
+    def on_key(self, event: events.Key) -> None:
+        target = self.typeahead_target
+        if target is not None and event.is_printable and event.character:
+            # (editing keys are not forwarded: the box's own bindings may run
+            # for the same key once it has the focus, and delete twice)
+            event.stop()
+            event.prevent_default()
+            target.insert_text_at_cursor(event.character)
+            return
+        active = self.screen.active_bindings.get(event.key)
+        if active is not None and active.binding.id == self.typeahead_binding:
+            self.typeahead_target = self.filter_box
+
+    def on_paste(self, event: events.Paste) -> None:
+        # a paste right behind the opening key reaches the table too
+        if self.typeahead_target is not None:
+            event.stop()
+            self.typeahead_target.insert_text_at_cursor(event.text)

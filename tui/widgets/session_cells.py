@@ -1,0 +1,270 @@
+"""The sessions table's cells and columns: what each column shows, how it
+sorts, and the cells that work their text out when drawn (ages, TTLs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from rich.console import Console, ConsoleOptions
+from rich.style import Style
+from rich.text import Text
+
+from core.durations import duration_text
+from core.model import Session, SessionRef
+from tui.formatting import age_text, size_text
+
+
+class SortText(Text):
+    """A cell that knows how it sorts (its text may not, e.g. ``3h`` vs ``2d``)."""
+
+    def __init__(self, text: str, key: object, style: str | Style = "") -> None:
+        super().__init__(text, style=style, no_wrap=True, overflow="ellipsis")
+        self.key = key
+
+    # Not measured (Rich's protocol: no __rich_measure__, the caller's default):
+    # every column of the table has a fixed width (see column_widths), and
+    # DataTable measures every new cell (10k rows: 80k measures, each asking
+    # the terminal its size).
+    __rich_measure__ = None  # type: ignore[assignment]
+
+
+class TimeSource(Protocol):
+    """What a time cell asks its table: the clock, and the text for a time."""
+
+    def clock(self) -> datetime: ...
+
+    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text: ...
+
+
+class TimeCell:
+    """A cell that depends on the clock (age, last active, TTL): its text is
+    worked out when the row is drawn, so time passing writes no cell; only
+    the rows on screen are ever worked out (see :meth:`SessionsTable.tick`)."""
+
+    __slots__ = ("column", "key", "table", "when")
+
+    def __init__(self, table: TimeSource, column: str, when: datetime | None, key: object) -> None:
+        self.table = table
+        self.column = column
+        self.when = when
+        self.key = key  # how it sorts (see SortText)
+
+    def text(self) -> Text:
+        return self.table.time_text(self.column, self.when, self.table.clock())
+
+    def __str__(self) -> str:
+        return self.text().plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        yield self.text()
+
+
+FILTER_BINDING = "sessions.filter"
+# the columns whose width never changes (Name and Info share the rest)
+FIXED_WIDTHS = {"backend": 8, "state": 7, "age": 5, "active": 7, "size": 9, "ttl": 6}
+WIDE = 100  # terminal columns from which the Info column is shown
+# a first load bigger than this shows these rows at once and adds the rest in
+# chunks after the screen is drawn (10k sessions: the first screen stays fast)
+FIRST_SCREEN = 200
+CHUNK = 2000
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("backend", "Backend"),
+    ("name", "Name"),
+    ("state", "State"),
+    ("age", "Age"),
+    ("active", "Active"),
+    ("size", "Size"),
+    ("ttl", "TTL"),
+    ("info", "Info"),
+)
+
+
+SORTABLE = tuple(key for key, _ in COLUMNS)
+# live stats (S): shown before Info when on; not a sort key (it changes each reading)
+STATS_COLUMN = ("stats", "Stats")
+LABELS = dict((*COLUMNS, STATS_COLUMN))
+TIME_COLUMNS = ("age", "active", "ttl")
+
+# the Session field each column shows: a row whose fields are unchanged keeps its cells
+FIELDS: dict[str, str] = {
+    "backend": "backend",
+    "name": "name",
+    "state": "state",
+    "age": "created",
+    "active": "last_active",
+    "size": "size",
+    "ttl": "expires",
+    "info": "info",
+}
+MARK = "● "  # the prefix of a marked (multi-selected) row's name
+
+
+# each column's natural order (first row first), and its inverse, in words
+NATURAL: dict[str, tuple[str, str]] = {
+    "age": ("newest first", "oldest first"),
+    "active": ("most recently active first", "least recently active first"),
+    "size": ("largest first", "smallest first"),
+    "ttl": ("soonest to expire first", "latest to expire first"),
+}
+
+
+def ref_key(ref: SessionRef) -> str:
+    return f"{ref.backend}:{ref.id}"
+
+
+def _ts(when: datetime | None) -> float | None:
+    return when.timestamp() if when is not None else None
+
+
+def sort_value(s: Session, column: str, now: datetime) -> tuple[int, object]:
+    """How ``s`` sorts by ``column``: ``(0, value)``, or ``(1, 0)`` when the value
+    is unknown, so unknowns sort last in either direction of the column.
+
+    Each column's natural first row: youngest (age, active), largest (size),
+    soonest to expire (ttl); text columns alphabetically.
+    """
+    value: object | None
+    if column == "backend":
+        value = s.backend
+    elif column == "name":
+        value = s.name.lower()
+    elif column == "state":
+        value = s.state.value
+    elif column == "age":
+        created = _ts(s.created)
+        value = None if created is None else -created
+    elif column == "active":
+        last = _ts(s.last_active)
+        value = None if last is None else -last
+    elif column == "size":
+        value = None if s.size is None else -s.size.disk
+    elif column == "ttl":
+        value = None if s.expires is None else (s.expires - now).total_seconds()
+    else:
+        value = s.info.lower() or None
+    return (1, 0) if value is None else (0, value)
+
+
+def visible_columns(*, wide: bool, ttl: bool, stats: bool) -> tuple[tuple[str, str], ...]:
+    """The columns shown: below WIDE columns the Info column yields its room to
+    Name (the detail panel shows the same information); TTL only when some
+    backend has TTLs; the live stats before Info when on."""
+    hidden = {"ttl"} if not ttl else set()
+    if not wide:
+        hidden.add("info")
+    shown = tuple(c for c in COLUMNS if c[0] not in hidden)
+    if stats:
+        at = len(shown) - (1 if wide else 0)  # before Info
+        shown = (*shown[:at], STATS_COLUMN, *shown[at:])
+    return shown
+
+
+def column_widths(width: int, *, wide: bool, ttl: bool, stats: bool) -> dict[str, int]:
+    """Each column's width in a table ``width`` cells wide: fixed ones, and
+    Name (and Info when wide) share the rest."""
+    fixed = {k: FIXED_WIDTHS[k] for k in ("backend", "state", "age", "active", "size")}
+    if ttl:
+        fixed["ttl"] = FIXED_WIDTHS["ttl"]
+    if stats:
+        fixed["stats"] = 16 if wide else 12  # "12.3% 1.2 GiB" / "12.3% 1.2 G…"
+    cols = visible_columns(wide=wide, ttl=ttl, stats=stats)
+    avail = max(14, width - 2 * len(cols) - sum(fixed.values()) - 1)
+    if wide:
+        name_w = min(34, avail * 2 // 3)
+        return {**fixed, "name": name_w, "info": max(6, avail - name_w)}
+    return {**fixed, "name": avail}
+
+
+def column_label(key: str, sort_column: str, reverse: bool) -> str:
+    """A column's header: the sort column shows its direction."""
+    label = LABELS[key]
+    if key != sort_column:
+        return label
+    return label + ("▲" if reverse else "▼")
+
+
+def stats_cell(text: str) -> SortText:
+    """The live stats cell ("…" while not read yet; "-" none; "?" unknown)."""
+    return SortText(text, text, style="dim" if text in ("…", "-", "?") else "")
+
+
+class CellMaker:
+    """A row's cells and the time cells' texts, in the theme's colours
+    (cached per theme: 10k rows, a few colours)."""
+
+    def __init__(self, table: TimeSource, style_of: Callable[[str, str, bool], Style]) -> None:
+        self.table = table  # what time cells ask (see TimeCell)
+        self.style_of = style_of  # (theme, variable, bold) -> style
+        self.theme = ""
+        self._styles: dict[tuple[str, str, bool], Style] = {}
+
+    def style(self, variable: str, *, bold: bool = False) -> Style:
+        key = (self.theme, variable, bold)
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = self.style_of(self.theme, variable, bold)
+        return style
+
+    def cells(
+        self, s: Session, *, marked: bool, head: bool, sized: bool, stats: str
+    ) -> dict[str, Text | TimeCell]:
+        """The cells of ``s``'s row: ``head``, the first row of its backend
+        (grouped); ``sized``, its backend measures sizes; ``stats``, its stats text."""
+        created = s.created.timestamp() if s.created else 0.0
+        last = s.last_active.timestamp() if s.last_active else 0.0
+        expires = s.expires.timestamp() if s.expires else float("inf")
+        key = ref_key(s.ref)
+        table = self.table
+        state_style = self.style(f"state-{s.state.value}")
+        return {
+            "backend": SortText(s.backend, s.backend, style="" if head else "dim"),
+            "name": SortText(
+                MARK + s.name if marked else s.name,
+                key,
+                style=self.style("accent", bold=True) if marked else "",
+            ),
+            "state": SortText(s.state.value, s.state.value, style=state_style),
+            "age": TimeCell(table, "age", s.created, -created),
+            "active": TimeCell(table, "active", s.last_active, -last),
+            "size": SortText(
+                size_text(s.size, pending="…" if sized else "-"),
+                s.size.disk if s.size else -1,
+                style="" if s.size else "dim",
+            ),
+            "ttl": TimeCell(table, "ttl", s.expires, expires),
+            "info": SortText(s.info, s.info, style="dim"),
+            "stats": stats_cell(stats),
+        }
+
+    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text:
+        """What a time cell shows at ``now``: an age, or the TTL left (under a
+        minute in the warning colour)."""
+        if column != "ttl":
+            return Text(age_text(when, now), no_wrap=True, overflow="ellipsis", end="")
+        if when is None:
+            return Text("-", style="dim", no_wrap=True, end="")
+        left = when - now
+        soon = left.total_seconds() < 60
+        style = self.style("state-expired") if soon else Style()
+        return Text(duration_text(left), style=style, no_wrap=True, overflow="ellipsis", end="")
+
+
+def time_texts(
+    text_of: Callable[[str, datetime | None, datetime], Text],
+    columns: Sequence[str],
+    sessions: Iterable[Session],
+    now: datetime,
+) -> list[tuple[tuple[str, str], ...]]:
+    """What the time cells of these rows say at ``now`` (text and style), to
+    tell whether any changed since they were drawn."""
+    return [
+        tuple(
+            (t.plain, str(t.style))
+            for c in columns
+            for t in (text_of(c, getattr(s, FIELDS[c]), now),)
+        )
+        for s in sessions
+    ]
