@@ -273,3 +273,19 @@ def test_delete_of_an_active_session_is_refused_with_exit_1(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_config_keys_lists_every_declared_key_even_with_a_broken_config(tmp_path: Path) -> None:
+    from core.config.kinds import KNOWN_KINDS, kind
+    from core.config.schema import key_docs
+
+    broken = tmp_path / "broken.yml"
+    broken.write_text("backends: [\n")  # the reference needs no config: a broken one is fine
+    r = run_cli("--config", str(broken), "config", "keys")
+    assert r.returncode == 0, r.stderr
+    sections = ("\n" + r.stdout).split("\nbackends (kind: ")
+    for name in KNOWN_KINDS:
+        (block,) = [s for s in sections if s.startswith(f"{name})")]
+        for doc in key_docs(kind(name).schema):
+            assert f"\n  {doc.key}: " in block, (name, doc.key)
+    assert "\nui\n" in r.stdout and "\n  theme: " in r.stdout

@@ -189,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("demo", "open the dashboard on a throwaway sandbox of live sessions")
 
-    cfg = add("config", "check, show or locate the configuration")
-    cfg.add_argument("action", choices=["check", "show", "path"])
+    cfg = add("config", "check, show or locate the configuration, or list every key")
+    cfg.add_argument("action", choices=["check", "show", "path", "keys"])
     return p
 
 
@@ -205,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(theme=args.theme)
         if args.command == "journal":
             return _cmd_journal(args)  # needs no config: a broken one must not hide it
+        if args.command == "config" and args.action == "keys":
+            from core.config.reference import key_reference
+
+            print(key_reference())  # from the schemas; no config is read
+            return EXIT_OK
         config = _load(args)
         if args.command == "config":
             return _cmd_config(args, config)
