@@ -183,3 +183,35 @@ def test_the_command_line_filters_by_kind_with_completion(
     screen = terminal.wait_for("Sessions 24 ")
     assert ":tmux" not in screen.splitlines()[0]
     terminal.keys("q")
+
+
+def test_a_filter_with_enter_and_a_key_behind_it_in_one_burst(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """``/running<Enter>?`` in one packet (as over SSH): the filter applies, and
+    the ``?`` behind Enter is the dashboard's help key, not text in the box
+    (it used to land in the box: ``running?``, a query that never applied)."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = (
+        f"TMPDIR={tmpdir} PYTHONPATH={ROOT} TERM=xterm-256color "
+        f"DOCKER_HOST=unix://{tmp_path}/no-docker.sock"
+    )
+    terminal.start(f"cd {ROOT} && env {env} {sys.executable} -m tui.cli demo")
+    terminal.wait_for("Sessions 24")
+    terminal.keys("/", *"running", "Enter", "?")  # one send-keys: one burst
+    terminal.wait_for("esc to close")  # the help screen
+    terminal.keys("Escape")
+    screen = terminal.wait_for("Sessions 3/24")
+    assert "running?" not in screen and "filter: running" in screen
+    # typed slowly, the same: Enter leaves the box, the next key is the table's
+    terminal.keys("Escape")
+    terminal.wait_for("Sessions 24")
+    time.sleep(0.5)  # a key right behind ESC would read as alt+key
+    terminal.keys("/", *"running")
+    terminal.wait_for("Sessions 3/24")
+    terminal.keys("Enter", "?")
+    terminal.wait_for("esc to close")
+    terminal.keys("Escape")
+    assert "running?" not in terminal.wait_for("Sessions 3/24")
+    terminal.keys("q")

@@ -15,6 +15,7 @@ from core.registry import known_kinds
 from tui.context import AppContext
 from tui.dashboard.selection import Selection
 from tui.widgets.command_line import CommandLine
+from tui.widgets.filter_box import FilterBox
 from tui.widgets.health_bar import HealthBar
 from tui.widgets.sessions_table import SessionsTable
 
@@ -40,7 +41,7 @@ class Filters:
         table: SessionsTable,
         selection: Selection,
         *,
-        box: Input,
+        box: FilterBox,
         error: Static,
         command: CommandLine,
         hint: Static,
@@ -51,6 +52,7 @@ class Filters:
         self.table = table
         self.selection = selection
         self.box = box
+        box.accepts = self.accepts  # Enter leaves the box only with a query that parses
         self.error = error
         self.command = command
         self.hint = hint
@@ -77,6 +79,14 @@ class Filters:
         """A widget got the focus: a box that has it takes its keys itself."""
         if widget is self.box or isinstance(widget, CommandLine):
             self.table.typeahead_target = None
+
+    def accepts(self, text: str) -> bool:
+        """Whether Enter may apply ``text`` and leave the box (it parses)."""
+        try:
+            parse_query(self._with_view(text))
+        except QueryError:
+            return False
+        return True
 
     def changed(self, text: str) -> None:
         """Check the query at each key (a mistake is shown at once), but apply

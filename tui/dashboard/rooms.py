@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from core.model import Session
 from tui.context import AppContext
@@ -24,6 +24,7 @@ from tui.dashboard.selection import Selection
 from tui.dashboard.stats import LiveStats
 from tui.widgets.command_line import CommandLine
 from tui.widgets.detail_panel import DetailPanel
+from tui.widgets.filter_box import FilterBox
 from tui.widgets.health_bar import HealthBar
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
@@ -37,7 +38,7 @@ class Widgets:
     detail: DetailPanel
     log_pane: LogPane
     header: HealthBar
-    box: Input  # the filter
+    box: FilterBox  # the filter
     error: Static  # the filter's mistake, with a caret
     command: CommandLine
     hint: Static  # what the command line would complete to

@@ -36,6 +36,7 @@ from tui.screens.help import HelpScreen
 from tui.widgets.command_line import CommandLine
 from tui.widgets.detail_panel import DetailPanel
 from tui.widgets.empty_note import EmptyNote
+from tui.widgets.filter_box import FilterBox
 from tui.widgets.health_bar import HealthBar
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.log_pane import LogPane
@@ -96,7 +97,7 @@ class DashboardScreen(Screen[None]):
         table = SessionsTable(clock=ctx.clock, id="sessions")
         detail = DetailPanel(clock=ctx.clock, id="detail")
         log_pane = LogPane(max_lines=ctx.config.ui.log_lines * 20, id="log")
-        box = Input(
+        box = FilterBox(
             placeholder="filter: words, or a query: state:idle age>7d size>1G (esc clears)",
             id="filter",
             # keys typed ahead land in the box before it has the focus; a
@@ -104,6 +105,7 @@ class DashboardScreen(Screen[None]):
             select_on_focus=False,
         )
         table.filter_box = box  # the filter key's typed-ahead keys go there
+        box.hand_to = table  # and Enter's typed-behind keys come back
         error = Static("", id="filter-error", markup=False)
         hint = Static("", id="command-hint", markup=False)
         command = CommandLine(command_words(ctx), id="command")

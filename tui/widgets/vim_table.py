@@ -8,6 +8,8 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 
+from tui.widgets.filter_box import FilterBox
+
 Cell = TypeVar("Cell")
 
 
@@ -46,6 +48,13 @@ class TypeaheadTable(VimTable[Cell]):
 
     def on_key(self, event: events.Key) -> None:
         target = self.typeahead_target
+        if target is not None and event.key == "enter" and isinstance(target, FilterBox):
+            # Enter in the same burst: the box submits; the keys after it are ours
+            event.stop()
+            event.prevent_default()
+            self.typeahead_target = None
+            target.submit_ahead()
+            return
         if target is not None and event.is_printable and event.character:
             # (editing keys are not forwarded: the box's own bindings may run
             # for the same key once it has the focus, and delete twice)
