@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import ClassVar
+from weakref import WeakKeyDictionary
 
 from textual import events, on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.theme import Theme
@@ -65,8 +66,15 @@ LOG_BINDINGS: list[BindingType] = [
     Binding("left", "scroll_left", "Left", show=False),
     Binding("right", "scroll_right", "Right", show=False),
     Binding("t", "toggle_timestamps", "Times", show=False, id="logs.timestamps"),
+    Binding("w", "toggle_wrap", "Wrap", show=False, id="logs.wrap"),
     Binding("escape", "close", "Close search", show=False, id="logs.close"),
 ]
+
+
+_WRAP: WeakKeyDictionary[App[object], bool] = WeakKeyDictionary()
+"""Wrap on or off, as last chosen in any pane of an app: a pane opened later
+(another merged view) starts that way.  Kept for the app's run only (the
+remembered UI state is the dashboard's to write)."""
 
 
 class LogSearchBox(Input):
@@ -130,6 +138,8 @@ class LogPane(Widget, can_focus=True):
     | & | Filter: show only matching lines |
     | c | Context lines around matches in filter mode: 0, 2, 5 |
     | y | Copy the cursor line to the clipboard (OSC 52, works over SSH) |
+    | t | Timestamps at the start of lines shown / hidden |
+    | w | Wrap long lines at the pane's width / cut them (left / right scroll) |
     | j / k, down / up | Move the cursor |
     | home / end, pageup / pagedown | Jump; at the end the pane follows new lines |
     | escape | Clear the search, then leave filter mode |
@@ -179,6 +189,8 @@ class LogPane(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        if _WRAP.get(self.app, False):
+            self._view.set_wrap(True)
 
     def _theme_changed(self, _theme: Theme) -> None:
         self._view.clear_cache()
@@ -465,10 +477,21 @@ class LogPane(Widget, can_focus=True):
         """Show or hide each line's leading timestamp (display only: search,
         copy and the merged order still use the whole line)."""
         self._view.show_timestamps = not self._view.show_timestamps
-        self._view.clear_cache()
-        self._view.refresh()
+        self._view.relayout()  # wrapped, a line may take fewer rows
         shown = self._view.show_timestamps
         self.notify("Timestamps shown" if shown else "Timestamps hidden", timeout=2)
+
+    def action_toggle_wrap(self) -> None:
+        """Wrap long lines at the pane's width, or cut them (left/right scroll)."""
+        on = not self._view.wrap
+        self._view.set_wrap(on)
+        _WRAP[self.app] = on
+        self.notify("Long lines wrap" if on else "Long lines cut (left/right scroll)", timeout=2)
+
+    @property
+    def wrap(self) -> bool:
+        """True while long lines wrap at the pane's width."""
+        return self._view.wrap
 
     def action_copy_line(self) -> None:
         text = self.cursor_text
