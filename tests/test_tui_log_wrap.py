@@ -9,7 +9,14 @@ from rich.style import Style
 from textual.screen import Screen
 
 from core.model import LogLine
-from tests.test_tui_logs import PaneApp, numbered, type_search
+from tests.test_tui_logs import (
+    PaneApp,
+    SnapCompare,
+    numbered,
+    open_merged_then,
+    snapshot_app,
+    type_search,
+)
 from tui.screens.help import key_rows
 from tui.widgets.log_pane import LogPane
 from tui.widgets.log_view import MARK, wrap_points
@@ -143,3 +150,9 @@ async def test_a_resize_wraps_the_lines_again_at_the_new_width() -> None:
         wide = screen(pane).index("last")
         assert wide < narrow
         assert screen(pane)[wide - 1].endswith("THE-END")
+
+
+def test_merged_view_wrapped_snapshot_80x24(snap_compare: SnapCompare) -> None:
+    """Wrapped lines under their source's label: the label column stays blank
+    (its bar kept) on continuation rows, which start with the mark."""
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=open_merged_then("w"))
