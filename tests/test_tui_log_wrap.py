@@ -3,18 +3,25 @@ view's labels sized to the pane."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import cast
 
 from rich.style import Style
 from textual.screen import Screen
 
-from core.model import LogLine
+from core.model import LogLine, SessionRef
+from tests.helpers import make_session
+from tests.pilot_helpers import wait_until
 from tests.test_tui_logs import (
     PaneApp,
     SnapCompare,
+    merged_app,
     numbered,
+    open_merged,
     open_merged_then,
     snapshot_app,
+    stamp,
     type_search,
 )
 from tui.screens.help import key_rows
@@ -156,3 +163,50 @@ def test_merged_view_wrapped_snapshot_80x24(snap_compare: SnapCompare) -> None:
     """Wrapped lines under their source's label: the label column stays blank
     (its bar kept) on continuation rows, which start with the mark."""
     assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=open_merged_then("w"))
+
+
+async def test_merged_labels_follow_the_panes_width(tmp_path: Path) -> None:
+    t0 = datetime.now(UTC) - timedelta(minutes=10)
+    a = make_session(tmp_path, files={"logs/app.log": f"{stamp(t0)} alpha here\n"})
+    b = make_session(tmp_path, files={"logs/app.log": f"{stamp(t0 + timedelta(seconds=1))} b\n"})
+    refs = [SessionRef("runs", a.name), SessionRef("runs", b.name)]
+    labels = {r: f"runs:{p.name}" for r, p in zip(refs, (a, b), strict=True)}  # some 70 characters
+    longest = max(len(v) for v in labels.values())
+    app = merged_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_merged(pilot, refs, labels)
+        pane = screen.pane
+        await wait_until(pilot, lambda: pane.line_count == 2, "the merged backlog")
+        await pilot.press("home")
+        year = stamp(t0)[:4]
+        pane.search(year)  # at the start of the line's own text
+        await pilot.pause()
+        view = pane._view
+
+        def drawn() -> tuple[str, int]:
+            """The first row as drawn and the column of its highlighted match."""
+            col, at = 0, -1
+            for seg in view.render_line(0):
+                if seg.style is not None and seg.style.reverse and seg.text == year:
+                    at = col
+                col += len(seg.text)
+            return "".join(seg.text for seg in view.render_line(0)), at
+
+        def check(width: int) -> None:
+            assert pane.label_width == width
+            row, at = drawn()
+            assert row.index(" │ ") == width  # the label fitted to the column
+            assert at == width + len(" │ ")
+            assert pane.shown_lines()[0].index(" │ ") == width
+
+        check(20)  # a quarter of 80 columns
+        await pilot.resize_terminal(40, 24)
+        await pilot.pause()
+        check(10)  # narrow: the label column shrinks
+        await pilot.resize_terminal(24, 24)
+        await pilot.pause()
+        check(8)  # never under 8 columns
+        await pilot.resize_terminal(320, 24)
+        await pilot.pause()
+        check(longest)  # wide: the whole label, no wider
+        assert drawn()[0].startswith(labels[refs[0]] + " │ ")

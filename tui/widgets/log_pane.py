@@ -33,15 +33,13 @@ from textual.widgets import Input
 
 from core.model import LogLine
 from tui.widgets.log_buffer import (
-    BAR,
     CONTEXT_STEPS,
-    LABEL_MAX,
+    LABEL_MIN,
     SEPARATOR_TEXT,
     LogBuffer,
     SourceStyle,
     clean,
     compile_query,
-    fit_label,
     search_status,
 )
 from tui.widgets.log_view import LogView
@@ -178,7 +176,7 @@ class LogPane(Widget, can_focus=True):
         """What the dashboard shows in here (the session's name)."""
         self.following = False
         """Set by the owner while new lines keep coming (informational)."""
-        self.label_width = 0
+        self._widest = 0  # the longest source label
         self.query_error = ""
         self._view = LogView(self._buf, lambda: self.has_focus_within)
         self._box = LogSearchBox()
@@ -220,7 +218,7 @@ class LogPane(Widget, can_focus=True):
 
     @property
     def lines(self) -> Sequence[str]:
-        """Every line held (as shown, label included), oldest first; read only."""
+        """Every line held as shown (without a source's label), oldest first; read only."""
         return self._buf.texts
 
     @property
@@ -254,33 +252,36 @@ class LogPane(Widget, can_focus=True):
     # -- sources (the merged view) ----------------------------------------------
 
     def set_sources(self, sources: Mapping[str, SourceStyle]) -> None:
-        """Name the sources that :meth:`add_sourced` lines come from; call
-        before adding their lines (the label column's width is fixed here)."""
+        """Name the sources that :meth:`add_sourced` lines come from."""
         self._view.sources = dict(sources)
-        widest = max((len(s.label) for s in sources.values()), default=0)
-        # a wide terminal gives long labels their room: up to a quarter of it
-        room = self.app.size.width // 4 if self.is_attached else 0
-        self.label_width = min(max(LABEL_MAX, room), widest)
-        self._view.clear_cache()
-        self._view.refresh()
+        self._widest = max((len(s.label) for s in sources.values()), default=0)
+        self._fit_labels(force=True)
+
+    @property
+    def label_width(self) -> int:
+        """The label column's width: a quarter of the pane's (at least
+        ``LABEL_MIN``), no wider than the longest label; follows the pane's size."""
+        return self._view.label_width
+
+    def _fit_labels(self, *, force: bool = False) -> None:
+        width = self.outer_size.width or (self.app.size.width if self.is_attached else 0)
+        fitted = min(self._widest, max(LABEL_MIN, width // 4))
+        if fitted != self._view.label_width or force:
+            self._view.label_width = fitted
+            self._view.relayout()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._view.sources:
+            self._fit_labels()
 
     def add_sourced(self, lines: Sequence[tuple[str, LogLine]]) -> None:
-        """Append a batch of ``(source key, line)``; each line shows its source's label."""
-        width = self.label_width
-        labels = {key: fit_label(s.label, width) for key, s in self._view.sources.items()}
-
-        def items() -> Iterable[tuple[str, int, str, bool, str | None]]:
-            for key, ln in lines:
-                text = clean(ln.text)
-                shown = f"── {text} ──" if ln.notice else text
-                label = labels.get(key)
-                if label is None:
-                    yield shown, 0, ln.text, ln.notice, key
-                else:
-                    prefix = label + BAR
-                    yield prefix + shown, len(prefix), ln.text, ln.notice, key
-
-        self._append(items())
+        """Append a batch of ``(source key, line)``; each line shows its source's
+        label (drawn in front: the buffer holds the line's own text)."""
+        self._append(
+            ((f"── {t} ──" if ln.notice else t), 0, ln.text, ln.notice, key)
+            for key, ln in lines
+            for t in (clean(ln.text),)
+        )
 
     def set_hidden_sources(self, keys: Collection[str]) -> None:
         """Hide the lines of these sources (they are kept; showing them again
@@ -334,9 +335,10 @@ class LogPane(Widget, can_focus=True):
 
     def shown_lines(self) -> list[str]:
         """The text of every row in view order; separators as ``--``."""
-        buf = self._buf
+        buf, prefix = self._buf, self._view.prefix
         return [
-            SEPARATOR_TEXT if (r := buf.row(i)) < 0 else buf.text(r) for i in range(buf.row_count)
+            SEPARATOR_TEXT if (r := buf.row(i)) < 0 else prefix(r - buf.dropped) + buf.text(r)
+            for i in range(buf.row_count)
         ]
 
     def search(self, query: str) -> None:

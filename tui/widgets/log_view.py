@@ -25,7 +25,7 @@ from textual.strip import Strip
 
 from core.logmerge import timestamp_length
 from tui.theme_style import theme_style
-from tui.widgets.log_buffer import BAR, MAX_SPANS, LogBuffer, SourceStyle
+from tui.widgets.log_buffer import BAR, MAX_SPANS, LogBuffer, SourceStyle, fit_label
 
 MARK = "↳ "
 """What starts a wrapped line's continuation rows."""
@@ -105,6 +105,9 @@ class LogView(ScrollView, can_focus=False):
         self.search_text = ""  # the search in force (for "no lines match ...")
         self.show_timestamps = True  # t: the timestamp at the start of each line shown
         self.sources: dict[str, SourceStyle] = {}
+        self.label_width = 0
+        """The label column's width: a line of a source in :attr:`sources` shows
+        its label fitted to it, then the bar, then its text (drawn, never stored)."""
         self.cursor_line: int | None = None  # a line number; None: at the end
         self.stick = True  # the cursor stays on the last row as lines arrive
         self.current: int | None = None  # the match n/N last went to
@@ -134,11 +137,18 @@ class LogView(ScrollView, can_focus=False):
         self.clear_cache()
         self.changed(scroll="end" if self.stick else "cursor")
 
+    def prefix(self, n: int) -> str:
+        """The label and bar drawn before line index ``n`` ("" without a source)."""
+        source = self.buf.source[n]
+        style = self.sources.get(source) if source is not None else None
+        return "" if style is None else fit_label(style.label, self.label_width) + BAR
+
     def _shown(self, n: int) -> tuple[str, int]:
         """Line index ``n``'s text as drawn and where its own text starts."""
         buf = self.buf
-        shown = buf.texts[n]
-        start = buf.starts[n]  # the label "name │ " comes before it
+        prefix = self.prefix(n)
+        shown = prefix + buf.texts[n]
+        start = len(prefix) + buf.starts[n]
         if not self.show_timestamps:
             cut = timestamp_length(shown[start:])
             if cut:
@@ -441,7 +451,8 @@ class LogView(ScrollView, can_focus=False):
             self.cursor_line = buf.dropped
         self._layout()
         if self._tops is None:
-            self.virtual_size = Size(buf.width, buf.row_count)
+            labels = self.label_width + len(BAR) if self.sources else 0
+            self.virtual_size = Size(buf.width + labels, buf.row_count)
         else:
             self.virtual_size = Size(self._wrap_width, self._tops[-1])
         if buf.row_count == 0 and buf.filter and buf.pattern is not None:
