@@ -133,6 +133,7 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("logs", "logs.line_down", "j", "Line down"),
     ("logs", "logs.line_up", "k", "Line up"),
     ("logs", "logs.timestamps", "t", "Timestamps on/off"),
+    ("logs", "logs.wrap", "w", "Wrap long lines on/off"),
     ("logs", "logs.close", "escape", "Back"),
     ("merged", "merged.pause", "space", "Pause/resume"),
     ("merged", "merged.mute", "1,2,3,4,5,6,7,8,9", "Mute source N"),

@@ -23,8 +23,8 @@ CONTEXT_STEPS = (0, 2, 5)
 SEPARATOR_TEXT = "--"
 """How :meth:`LogPane.shown_lines` reports the separator between match groups."""
 
-LABEL_MAX = 20  # a longer source label is cut (on screens under 80 columns wide:
-# a quarter of a wider one) so the text keeps most of the width
+LABEL_MIN = 8  # the label column is a quarter of the pane's width, never narrower
+# than this (unless every label is shorter): the text keeps most of the width
 BAR = " │ "  # between a source label and the line's text
 MAX_SPANS = 200  # highlights per line; a pathological pattern cannot stall a render
 
@@ -92,7 +92,7 @@ class LogBuffer:
 
     def __init__(self, max_lines: int) -> None:
         self.max_lines = max(1, max_lines)
-        self.texts: list[str] = []  # what is shown (label prefix included)
+        self.texts: list[str] = []  # what is shown (a source's label is drawn in front)
         self.starts: list[int] = []  # where the line's own text starts in it
         self.raw: list[str] = []  # what the log said (copied by `y`)
         self.notice: list[bool] = []

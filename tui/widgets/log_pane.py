@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import ClassVar
+from weakref import WeakKeyDictionary
 
 from textual import events, on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.theme import Theme
@@ -32,15 +33,13 @@ from textual.widgets import Input
 
 from core.model import LogLine
 from tui.widgets.log_buffer import (
-    BAR,
     CONTEXT_STEPS,
-    LABEL_MAX,
+    LABEL_MIN,
     SEPARATOR_TEXT,
     LogBuffer,
     SourceStyle,
     clean,
     compile_query,
-    fit_label,
     search_status,
 )
 from tui.widgets.log_view import LogView
@@ -65,8 +64,15 @@ LOG_BINDINGS: list[BindingType] = [
     Binding("left", "scroll_left", "Left", show=False),
     Binding("right", "scroll_right", "Right", show=False),
     Binding("t", "toggle_timestamps", "Times", show=False, id="logs.timestamps"),
+    Binding("w", "toggle_wrap", "Wrap", show=False, id="logs.wrap"),
     Binding("escape", "close", "Close search", show=False, id="logs.close"),
 ]
+
+
+_WRAP: WeakKeyDictionary[App[object], bool] = WeakKeyDictionary()
+"""Wrap on or off, as last chosen in any pane of an app: a pane opened later
+(another merged view) starts that way.  Kept for the app's run only (the
+remembered UI state is the dashboard's to write)."""
 
 
 class LogSearchBox(Input):
@@ -130,6 +136,8 @@ class LogPane(Widget, can_focus=True):
     | & | Filter: show only matching lines |
     | c | Context lines around matches in filter mode: 0, 2, 5 |
     | y | Copy the cursor line to the clipboard (OSC 52, works over SSH) |
+    | t | Timestamps at the start of lines shown / hidden |
+    | w | Wrap long lines at the pane's width / cut them (left / right scroll) |
     | j / k, down / up | Move the cursor |
     | home / end, pageup / pagedown | Jump; at the end the pane follows new lines |
     | escape | Clear the search, then leave filter mode |
@@ -168,7 +176,7 @@ class LogPane(Widget, can_focus=True):
         """What the dashboard shows in here (the session's name)."""
         self.following = False
         """Set by the owner while new lines keep coming (informational)."""
-        self.label_width = 0
+        self._widest = 0  # the longest source label
         self.query_error = ""
         self._view = LogView(self._buf, lambda: self.has_focus_within)
         self._box = LogSearchBox()
@@ -179,6 +187,8 @@ class LogPane(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        if _WRAP.get(self.app, False):
+            self._view.set_wrap(True)
 
     def _theme_changed(self, _theme: Theme) -> None:
         self._view.clear_cache()
@@ -208,7 +218,7 @@ class LogPane(Widget, can_focus=True):
 
     @property
     def lines(self) -> Sequence[str]:
-        """Every line held (as shown, label included), oldest first; read only."""
+        """Every line held as shown (without a source's label), oldest first; read only."""
         return self._buf.texts
 
     @property
@@ -242,33 +252,36 @@ class LogPane(Widget, can_focus=True):
     # -- sources (the merged view) ----------------------------------------------
 
     def set_sources(self, sources: Mapping[str, SourceStyle]) -> None:
-        """Name the sources that :meth:`add_sourced` lines come from; call
-        before adding their lines (the label column's width is fixed here)."""
+        """Name the sources that :meth:`add_sourced` lines come from."""
         self._view.sources = dict(sources)
-        widest = max((len(s.label) for s in sources.values()), default=0)
-        # a wide terminal gives long labels their room: up to a quarter of it
-        room = self.app.size.width // 4 if self.is_attached else 0
-        self.label_width = min(max(LABEL_MAX, room), widest)
-        self._view.clear_cache()
-        self._view.refresh()
+        self._widest = max((len(s.label) for s in sources.values()), default=0)
+        self._fit_labels(force=True)
+
+    @property
+    def label_width(self) -> int:
+        """The label column's width: a quarter of the pane's (at least
+        ``LABEL_MIN``), no wider than the longest label; follows the pane's size."""
+        return self._view.label_width
+
+    def _fit_labels(self, *, force: bool = False) -> None:
+        width = self.outer_size.width or (self.app.size.width if self.is_attached else 0)
+        fitted = min(self._widest, max(LABEL_MIN, width // 4))
+        if fitted != self._view.label_width or force:
+            self._view.label_width = fitted
+            self._view.relayout()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._view.sources:
+            self._fit_labels()
 
     def add_sourced(self, lines: Sequence[tuple[str, LogLine]]) -> None:
-        """Append a batch of ``(source key, line)``; each line shows its source's label."""
-        width = self.label_width
-        labels = {key: fit_label(s.label, width) for key, s in self._view.sources.items()}
-
-        def items() -> Iterable[tuple[str, int, str, bool, str | None]]:
-            for key, ln in lines:
-                text = clean(ln.text)
-                shown = f"── {text} ──" if ln.notice else text
-                label = labels.get(key)
-                if label is None:
-                    yield shown, 0, ln.text, ln.notice, key
-                else:
-                    prefix = label + BAR
-                    yield prefix + shown, len(prefix), ln.text, ln.notice, key
-
-        self._append(items())
+        """Append a batch of ``(source key, line)``; each line shows its source's
+        label (drawn in front: the buffer holds the line's own text)."""
+        self._append(
+            ((f"── {t} ──" if ln.notice else t), 0, ln.text, ln.notice, key)
+            for key, ln in lines
+            for t in (clean(ln.text),)
+        )
 
     def set_hidden_sources(self, keys: Collection[str]) -> None:
         """Hide the lines of these sources (they are kept; showing them again
@@ -322,9 +335,10 @@ class LogPane(Widget, can_focus=True):
 
     def shown_lines(self) -> list[str]:
         """The text of every row in view order; separators as ``--``."""
-        buf = self._buf
+        buf, prefix = self._buf, self._view.prefix
         return [
-            SEPARATOR_TEXT if (r := buf.row(i)) < 0 else buf.text(r) for i in range(buf.row_count)
+            SEPARATOR_TEXT if (r := buf.row(i)) < 0 else prefix(r - buf.dropped) + buf.text(r)
+            for i in range(buf.row_count)
         ]
 
     def search(self, query: str) -> None:
@@ -465,10 +479,21 @@ class LogPane(Widget, can_focus=True):
         """Show or hide each line's leading timestamp (display only: search,
         copy and the merged order still use the whole line)."""
         self._view.show_timestamps = not self._view.show_timestamps
-        self._view.clear_cache()
-        self._view.refresh()
+        self._view.relayout()  # wrapped, a line may take fewer rows
         shown = self._view.show_timestamps
         self.notify("Timestamps shown" if shown else "Timestamps hidden", timeout=2)
+
+    def action_toggle_wrap(self) -> None:
+        """Wrap long lines at the pane's width, or cut them (left/right scroll)."""
+        on = not self._view.wrap
+        self._view.set_wrap(on)
+        _WRAP[self.app] = on
+        self.notify("Long lines wrap" if on else "Long lines cut (left/right scroll)", timeout=2)
+
+    @property
+    def wrap(self) -> bool:
+        """True while long lines wrap at the pane's width."""
+        return self._view.wrap
 
     def action_copy_line(self) -> None:
         text = self.cursor_text
