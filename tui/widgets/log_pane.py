@@ -14,6 +14,21 @@ sources can be hidden and shown again without losing their lines.
 
 The lines and what shows are in :mod:`tui.widgets.log_buffer`; drawing and the
 cursor in :mod:`tui.widgets.log_view`.
+
+The keys (``LOG_BINDINGS``):
+
+| Key | Action |
+| :- | :- |
+| / | Search (``re:`` in front for a regular expression); enter jumps |
+| n / N | Next / previous match (wraps) |
+| & | Filter: show only matching lines |
+| c | Context lines around matches in filter mode: 0, 2, 5 |
+| y | Copy the cursor line to the clipboard (OSC 52, works over SSH) |
+| t | Timestamps at the start of lines shown / hidden |
+| w | Wrap long lines at the pane's width / cut them (left / right scroll) |
+| j / k, down / up | Move the cursor |
+| home / end, pageup / pagedown | Jump; at the end the pane follows new lines |
+| escape | Clear the search, then leave filter mode |
 """
 
 from __future__ import annotations
@@ -75,6 +90,22 @@ _WRAP: WeakKeyDictionary[App[object], bool] = WeakKeyDictionary()
 remembered UI state is the dashboard's to write)."""
 
 
+LOG_PANE_CSS = """
+LogPane {
+    height: 1fr;
+    layout: vertical;
+    & > Input.log-search {
+        display: none;
+        dock: bottom;
+        width: 1fr;
+    }
+    & > Input.log-search.-open {
+        display: block;
+    }
+}
+"""
+
+
 class LogSearchBox(Input):
     """The log pane's search box, docked over its last line while open.
 
@@ -129,39 +160,13 @@ class LogSearchBox(Input):
 class LogPane(Widget, can_focus=True):
     """The log of one session (or several, merged), with a cursor.
 
-    | Key | Action |
-    | :- | :- |
-    | / | Search (``re:`` in front for a regular expression); enter jumps |
-    | n / N | Next / previous match (wraps) |
-    | & | Filter: show only matching lines |
-    | c | Context lines around matches in filter mode: 0, 2, 5 |
-    | y | Copy the cursor line to the clipboard (OSC 52, works over SSH) |
-    | t | Timestamps at the start of lines shown / hidden |
-    | w | Wrap long lines at the pane's width / cut them (left / right scroll) |
-    | j / k, down / up | Move the cursor |
-    | home / end, pageup / pagedown | Jump; at the end the pane follows new lines |
-    | escape | Clear the search, then leave filter mode |
-
     Callers feed lines with :meth:`add` (or :meth:`add_sourced`) from the UI
     thread, in batches.  The border subtitle shows the search state.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = LOG_BINDINGS
 
-    DEFAULT_CSS = """
-    LogPane {
-        height: 1fr;
-        layout: vertical;
-        & > Input.log-search {
-            display: none;
-            dock: bottom;
-            width: 1fr;
-        }
-        & > Input.log-search.-open {
-            display: block;
-        }
-    }
-    """
+    DEFAULT_CSS = LOG_PANE_CSS
 
     def __init__(
         self,

@@ -62,6 +62,26 @@ def wrap_points(text: str, first: int, rest: int) -> tuple[int, ...]:
         cells = rest
 
 
+LOG_VIEW_CSS = """
+LogView {
+    height: 1fr;
+    overflow: scroll;
+    scrollbar-size-vertical: 1;
+    scrollbar-size-horizontal: 1;
+    & > .log-view--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    & > .log-view--separator { color: $foreground-muted; }
+    & > .log-view--placeholder { color: $foreground-muted; text-style: italic; }
+    & > .log-view--label-bar { color: $foreground-muted; }
+    & > .log-view--wrap-mark { color: $foreground-muted; }
+    &.-wrap { overflow-x: hidden; }
+}
+"""
+
+
 class LogView(ScrollView, can_focus=False):
     """Draws the rows of a :class:`LogBuffer` (one Strip per visible row).
 
@@ -77,24 +97,7 @@ class LogView(ScrollView, can_focus=False):
         "log-view--wrap-mark",
     }
 
-    DEFAULT_CSS = """
-    LogView {
-        height: 1fr;
-        overflow: scroll;
-        scrollbar-size-vertical: 1;
-        scrollbar-size-horizontal: 1;
-        & > .log-view--cursor {
-            background: $block-cursor-background;
-            color: $block-cursor-foreground;
-            text-style: $block-cursor-text-style;
-        }
-        & > .log-view--separator { color: $foreground-muted; }
-        & > .log-view--placeholder { color: $foreground-muted; text-style: italic; }
-        & > .log-view--label-bar { color: $foreground-muted; }
-        & > .log-view--wrap-mark { color: $foreground-muted; }
-        &.-wrap { overflow-x: hidden; }
-    }
-    """
+    DEFAULT_CSS = LOG_VIEW_CSS
 
     def __init__(self, buf: LogBuffer, focused: Callable[[], bool]) -> None:
         super().__init__()
