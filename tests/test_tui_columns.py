@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from core.config.records import AppConfig, UIConfig
 from core.uistate import UiStateFile
@@ -19,8 +20,11 @@ from tui.widgets.session_cells import COLUMNS
 DEFAULT = ["backend", "name", "state", "age", "active", "size"]  # at 80 columns, no TTL
 
 
-def app_for(base: Path, state: Path, **views: str) -> SesstuiApp:
-    cfg = AppConfig(backends=(dirs_config(base),), views=views, ui=UIConfig(refresh_seconds=0.3))
+def app_for(
+    base: Path, state: Path, keymap: dict[str, str] | None = None, **views: str
+) -> SesstuiApp:
+    ui = UIConfig(refresh_seconds=0.3, keymap=keymap or {})
+    cfg = AppConfig(backends=(dirs_config(base),), views=views, ui=ui)
     return SesstuiApp(cfg, ui_state=UiStateFile(state / "ui.json"))
 
 
@@ -156,3 +160,17 @@ def test_a_saved_choice_is_checked_against_the_columns() -> None:
     choice = ColumnChoice.of(["size", "bogus", "name", "backend"], ["name", "age", "nope"])
     assert choice.order == ("size", "name", "backend", "state", "age", "active", "ttl", "info")
     assert choice.hidden == frozenset({"age"})
+
+
+async def test_the_chooser_keys_can_be_remapped(tmp_path: Path) -> None:
+    make_session(tmp_path / "s")
+    keymap = {"sessions.columns": "f4", "columns.toggle": "x"}
+    app = app_for(tmp_path / "s", tmp_path, keymap=keymap)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rows(pilot, 1)
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ColumnsScreen), "the chooser")
+        help_text = str(pilot.app.screen.query_one("#columns-help", Static).render())
+        assert help_text.startswith("x show/hide"), "the dialog names the key in force"
+        await pilot.press("down", "down", "x", "enter")
+        await wait_until(pilot, lambda: "state" not in header(pilot), "State hidden")

@@ -11,7 +11,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.keys import keys_for
 from tui.widgets.session_cells import DEFAULT_COLUMNS, LABELS, LOCKED, ColumnChoice
+
+_SHORT = {"escape": "esc"}
 
 
 class ColumnsScreen(ModalScreen[ColumnChoice | None]):
@@ -54,16 +57,24 @@ class ColumnsScreen(ModalScreen[ColumnChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="columns-box") as box:
             box.border_title = f"Columns of {self.view or 'the default view'}"
-            box.border_subtitle = "enter apply · esc cancel"
             yield Static(id="columns-list")
-            yield Static(
-                "space show/hide · J/K move · r reset\n"
-                "Backend and Name are always shown; TTL only with TTL backends, "
-                "Info from 100 columns wide, Stats with S.",
-                id="columns-help",
-            )
+            yield Static(id="columns-help", markup=False)
 
     def on_mount(self) -> None:
+        # the keys in force (ui.keymap may have moved them)
+        def key(ident: str) -> str:
+            keys = keys_for(self, ident)
+            return _SHORT.get(keys[0], keys[0]) if keys else "?"
+
+        box = self.query_one("#columns-box")
+        box.border_subtitle = f"{key('columns.apply')} apply · {key('columns.cancel')} cancel"
+        self.query_one("#columns-help", Static).update(
+            f"{key('columns.toggle')} show/hide · "
+            f"{key('columns.move_down')}/{key('columns.move_up')} move · "
+            f"{key('columns.reset')} reset\n"
+            "Backend and Name are always shown; TTL only with TTL backends, "
+            "Info from 100 columns wide, Stats with S."
+        )
         self._draw()
 
     def _draw(self) -> None:
