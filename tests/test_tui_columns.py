@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
+from rich.text import Text
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -15,6 +18,7 @@ from tests.helpers import dirs_config, make_session
 from tests.pilot_helpers import dash, wait_until
 from tui.app import SesstuiApp
 from tui.screens.columns import ColumnsScreen
+from tui.theme_style import theme_style
 from tui.widgets.session_cells import COLUMNS
 
 DEFAULT = ["backend", "name", "state", "age", "active", "size"]  # at 80 columns, no TTL
@@ -174,3 +178,28 @@ async def test_the_chooser_keys_can_be_remapped(tmp_path: Path) -> None:
         assert help_text.startswith("x show/hide"), "the dialog names the key in force"
         await pilot.press("down", "down", "x", "enter")
         await wait_until(pilot, lambda: "state" not in header(pilot), "State hidden")
+
+
+async def test_a_new_theme_recolours_marked_names_with_state_hidden(tmp_path: Path) -> None:
+    make_session(tmp_path / "s")
+    app = app_for(tmp_path / "s", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rows(pilot, 1)
+        await chooser(pilot, "down", "down", "space", "enter")  # State hidden
+        await pilot.press("space")  # mark the row
+        t = dash(pilot).table
+        key = t.ordered_rows[0].key
+
+        def name_style() -> object:
+            cell = t.get_cell(key, "name")
+            assert isinstance(cell, Text)
+            return cell.style
+
+        styled = cast("App[object]", app)
+        dark = theme_style(styled, "accent", bold=True)
+        await wait_until(pilot, lambda: name_style() == dark, "marked")
+        app.theme = "sesstui-light"
+        await pilot.pause()
+        light = theme_style(styled, "accent", bold=True)
+        assert light != dark
+        await wait_until(pilot, lambda: name_style() == light, "the light theme's accent")

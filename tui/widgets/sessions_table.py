@@ -112,11 +112,15 @@ class SessionsTable(TypeaheadTable[Text | TimeCell]):
         """A new theme: the cells coloured from it (states, selected names) are
         written again; time cells take their colours when drawn."""
         columns = {str(k.value) for k in self.columns}
-        if not self.shown or not {"state", "name"} <= columns:
+        if not self.shown or "name" not in columns:
             return
+        state = "state" in columns  # (the column chooser may hide it)
         for key, s in self.shown.items():
+            if not state and key not in self.marked:
+                continue
             cells = self._cells(s)
-            self.update_cell(key, "state", cells["state"])
+            if state:
+                self.update_cell(key, "state", cells["state"])
             if key in self.marked:
                 self.update_cell(key, "name", cells["name"])
 
