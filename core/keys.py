@@ -77,6 +77,7 @@ SCOPES: dict[str, str] = {
     "journal": "on the journal screen",
     "orphans": "on the orphans screen",
     "inspect": "on the inspect screen",
+    "columns": "in the column chooser",
 }
 """Scope name -> where it is active, for messages."""
 
@@ -112,6 +113,7 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("dashboard", "views.jump", "1,2,3,4,5,6,7,8,9", "Saved view N"),
     ("dashboard", "sessions.restart", "ctrl+r", "Restart (confirm)"),
     ("dashboard", "sessions.stats", "S", "Live stats on/off"),
+    ("dashboard", "sessions.columns", "C", "Columns: show, hide, order (per view)"),
     ("dashboard", "layout.cycle", "L", "Layout: auto, side by side, stacked"),
     ("dashboard", "layout.details", "D", "Details pane on/off"),
     ("dashboard", "logs.merge", "m", "Merged log of selected"),
@@ -159,6 +161,14 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("inspect", "inspect.next", "n", "Next match"),
     ("inspect", "inspect.prev", "N", "Previous match"),
     ("inspect", "inspect.back", "escape,q", "Back"),
+    ("columns", "columns.down", "j,down", "Cursor down"),
+    ("columns", "columns.up", "k,up", "Cursor up"),
+    ("columns", "columns.toggle", "space", "Show/hide the column"),
+    ("columns", "columns.move_down", "J,shift+down", "Move the column down"),
+    ("columns", "columns.move_up", "K,shift+up", "Move the column up"),
+    ("columns", "columns.reset", "r", "Reset to the default columns"),
+    ("columns", "columns.apply", "enter", "Apply"),
+    ("columns", "columns.cancel", "escape", "Cancel"),
 )
 
 KEYS: dict[str, KeySpec] = {

@@ -1,4 +1,4 @@
-"""What the dashboard remembers between runs: its layout and panes.
+"""What the dashboard remembers between runs: its layout, panes and columns.
 
 A small JSON object in ``<state dir>/ui.json`` (``$XDG_STATE_HOME/sesstui``).
 Reading never fails: a missing, unreadable or corrupt file, or a value of the
@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from core.paths import state_dir
 
-__all__ = ["LAYOUTS", "UiState", "UiStateFile"]
+ColumnsSaved = dict[str, list[str]]
+"""One view's columns as saved: ``{"order": [keys], "hidden": [keys]}``."""
+
+__all__ = ["LAYOUTS", "ColumnsSaved", "UiState", "UiStateFile"]
 
 LAYOUTS: tuple[str, ...] = ("auto", "side", "stacked")
 """``auto``: details and log side by side from ``STACK_BELOW`` columns, stacked
@@ -34,6 +37,30 @@ class UiState:
     side_details: bool = True  # side by side: the details pane next to the log
     stacked_details: bool = False  # stacked: the details pane in the log's place
     stats: bool = False  # the stats column shown
+    # the column chooser's choice per view (":runs", ":docker"; "" the default view)
+    columns: dict[str, ColumnsSaved] = field(default_factory=dict)
+
+    def with_columns(self, view: str, order: list[str], hidden: list[str]) -> UiState:
+        """This state with ``view``'s columns set (its order, the keys hidden)."""
+        saved: ColumnsSaved = {"order": list(order), "hidden": list(hidden)}
+        return replace(self, columns={**self.columns, view: saved})
+
+
+def _columns(raw: object) -> dict[str, ColumnsSaved] | None:
+    """The saved columns of ``raw`` when well formed (views -> lists of
+    strings), else None; what the keys mean is the UI's to check."""
+    if not isinstance(raw, dict):
+        return None
+    out: dict[str, ColumnsSaved] = {}
+    for view, saved in raw.items():
+        if not isinstance(saved, dict):
+            return None
+        order, hidden = saved.get("order"), saved.get("hidden")
+        lists = (order, hidden)
+        if not all(isinstance(v, list) and all(isinstance(k, str) for k in v) for v in lists):
+            return None
+        out[str(view)] = {"order": list(order), "hidden": list(hidden)}  # type: ignore[arg-type]
+    return out
 
 
 class UiStateFile:
@@ -52,6 +79,11 @@ class UiStateFile:
         state = UiState()
         for f in fields(UiState):
             value = raw.get(f.name)
+            if f.name == "columns":
+                columns = _columns(value)
+                if columns is not None:
+                    state = replace(state, columns=columns)
+                continue
             default = getattr(state, f.name)
             if isinstance(value, type(default)) and (f.name != "layout" or value in LAYOUTS):
                 state = replace(state, **{f.name: value})

@@ -40,7 +40,7 @@ def load_error(path: Path) -> ConfigError:
 
 
 def test_table_ids_scopes_and_defaults() -> None:
-    assert len(KEYS) == 71  # every binding with an id in the TUI (checked below)
+    assert len(KEYS) == 80  # every binding with an id in the TUI (checked below)
     assert KEYS["sessions.prune"].default == "p" and KEYS["sessions.prune"].scope == "dashboard"
     assert KEYS["logs.filter"].default == "ampersand" and KEYS["logs.filter"].scope == "logs"
     assert KEYS["merged.mute"].keys == tuple("123456789")

@@ -241,3 +241,15 @@ def test_stats_column(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     # the sample backends have no live stats: the column says "-" (kv, tmux...)
     app = make_app(tmux=True)
     assert snap_compare(app, terminal_size=size, run_before=before("S"))
+
+
+def test_column_chooser(snap_compare: SnapCompare) -> None:
+    # State unticked, Size moved up one, the cursor on it
+    keys = ("C", "down", "down", "space", "down", "down", "down", "K")
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=before(*keys))
+
+
+def test_table_with_a_hidden_column(snap_compare: SnapCompare) -> None:
+    # State hidden: Name takes its room
+    keys = ("C", "down", "down", "space", "enter")
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=before(*keys))

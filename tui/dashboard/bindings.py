@@ -38,6 +38,7 @@ DASHBOARD_BINDINGS: list[BindingType] = [
     ),
     Binding("ctrl+r", "restart", "Restart", show=False, id="sessions.restart"),
     Binding("S", "toggle_stats", "Stats", show=False, id="sessions.stats"),
+    Binding("C", "columns", "Columns", show=False, id="sessions.columns"),
     Binding("L", "cycle_layout", "Layout", show=False, id="layout.cycle"),
     Binding("D", "toggle_details", "Details", show=False, id="layout.details"),
     Binding("O", "orphans", "Orphans", show=False, id="app.orphans"),

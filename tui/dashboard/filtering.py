@@ -3,6 +3,7 @@ applied when typing pauses), the ``:`` command line and the saved views."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from textual.content import Content
@@ -61,6 +62,8 @@ class Filters:
         self.view_name = ""
         self.view_query = ""
         self._timer: Timer | None = None
+        # called with the view's name when the view changes (the columns room)
+        self.view_changed: list[Callable[[str], None]] = []
 
     def typing(self) -> bool:
         """Is a text box taking the keys (focused, or about to be)?"""
@@ -191,6 +194,8 @@ class Filters:
         query still applies within it.  The header names the view."""
         self.view_name, self.view_query = name, query
         self.header.view = name
+        for call in self.view_changed:
+            call(name)
         self.apply(self.box.value)
 
     def show_view(self, name: str) -> None:

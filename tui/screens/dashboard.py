@@ -27,6 +27,7 @@ from tui.context import AppContext, app_context
 from tui.dashboard import messages as msg
 from tui.dashboard import navigate
 from tui.dashboard.bindings import DASHBOARD_BINDINGS
+from tui.dashboard.columns import Columns
 from tui.dashboard.filtering import command_words
 from tui.dashboard.refresh import REFRESH_DUTY, REFRESH_WAIT_MAX, refresh_delay
 from tui.dashboard.rooms import Rooms, Widgets
@@ -72,6 +73,7 @@ class DashboardScreen(Screen[None]):
     | 1-9 | The Nth saved view (``views:`` in the config) |
     | ctrl+r | Restart the selected session (confirm) |
     | S | Live stats of the rows shown on/off (CPU, memory, growth, turns) |
+    | C | Columns: show, hide, order (saved per view) |
     | L | Layout: auto, side by side, stacked (remembered) |
     | D | Details pane on/off (stacked: in the log's place) |
     | O / J | Orphans / journal |
@@ -154,6 +156,9 @@ class DashboardScreen(Screen[None]):
         ui = self.panes.load()
         self.live_stats.on = ui.stats
         self.table.show_stats_column(ui.stats)
+        self.columns = Columns(self, self.panes, self.table)
+        self.filters.view_changed.append(self.columns.show)
+        self.columns.show(self.filters.view_name)
         self.panes.apply()
         self.table.focus()
         self.action_refresh()  # the next one is timed when it is done (RefreshDone)
@@ -400,6 +405,9 @@ class DashboardScreen(Screen[None]):
         self.panes.set_stats(on)
         self.live_stats.turn(on)
         self.notify("Live stats on" if on else "Live stats off", timeout=2)
+
+    def action_columns(self) -> None:
+        self.columns.open()
 
     def action_cycle_layout(self) -> None:
         self.panes.cycle()

@@ -4,6 +4,7 @@ sorts, and the cells that work their text out when drawn (ages, TTLs)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -148,31 +149,67 @@ def sort_value(s: Session, column: str, now: datetime) -> tuple[int, object]:
     return (1, 0) if value is None else (0, value)
 
 
-def visible_columns(*, wide: bool, ttl: bool, stats: bool) -> tuple[tuple[str, str], ...]:
-    """The columns shown: below WIDE columns the Info column yields its room to
-    Name (the detail panel shows the same information); TTL only when some
-    backend has TTLs; the live stats before Info when on."""
-    hidden = {"ttl"} if not ttl else set()
+LOCKED = ("backend", "name")
+"""Columns the column chooser cannot hide (a row needs them to make sense)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnChoice:
+    """The user's choice of columns (the column chooser, per view): their
+    order, and the ones hidden.  Every key of COLUMNS is in ``order``."""
+
+    order: tuple[str, ...] = SORTABLE
+    hidden: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, order: Iterable[str], hidden: Iterable[str]) -> ColumnChoice:
+        """A choice from saved lists: unknown keys dropped, missing ones (a
+        column newer than the save) after the others in their default order,
+        the locked columns never hidden."""
+        known = [k for k in dict.fromkeys(order) if k in SORTABLE]
+        known += [k for k in SORTABLE if k not in known]
+        gone = frozenset(k for k in hidden if k in SORTABLE and k not in LOCKED)
+        return cls(tuple(known), gone)
+
+    def shown(self, key: str) -> bool:
+        return key not in self.hidden
+
+
+DEFAULT_COLUMNS = ColumnChoice()
+
+
+def visible_columns(
+    *, wide: bool, ttl: bool, stats: bool, choice: ColumnChoice = DEFAULT_COLUMNS
+) -> tuple[tuple[str, str], ...]:
+    """The columns shown, in the ``choice``'s order without its hidden ones:
+    below WIDE columns the Info column yields its room to Name (the detail
+    panel shows the same information); TTL only when some backend has TTLs;
+    the live stats before Info when on (else last)."""
+    hidden = set(choice.hidden)
+    if not ttl:
+        hidden.add("ttl")
     if not wide:
         hidden.add("info")
-    shown = tuple(c for c in COLUMNS if c[0] not in hidden)
+    shown = tuple((k, LABELS[k]) for k in choice.order if k not in hidden)
     if stats:
-        at = len(shown) - (1 if wide else 0)  # before Info
+        keys = [k for k, _ in shown]
+        at = keys.index("info") if "info" in keys else len(shown)
         shown = (*shown[:at], STATS_COLUMN, *shown[at:])
     return shown
 
 
-def column_widths(width: int, *, wide: bool, ttl: bool, stats: bool) -> dict[str, int]:
+def column_widths(
+    width: int, *, wide: bool, ttl: bool, stats: bool, choice: ColumnChoice = DEFAULT_COLUMNS
+) -> dict[str, int]:
     """Each column's width in a table ``width`` cells wide: fixed ones, and
-    Name (and Info when wide) share the rest."""
-    fixed = {k: FIXED_WIDTHS[k] for k in ("backend", "state", "age", "active", "size")}
-    if ttl:
-        fixed["ttl"] = FIXED_WIDTHS["ttl"]
+    Name (and Info when wide and shown) share the rest; hidden columns
+    leave their room to them."""
+    cols = [k for k, _ in visible_columns(wide=wide, ttl=ttl, stats=stats, choice=choice)]
+    fixed = {k: FIXED_WIDTHS[k] for k in cols if k in FIXED_WIDTHS}
     if stats:
         fixed["stats"] = 16 if wide else 12  # "12.3% 1.2 GiB" / "12.3% 1.2 G…"
-    cols = visible_columns(wide=wide, ttl=ttl, stats=stats)
     avail = max(14, width - 2 * len(cols) - sum(fixed.values()) - 1)
-    if wide:
+    if "info" in cols:
         name_w = min(34, avail * 2 // 3)
         return {**fixed, "name": name_w, "info": max(6, avail - name_w)}
     return {**fixed, "name": avail}

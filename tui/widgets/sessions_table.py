@@ -27,6 +27,7 @@ from tui.widgets.session_cells import (
     TIME_COLUMNS,
     WIDE,
     CellMaker,
+    ColumnChoice,
     SortText,
     TimeCell,
     column_label,
@@ -63,6 +64,7 @@ class SessionsTable(TypeaheadTable[Text | TimeCell]):
         self.stats_column = False  # live stats (the dashboard's S)
         self.stats_texts: dict[str, str] = {}  # row key -> the stats text shown
         self.wide = False
+        self.choice = ColumnChoice()  # the column chooser's order and hidden columns
         self._group_heads: dict[str, bool] = {}  # the first row of each backend
         self._rendered_heads: dict[str, bool] = {}  # what each backend cell shows
         self.maker = CellMaker(
@@ -110,11 +112,15 @@ class SessionsTable(TypeaheadTable[Text | TimeCell]):
         """A new theme: the cells coloured from it (states, selected names) are
         written again; time cells take their colours when drawn."""
         columns = {str(k.value) for k in self.columns}
-        if not self.shown or not {"state", "name"} <= columns:
+        if not self.shown or "name" not in columns:
             return
+        state = "state" in columns  # (the column chooser may hide it)
         for key, s in self.shown.items():
+            if not state and key not in self.marked:
+                continue
             cells = self._cells(s)
-            self.update_cell(key, "state", cells["state"])
+            if state:
+                self.update_cell(key, "state", cells["state"])
             if key in self.marked:
                 self.update_cell(key, "name", cells["name"])
 
@@ -124,7 +130,21 @@ class SessionsTable(TypeaheadTable[Text | TimeCell]):
         self._fit_columns()
 
     def _visible_columns(self) -> tuple[tuple[str, str], ...]:
-        return visible_columns(wide=self.wide, ttl=self.ttl_column, stats=self.stats_column)
+        return visible_columns(
+            wide=self.wide, ttl=self.ttl_column, stats=self.stats_column, choice=self.choice
+        )
+
+    def set_columns(self, choice: ColumnChoice) -> None:
+        """Show the columns of ``choice`` in its order (a layout change: columns
+        are rebuilt).  Sorted by a column it hides, the table falls back to
+        the default sort (newest first; by name when Age is hidden too)."""
+        if choice == self.choice:
+            return
+        self.choice = choice
+        if not choice.shown(self.sort_column):
+            self.model.set_sort("age" if choice.shown("age") else "name", False)
+        if self.is_mounted:
+            self._build_columns()
 
     def _build_columns(self) -> None:
         selected = self.selected
@@ -148,7 +168,11 @@ class SessionsTable(TypeaheadTable[Text | TimeCell]):
         if not self.columns:
             return
         widths = column_widths(
-            self.size.width, wide=self.wide, ttl=self.ttl_column, stats=self.stats_column
+            self.size.width,
+            wide=self.wide,
+            ttl=self.ttl_column,
+            stats=self.stats_column,
+            choice=self.choice,
         )
         for key, col in self.columns.items():
             col.auto_width = False
