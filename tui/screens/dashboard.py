@@ -3,7 +3,40 @@
 The screen lays the widgets out and routes: keys to actions, worker results
 (Textual messages) to the room that owns the state.  The rooms are in
 :mod:`tui.dashboard`: refresh, the log tail, selection, filtering, actions,
-prune and layout (see docs/architecture-tui.md).
+prune and layout (see docs/rooms/tui.md).
+
+The keys (``DASHBOARD_BINDINGS``):
+
+| Key | Action |
+| :- | :- |
+| / | Filter the table with a query (``state:idle age>7d``) |
+| r | Refresh now |
+| f | Follow the selected session's log on/off |
+| z | Show the log full screen, and back |
+| l | Focus the log pane (search, filter, copy a line) |
+| m | Merged log of the selected sessions |
+| a | Attach to the selected session (the app suspends until you detach) |
+| s | Start a configured session that is not running |
+| x | Stop the selected sessions (confirm: interrupt then kill, or kill now) |
+| e | Extend the selected TTL session, or expire it now |
+| p | Prune: show the plan, then confirm (within the selection or filter) |
+| d | Delete the selected sessions (confirm) |
+| space / A | Select a row / all rows shown |
+| < > / I | Sort by the previous / next column / invert |
+| b | Group by backend on/off |
+| R | Jump to a related session |
+| y | Copy the session's ref to the clipboard |
+| i | Inspect the selected session's whole record |
+| : | Command line: :tmux :docker :dirs :kv :json, :<backend>, :<view>, :all |
+| 1-9 | The Nth saved view (``views:`` in the config) |
+| ctrl+r | Restart the selected session (confirm) |
+| S | Live stats of the rows shown on/off (CPU, memory, growth, turns) |
+| C | Columns: show, hide, order (saved per view) |
+| L | Layout: auto, side by side, stacked (remembered) |
+| D | Details pane on/off (stacked: in the log's place) |
+| O / J | Orphans / journal |
+| ? | Help |
+| q | Quit |
 """
 
 from __future__ import annotations
@@ -47,39 +80,7 @@ __all__ = ["REFRESH_DUTY", "REFRESH_WAIT_MAX", "DashboardScreen", "refresh_delay
 
 
 class DashboardScreen(Screen[None]):
-    """The main screen.
-
-    | Key | Action |
-    | :- | :- |
-    | / | Filter the table with a query (``state:idle age>7d``) |
-    | r | Refresh now |
-    | f | Follow the selected session's log on/off |
-    | z | Show the log full screen, and back |
-    | l | Focus the log pane (search, filter, copy a line) |
-    | m | Merged log of the selected sessions |
-    | a | Attach to the selected session (the app suspends until you detach) |
-    | s | Start a configured session that is not running |
-    | x | Stop the selected sessions (confirm: interrupt then kill, or kill now) |
-    | e | Extend the selected TTL session, or expire it now |
-    | p | Prune: show the plan, then confirm (within the selection or filter) |
-    | d | Delete the selected sessions (confirm) |
-    | space / A | Select a row / all rows shown |
-    | < > / I | Sort by the previous / next column / invert |
-    | b | Group by backend on/off |
-    | R | Jump to a related session |
-    | y | Copy the session's ref to the clipboard |
-    | i | Inspect the selected session's whole record |
-    | : | Command line: :tmux :docker :dirs :kv :json, :<backend>, :<view>, :all |
-    | 1-9 | The Nth saved view (``views:`` in the config) |
-    | ctrl+r | Restart the selected session (confirm) |
-    | S | Live stats of the rows shown on/off (CPU, memory, growth, turns) |
-    | C | Columns: show, hide, order (saved per view) |
-    | L | Layout: auto, side by side, stacked (remembered) |
-    | D | Details pane on/off (stacked: in the log's place) |
-    | O / J | Orphans / journal |
-    | ? | Help |
-    | q | Quit |
-    """
+    """The main screen (its keys: the module's docstring, and help)."""
 
     BINDINGS: ClassVar[list[BindingType]] = DASHBOARD_BINDINGS
 

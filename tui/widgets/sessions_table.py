@@ -43,7 +43,42 @@ from tui.widgets.vim_table import TypeaheadTable
 __all__ = ["COLUMNS", "FIRST_SCREEN", "MARK", "SessionsTable", "SortText", "TimeCell"]
 
 
-class SessionsTable(TypeaheadTable[Text | TimeCell]):
+class _ModelView(TypeaheadTable[Text | TimeCell]):
+    """The sessions table's model (:class:`SessionRows`), read through the
+    table: what its owner and the tests look at."""
+
+    model: SessionRows
+
+    @property
+    def sessions(self) -> dict[str, Session]:
+        return self.model.sessions
+
+    @property
+    def shown(self) -> dict[str, Session]:
+        return self.model.shown
+
+    @property
+    def marked(self) -> set[str]:
+        return self.model.marked
+
+    @property
+    def filter_text(self) -> str:
+        return self.model.filter_text
+
+    @property
+    def sort_column(self) -> str:
+        return self.model.sort_column
+
+    @property
+    def sort_reverse(self) -> bool:
+        return self.model.sort_reverse
+
+    @property
+    def grouped(self) -> bool:
+        return self.model.grouped
+
+
+class SessionsTable(_ModelView):
     """Every session of every backend, one row each, keyed by ``backend:id``.
 
     | Key | Action |
@@ -73,36 +108,6 @@ class SessionsTable(TypeaheadTable[Text | TimeCell]):
         self._pending: list[str] = []  # row keys of a big first load still to add
         # the time texts of the rows on screen when last drawn (see tick)
         self._drawn_times: list[tuple[tuple[str, str], ...]] = []
-
-    # -- the model's state, for the owner and the tests ----------------------------
-
-    @property
-    def sessions(self) -> dict[str, Session]:
-        return self.model.sessions
-
-    @property
-    def shown(self) -> dict[str, Session]:
-        return self.model.shown
-
-    @property
-    def marked(self) -> set[str]:
-        return self.model.marked
-
-    @property
-    def filter_text(self) -> str:
-        return self.model.filter_text
-
-    @property
-    def sort_column(self) -> str:
-        return self.model.sort_column
-
-    @property
-    def sort_reverse(self) -> bool:
-        return self.model.sort_reverse
-
-    @property
-    def grouped(self) -> bool:
-        return self.model.grouped
 
     def on_mount(self) -> None:
         self._build_columns()
