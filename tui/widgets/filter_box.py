@@ -35,24 +35,19 @@ class FilterBox(Input):
             event.stop()
             event.prevent_default()
             self.app.post_message(events.Key(event.key, event.character))
-            return
-        target = self.hand_to
-        if event.key != "enter" or target is None or not self.accepts(self.value):
-            return
-        event.stop()
-        event.prevent_default()
-        self._handing = True
-        self.post_message(self.Submitted(self, self.value))
-        self.screen.set_focus(target)
+        elif event.key == "enter" and self.leave():
+            event.stop()
+            event.prevent_default()
 
-    def submit_ahead(self) -> bool:
-        """Enter typed ahead of the box (in the burst of the key that opened it,
-        which the table got): submit if the owner accepts the text, and pass
-        the focus on even if the box gets it later.  False when refused."""
-        if not self.accepts(self.value):
+    def leave(self) -> bool:
+        """Enter, in the box or typed ahead of it (in the burst of the key that
+        opened it, which the table got): submit if the owner accepts the text
+        and hand the focus on, now or, if the box gets it later, then.  False
+        when refused: the box keeps the text (and the focus)."""
+        if self.hand_to is None or not self.accepts(self.value):
             return False
         self.post_message(self.Submitted(self, self.value))
-        if self.has_focus and self.hand_to is not None:
+        if self.has_focus:
             self._handing = True
             self.screen.set_focus(self.hand_to)
         else:

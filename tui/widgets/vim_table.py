@@ -53,7 +53,7 @@ class TypeaheadTable(VimTable[Cell]):
             event.stop()
             event.prevent_default()
             self.typeahead_target = None
-            target.submit_ahead()
+            target.leave()
             return
         if target is not None and event.is_printable and event.character:
             # (editing keys are not forwarded: the box's own bindings may run
