@@ -84,7 +84,7 @@ def plain_rows(config_path: str, stores: MemoryStores | None) -> list[tuple[str,
     finally:
         inventory.close()
     now = datetime.now().astimezone()
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for s in snapshot.sessions:
         size = sizes.get(s.ref)
         rows.append(

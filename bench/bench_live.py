@@ -194,8 +194,12 @@ def _press_latencies(term: Terminal, name: str, scene: Scene, presses: int) -> l
         before = table_lines(tmux.capture(name, escapes=True), scene.pattern)
         t0 = time.monotonic()
         tmux.send(name, "j")
+
+        def moved(b: list[str] = before) -> bool:
+            return table_lines(tmux.capture(name, escapes=True), scene.pattern) != b
+
         t1 = wait_for(
-            lambda b=before: table_lines(tmux.capture(name, escapes=True), scene.pattern) != b,
+            moved,
             timeout=30,
             step=0.002,
             what="the cursor to move",

@@ -73,7 +73,7 @@ async def _first_screen(sessions: list[Session]) -> tuple[float, float]:
     from tui.app import SesstuiApp
     from tui.screens.dashboard import DashboardScreen
 
-    config = AppConfig(backends=(BackendConfig("bench", "json"),), ui=UIConfig())
+    config = AppConfig(backends=(BackendConfig(name="bench", kind="json"),), ui=UIConfig())
     inventory = Inventory([_Ready("bench", sessions)], config=config)
     started = time.perf_counter()
     app = SesstuiApp(config, inventory=inventory, live=False)
@@ -87,7 +87,7 @@ async def _first_screen(sessions: list[Session]) -> tuple[float, float]:
                 if not first and shown and f"Sessions {len(sessions)}" in str(table.border_title):
                     await pilot.pause(0)  # that frame is drawn
                     first = time.perf_counter() - started
-                if first and table.row_count == len(sessions) and not table.loading_rows:
+                if first and table.row_count == len(sessions):
                     return first, time.perf_counter() - started  # not the teardown
             await pilot.pause(0.001)
 

@@ -20,6 +20,7 @@ from core.backend import (
     Backend,
     Inspectable,
     LineStream,
+    is_sizer,
 )
 from core.config.records import AppConfig
 from core.errors import (
@@ -354,7 +355,7 @@ class Inventory(SessionActions):
 
     def measurable(self, sessions: Iterable[Session]) -> list[Session]:
         """The sessions whose backends measure sizes."""
-        return [s for s in sessions if Capability.SIZES in self.backend(s.backend).capabilities]
+        return [s for s in sessions if is_sizer(self.backend(s.backend))]
 
     def measure(self, sessions: Iterable[Session]) -> Iterator[tuple[SessionRef, SizeInfo]]:
         """Sizes, as each is measured, grouped per backend (others are skipped)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from core.backend import Backend, DescribesStop, Restartable, Resumable
+from core.backend import Backend, DescribesStop, Restartable, Resumable, is_ttl_extender
 from core.config.records import AppConfig, SessionSpec
 from core.errors import ActionNotSupported, SessionNotFound
 from core.model import Capability, Session, SessionRef, State, StopDescription
@@ -283,7 +283,7 @@ class SessionActions:
             action, args = "extend", ["extend", str(ref), "--ttl", ttl_text(ttl)]
         with self._journaled(action, str(ref), args) as outcome:
             backend = self.backend(ref.backend)
-            if Capability.EXTEND not in backend.capabilities:
+            if not is_ttl_extender(backend):
                 raise ActionNotSupported(
                     f"cannot {action} {ref}: {backend.kind} sessions have no TTL (only kv "
                     f"sessions do); to end it use `sesstui stop` or `sesstui delete {ref}`"

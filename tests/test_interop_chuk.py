@@ -148,8 +148,8 @@ async def test_the_dashboard_state_column_says_terminated(chuk: Any, redis_db: R
     async with app.run_test(size=(120, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: len(t.shown) == 2, "two rows")
-        assert str(t.get_cell(f"kv:{live}", "state")) == "terminated"
-        assert str(t.get_cell(f"kv:{other}", "state")) == "active"
+        assert str(t.cell(f"kv:{live}", "state")) == "terminated"
+        assert str(t.cell(f"kv:{other}", "state")) == "active"
 
 
 # -- core writes, chuk reads ----------------------------------------------------------

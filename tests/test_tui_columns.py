@@ -34,7 +34,7 @@ def app_for(
 
 def header(pilot: Pilot[int]) -> list[str]:
     """The table's columns, left to right."""
-    return [str(key.value) for key in dash(pilot).table.columns]
+    return list(dash(pilot).table.columns)
 
 
 async def rows(pilot: Pilot[int], n: int) -> None:
@@ -56,11 +56,11 @@ async def test_a_hidden_column_leaves_the_header_and_stays_hidden(tmp_path: Path
     async with app.run_test(size=(80, 24)) as pilot:
         await rows(pilot, 1)
         assert header(pilot) == DEFAULT
-        name_width = dash(pilot).table.columns["name"].width  # type: ignore[index]
+        name_width = dash(pilot).table.columns["name"].width
         await chooser(pilot, "down", "down", "space", "enter")  # State
         assert header(pilot) == ["backend", "name", "age", "active", "size"]
         # its room (7 wide and 2 of padding) goes to Name
-        assert dash(pilot).table.columns["name"].width == name_width + 9  # type: ignore[index]
+        assert dash(pilot).table.columns["name"].width == name_width + 9
         make_session(tmp_path / "s", age=timedelta(hours=1))
         await rows(pilot, 2)  # a refresh added a row: the column stays hidden
         assert "state" not in header(pilot)
@@ -188,10 +188,10 @@ async def test_a_new_theme_recolours_marked_names_with_state_hidden(tmp_path: Pa
         await chooser(pilot, "down", "down", "space", "enter")  # State hidden
         await pilot.press("space")  # mark the row
         t = dash(pilot).table
-        key = t.ordered_rows[0].key
+        key = t.row_keys[0]
 
         def name_style() -> object:
-            cell = t.get_cell(key, "name")
+            cell = t.cell(key, "name")
             assert isinstance(cell, Text)
             return cell.style
 

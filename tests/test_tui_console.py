@@ -448,14 +448,14 @@ async def test_stats_measure_only_the_rows_on_screen(tmp_path: Path) -> None:
         assert UiStateFile(state).load().stats
         # the table's Stats column: the rows on screen measured, the others waiting
         t = d.table
-        assert "stats" in {str(k.value) for k in t.columns}
+        assert "stats" in set(t.columns)
         first = t.visible_keys()[0]
-        assert str(t.get_cell(first, "stats")).endswith("/s")
-        below = str(t.ordered_rows[-1].key.value)
-        assert below not in t.visible_keys() and str(t.get_cell(below, "stats")) == "…"
+        assert str(t.cell(first, "stats")).endswith("/s")
+        below = t.row_keys[-1]
+        assert below not in t.visible_keys() and str(t.cell(below, "stats")) == "…"
         await pilot.press("S")
         await wait_until(pilot, lambda: not detail.stats and not d.stats, "stats off")
-        assert "stats" not in {str(k.value) for k in t.columns}
+        assert "stats" not in set(t.columns)
 
 
 def test_stats_cells() -> None:
@@ -527,11 +527,11 @@ async def test_rows_scrolled_into_view_get_their_stats(tmp_path: Path) -> None:
         await pilot.press("S")
         t = d.table
         top = t.visible_keys()[0]
-        await wait_until(pilot, lambda: str(t.get_cell(top, "stats")).endswith("/s"), "top")
+        await wait_until(pilot, lambda: str(t.cell(top, "stats")).endswith("/s"), "top")
         await wait_until(pilot, lambda: not any(w.group == "stats" for w in d.workers), "done")
-        bottom = str(t.ordered_rows[-1].key.value)
-        assert str(t.get_cell(bottom, "stats")) == "…"
+        bottom = t.row_keys[-1]
+        assert str(t.cell(bottom, "stats")) == "…"
         await pilot.press("G")
         await wait_until(
-            pilot, lambda: str(t.get_cell(bottom, "stats")).endswith("/s"), "the bottom row"
+            pilot, lambda: str(t.cell(bottom, "stats")).endswith("/s"), "the bottom row"
         )

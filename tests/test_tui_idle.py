@@ -89,27 +89,36 @@ async def test_a_merged_log_of_finished_sources_ends_its_worker(tmp_path: Path) 
 
 
 class Counts:
-    """How often the table wrote cells, added rows and sorted (wrapping the real methods)."""
+    """How often the table drew rows again, sorted and worked out a time
+    text (wrapping the real methods)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.update_cell = 0
-        self.add_row = 0
+        self.redrawn = 0  # rows marked to be drawn again (their cells changed)
         self.sort = 0
         self.time_text = 0
-        for name in ("update_cell", "add_row", "sort", "time_text"):
+        real_redraw = SessionsTable.redraw_rows
+
+        def redraw_rows(table: SessionsTable, keys: Any) -> None:
+            keys = list(keys)
+            self.redrawn += len(keys)
+            real_redraw(table, keys)
+
+        monkeypatch.setattr(SessionsTable, "redraw_rows", redraw_rows)
+        for name in ("_reorder", "time_text"):
             self._wrap(monkeypatch, name)
 
     def _wrap(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         real = getattr(SessionsTable, name)
+        field = name.strip("_").replace("reorder", "sort")
 
         def counted(table: SessionsTable, *args: Any, **kwargs: Any) -> Any:
-            setattr(self, name, getattr(self, name) + 1)
+            setattr(self, field, getattr(self, field) + 1)
             return real(table, *args, **kwargs)
 
         monkeypatch.setattr(SessionsTable, name, counted)
 
     def reset(self) -> None:
-        self.update_cell = self.add_row = self.sort = self.time_text = 0
+        self.redrawn = self.sort = self.time_text = 0
 
 
 async def refreshed(pilot: Pilot[int]) -> None:
@@ -138,15 +147,16 @@ async def test_a_refresh_that_brings_no_change_writes_no_cell_and_does_not_sort(
         counts.reset()
         for _ in range(3):
             await refreshed(pilot)  # same listing, same sizes (from the cache)
-        assert (counts.update_cell, counts.add_row, counts.sort) == (0, 0, 0)
-        # a change is still shown: one session's log grows, one cell changes
-        newest = t.ordered_rows[0].key
-        session = t.shown[str(newest.value)]
+        assert (counts.redrawn, counts.sort) == (0, 0)
+        # a change is still shown: one session's log grows, one row is drawn again
+        newest = t.row_keys[0]
+        session = t.shown[newest]
         assert session.path is not None
         (Path(session.path) / "logs" / "app.log").write_text("x" * 100_000)
         await refreshed(pilot)
-        await wait_until(pilot, lambda: counts.update_cell > 0, "the new size")
-        assert counts.add_row == 0 and counts.update_cell <= 2  # size (and its row's active)
+        await wait_until(pilot, lambda: counts.redrawn > 0, "the new size")
+        assert counts.redrawn == 1 and counts.sort == 0  # sorted by age: the order stays
+        assert t.row_count == 30
 
 
 async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_screen(
@@ -169,25 +179,25 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
     app = SesstuiApp(cfg, inventory=inventory, clock=clock, live=False)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
-        await wait_until(pilot, lambda: len(t.shown) == 300 and not t.loading_rows, "every row")
+        await wait_until(pilot, lambda: len(t.shown) == 300, "every row")
         t.tick()
         await pilot.pause()
-        top = t.ordered_rows[0].key
-        assert str(t.get_cell(top, "ttl")) == "1h00m"
+        top = t.row_keys[0]
+        assert str(t.cell(top, "ttl")) == "1h00m"
         counts.reset()
         clock.advance(timedelta(seconds=1))
         assert t.tick()  # the countdown moved on screen
         on_screen = len(t.visible_keys())
         assert 0 < on_screen < 30
-        assert counts.update_cell == 0
+        assert counts.redrawn == 0
         # each time column of each row on screen, once: never the 300 rows
         assert counts.time_text <= 3 * on_screen
         await pilot.pause()
         assert "59m59s" in t.render_line(1).text
-        assert str(t.get_cell(top, "ttl")) == "59m59s"
+        assert str(t.cell(top, "ttl")) == "59m59s"
         counts.reset()
         assert not t.tick()  # the same second again: nothing to redraw
-        assert counts.update_cell == 0
+        assert counts.redrawn == 0
 
 
 def test_a_costly_refresh_waits_longer_so_refreshing_stays_a_small_share() -> None:
@@ -313,10 +323,10 @@ async def test_a_new_theme_recolours_the_state_cells(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: len(t.shown) == 1, "the row")
-        key = t.ordered_rows[0].key
+        key = t.row_keys[0]
 
         def state_style() -> object:
-            cell = t.get_cell(key, "state")
+            cell = t.cell(key, "state")
             assert isinstance(cell, Text)
             return cell.style
 

@@ -49,7 +49,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from core.backend import is_sizer, is_ttl_extender
@@ -73,6 +73,7 @@ from tui.widgets.empty_note import EmptyNote
 from tui.widgets.filter_box import FilterBox
 from tui.widgets.health_bar import HealthBar
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.line_table import LineTable
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
 
@@ -275,7 +276,7 @@ class DashboardScreen(Screen[None]):
 
     # -- selection -----------------------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#sessions")
+    @on(LineTable.RowHighlighted, "#sessions")
     def _row_highlighted(self) -> None:
         self.selection.changed()
         self.live_stats.read_visible(missing_only=True)  # rows scrolled into view

@@ -20,7 +20,7 @@ NOISE = {"cursor_left", "cursor_right", "page_left", "page_right", "select_curso
 def key_rows(screen: Screen[None]) -> list[tuple[str, str]]:
     """(keys as displayed, description) for every described binding in force,
     the app's own actions first, then navigation.  Keys that do the same
-    (``↓`` and ``j``, ``^home`` and ``g``) share one row: ``↓, j``."""
+    (``↓`` and ``j``, ``home`` and ``g``) share one row: ``↓, j``."""
     rows: dict[tuple[str, str], list[str]] = {}
     own: set[tuple[str, str]] = set()
     for active in screen.active_bindings.values():

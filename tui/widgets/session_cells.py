@@ -1,14 +1,13 @@
-"""The sessions table's cells and columns: what each column shows, how it
-sorts, and the cells that work their text out when drawn (ages, TTLs)."""
+"""The sessions table's cells and columns: what each column shows and how
+it sorts.  Cells are made when a row is drawn (the rows on screen only), so
+ages and TTLs are worked out at the clock's time then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from rich.console import Console, ConsoleOptions
 from rich.style import Style
 from rich.text import Text
 
@@ -25,51 +24,15 @@ class SortText(Text):
         self.key = key
 
     # Not measured (Rich's protocol: no __rich_measure__, the caller's default):
-    # every column of the table has a fixed width (see column_widths), and
-    # DataTable measures every new cell (10k rows: 80k measures, each asking
-    # the terminal its size).
+    # the tables that sort with it have fixed column widths, and DataTable
+    # measures every new cell (10k rows: 80k measures).
     __rich_measure__ = None  # type: ignore[assignment]
-
-
-class TimeSource(Protocol):
-    """What a time cell asks its table: the clock, and the text for a time."""
-
-    def clock(self) -> datetime: ...
-
-    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text: ...
-
-
-class TimeCell:
-    """A cell that depends on the clock (age, last active, TTL): its text is
-    worked out when the row is drawn, so time passing writes no cell; only
-    the rows on screen are ever worked out (see :meth:`SessionsTable.tick`)."""
-
-    __slots__ = ("column", "key", "table", "when")
-
-    def __init__(self, table: TimeSource, column: str, when: datetime | None, key: object) -> None:
-        self.table = table
-        self.column = column
-        self.when = when
-        self.key = key  # how it sorts (see SortText)
-
-    def text(self) -> Text:
-        return self.table.time_text(self.column, self.when, self.table.clock())
-
-    def __str__(self) -> str:
-        return self.text().plain
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
-        yield self.text()
 
 
 FILTER_BINDING = "sessions.filter"
 # the columns whose width never changes (Name and Info share the rest)
 FIXED_WIDTHS = {"backend": 8, "state": 7, "age": 5, "active": 7, "size": 9, "ttl": 6}
 WIDE = 100  # terminal columns from which the Info column is shown
-# a first load bigger than this shows these rows at once and adds the rest in
-# chunks after the screen is drawn (10k sessions: the first screen stays fast)
-FIRST_SCREEN = 200
-CHUNK = 2000
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("backend", "Backend"),
@@ -232,8 +195,7 @@ class CellMaker:
     """A row's cells and the time cells' texts, in the theme's colours
     (cached per theme: 10k rows, a few colours)."""
 
-    def __init__(self, table: TimeSource, style_of: Callable[[str, str, bool], Style]) -> None:
-        self.table = table  # what time cells ask (see TimeCell)
+    def __init__(self, style_of: Callable[[str, str, bool], Style]) -> None:
         self.style_of = style_of  # (theme, variable, bold) -> style
         self.theme = ""
         self._styles: dict[tuple[str, str, bool], Style] = {}
@@ -246,33 +208,32 @@ class CellMaker:
         return style
 
     def cells(
-        self, s: Session, *, marked: bool, head: bool, sized: bool, stats: str
-    ) -> dict[str, Text | TimeCell]:
-        """The cells of ``s``'s row: ``head``, the first row of its backend
-        (grouped); ``sized``, its backend measures sizes; ``stats``, its stats text."""
-        created = s.created.timestamp() if s.created else 0.0
-        last = s.last_active.timestamp() if s.last_active else 0.0
-        expires = s.expires.timestamp() if s.expires else float("inf")
-        key = ref_key(s.ref)
-        table = self.table
+        self, s: Session, *, marked: bool, head: bool, sized: bool, stats: str, now: datetime
+    ) -> dict[str, Text]:
+        """The cells of ``s``'s row at ``now``: ``head``, the first row of its
+        backend (grouped); ``sized``, its backend measures sizes; ``stats``,
+        its stats text."""
         state_style = self.style(f"state-{s.state.value}")
         return {
-            "backend": SortText(s.backend, s.backend, style="" if head else "dim"),
-            "name": SortText(
+            "backend": Text(s.backend, style="" if head else "dim", no_wrap=True, end=""),
+            "name": Text(
                 MARK + s.name if marked else s.name,
-                key,
                 style=self.style("accent", bold=True) if marked else "",
+                no_wrap=True,
+                overflow="ellipsis",
+                end="",
             ),
-            "state": SortText(s.state.value, s.state.value, style=state_style),
-            "age": TimeCell(table, "age", s.created, -created),
-            "active": TimeCell(table, "active", s.last_active, -last),
-            "size": SortText(
+            "state": Text(s.state.value, style=state_style, no_wrap=True, end=""),
+            "age": self.time_text("age", s.created, now),
+            "active": self.time_text("active", s.last_active, now),
+            "size": Text(
                 size_text(s.size, pending="…" if sized else "-"),
-                s.size.disk if s.size else -1,
                 style="" if s.size else "dim",
+                no_wrap=True,
+                end="",
             ),
-            "ttl": TimeCell(table, "ttl", s.expires, expires),
-            "info": SortText(s.info, s.info, style="dim"),
+            "ttl": self.time_text("ttl", s.expires, now),
+            "info": Text(s.info, style="dim", no_wrap=True, overflow="ellipsis", end=""),
             "stats": stats_cell(stats),
         }
 

@@ -1,4 +1,5 @@
-"""VimTable: a DataTable that also moves with j/k and g/G."""
+"""VimTable: a DataTable that also moves with j/k and g/G; TypeaheadTable: a
+line-API table that hands keys typed ahead to a text box."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 
 from tui.widgets.filter_box import FilterBox
+from tui.widgets.line_table import LineTable
 
 Cell = TypeVar("Cell")
 
@@ -30,7 +32,7 @@ class VimTable(DataTable[Cell]):
     ]
 
 
-class TypeaheadTable(VimTable[Cell]):
+class TypeaheadTable(LineTable):
     """A table whose owner has a text box opened by a key (``typeahead_binding``,
     a binding id): keys typed in the same burst as that key (one packet over
     SSH) reach the table first, and go to the box until it has the focus.

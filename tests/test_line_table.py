@@ -1,0 +1,135 @@
+"""LineTable: rows drawn on demand (only those on screen), the cursor, the
+header and the keys, in a real Textual app (headless)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from tui.widgets.line_table import Column, LineTable
+
+
+class Counting(LineTable):
+    """A table of ``n`` rows whose cells say which row they are; counts the
+    rows it was asked to draw."""
+
+    def __init__(self) -> None:
+        super().__init__(id="t")
+        self.drawn: list[str] = []
+
+    def row_cells(self, key: str) -> Sequence[Text]:
+        self.drawn.append(key)
+        return [Text(key), Text(f"v{key}")]
+
+
+class TableApp(App[None]):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+        self.highlights: list[str | None] = []
+        self.selected: list[str | None] = []
+        self.headers: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Counting()
+
+    def on_mount(self) -> None:
+        t = self.query_one(Counting)
+        t.use_columns([Column("a", Text("A"), 10), Column("b", Text("B"), 10)])
+        t.set_rows([str(i) for i in range(self.n)])
+        t.focus()
+
+    def on_line_table_row_highlighted(self, event: LineTable.RowHighlighted) -> None:
+        self.highlights.append(event.row_key)
+
+    def on_line_table_row_selected(self, event: LineTable.RowSelected) -> None:
+        self.selected.append(event.row_key)
+
+    def on_line_table_header_selected(self, event: LineTable.HeaderSelected) -> None:
+        self.headers.append(event.column_key)
+
+
+async def test_a_hundred_thousand_rows_draw_only_the_screen() -> None:
+    app = TableApp(100_000)
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(Counting)
+        await pilot.pause()
+        assert t.row_count == 100_000
+        # 12 lines: the header and 11 rows; never the 100k
+        assert sorted(set(t.drawn), key=int) == [str(i) for i in range(11)]
+        assert "0" in t.render_line(1).text and "v0" in t.render_line(1).text
+        assert t.render_line(0).text.split() == ["A", "B"]
+        t.drawn.clear()
+        await pilot.press("G")
+        await pilot.pause()
+        assert t.cursor_row == 99_999 and t.cursor_key == "99999"
+        assert t.visible_keys()[-1] == "99999"
+        assert len(t.drawn) <= 11  # the last screenful, drawn once
+        assert "99999" in t.render_line(11).text
+
+
+async def test_a_redrawn_row_is_drawn_again_and_the_others_are_not() -> None:
+    app = TableApp(50)
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(Counting)
+        await pilot.pause()
+        t.drawn.clear()
+        t.redraw_rows(["3", "40"])  # one on screen, one below it
+        await pilot.pause()
+        assert t.drawn == ["3"]
+        t.drawn.clear()
+        t.refresh()
+        await pilot.pause()
+        assert t.drawn == []  # nothing changed: the drawn lines are kept
+
+
+async def test_the_cursor_moves_scrolls_and_says_where_it_is() -> None:
+    app = TableApp(50)
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(Counting)
+        await pilot.pause()
+        assert app.highlights == ["0"]
+        await pilot.press("j", "j", "k")
+        assert t.cursor_row == 1 and app.highlights == ["0", "1", "2", "1"]
+        await pilot.press("pagedown")
+        assert t.cursor_row == 1 + 10  # a page: the rows shown less one
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown")
+        assert t.cursor_row == 49  # kept within the rows
+        assert "49" in t.visible_keys()
+        await pilot.press("g")
+        assert t.cursor_row == 0 and round(t.scroll_y) == 0
+        await pilot.press("enter")
+        assert app.selected == ["0"]
+
+
+async def test_new_order_keeps_the_cursor_on_its_key() -> None:
+    app = TableApp(20)
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(Counting)
+        await pilot.pause()
+        await pilot.press("j", "j", "j")
+        assert t.cursor_key == "3"
+        t.set_rows([str(i) for i in reversed(range(20))], follow=t.cursor_key)
+        assert t.cursor_key == "3" and t.cursor_row == 16
+        assert t.get_row_index("3") == 16
+        # its key gone: the cursor stays on its row
+        t.set_rows([k for k in t.row_keys if k != "3"], follow=t.cursor_key)
+        assert t.cursor_row == 16 and t.cursor_key == "2"
+        assert not t.has_row("3")
+        await pilot.pause()
+        assert app.highlights[-1] == "2"
+
+
+async def test_clicks_select_rows_and_headers() -> None:
+    app = TableApp(20)
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(Counting)
+        await pilot.pause()
+        await pilot.click(Counting, offset=(13, 0))  # the header of the second column
+        assert app.headers == ["b"]
+        await pilot.click(Counting, offset=(1, 4))  # the fourth row
+        assert t.cursor_key == "3"
+        await pilot.click(Counting, offset=(1, 4))  # again: it is selected
+        assert app.selected == ["3"]

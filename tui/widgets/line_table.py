@@ -1,0 +1,352 @@
+"""LineTable: a keyed table drawn with Textual's line API.
+
+It stores no cells.  A row is a key; the widget keeps the keys in order,
+the cursor and the columns, and asks :meth:`LineTable.row_cells` for the
+cells of the rows it draws, the rows on screen only.  A drawn row is kept
+(per key) until :meth:`LineTable.redraw_rows` or :meth:`LineTable.redraw`
+drops it, so scrolling back costs nothing and a row that did not change is
+never drawn twice.
+
+Why not DataTable: it holds a Rich object per cell and works out every
+row's height and offset over all rows on each change; 100,000 rows cost
+seconds and hundreds of MB, and a cell written anywhere makes it walk them
+all again.  Here a change costs what is on screen.
+
+| Key | Action |
+| :- | :- |
+| up/down, j/k | Move |
+| pageup/pagedown | A page up / down |
+| home/end, g/G | First / last row |
+| enter | Select the row |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+PADDING = 1
+"""Blank cells on each side of a column's text (as DataTable draws them)."""
+
+LINE_TABLE_CSS = """
+LineTable {
+    background: $surface;
+    color: $foreground;
+    overflow-x: hidden;
+    overflow-y: auto;
+    &:focus { background-tint: $foreground 5%; }
+    & > .line-table--header {
+        text-style: bold;
+        background: $panel;
+        color: $foreground;
+    }
+    &:focus > .line-table--header { background-tint: $foreground 5%; }
+    &:ansi > .line-table--header {
+        background: ansi_bright_blue;
+        color: ansi_default;
+    }
+    & > .line-table--cursor {
+        background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
+        text-style: $block-cursor-blurred-text-style;
+    }
+    &:focus > .line-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+}
+"""
+
+
+@dataclass(slots=True)
+class Column:
+    """A column: its key, its header and its width (text cells, padding apart)."""
+
+    key: str
+    label: Text
+    width: int
+
+
+class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
+    """Rows by key, drawn on demand; a row cursor; a header that stays put."""
+
+    DEFAULT_CSS = LINE_TABLE_CSS
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"line-table--header", "line-table--cursor"}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_top", "Top", show=False),
+        Binding("end", "scroll_bottom", "Bottom", show=False),
+        Binding("enter", "select_cursor", "Select", show=False),
+        # as in less and vim (their own ids: a keymap can move them alone)
+        Binding("j", "cursor_down", "Cursor down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Cursor up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+    ]
+
+    class RowHighlighted(Message):
+        """The cursor is on another row (or the row under it changed)."""
+
+        def __init__(self, table: LineTable, cursor_row: int, row_key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    class RowSelected(RowHighlighted):
+        """Enter, or a click on the row the cursor is on."""
+
+    class HeaderSelected(Message):
+        """A click on a column's header."""
+
+        def __init__(self, table: LineTable, column_key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column_key = column_key
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.columns: dict[str, Column] = {}
+        self._order: list[str] = []
+        self._index: dict[str, int] | None = {}  # key -> row, rebuilt when asked after a change
+        self.cursor_row = 0
+        self._highlighted: tuple[int, str | None] = (-1, None)  # what RowHighlighted last said
+        self._lines: LRUCache[tuple[str, bool], Strip] = LRUCache(512)
+        self._header: Strip | None = None
+
+    # -- what a subclass gives ---------------------------------------------------
+
+    def row_cells(self, key: str) -> Sequence[Text]:
+        """The cells of row ``key``, one per column in order (drawn now)."""
+        raise NotImplementedError
+
+    # -- rows ------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def row_keys(self) -> Sequence[str]:
+        """The row keys, top to bottom."""
+        return self._order
+
+    def get_row_index(self, key: str) -> int:
+        """The row of ``key`` (KeyError when it is not shown)."""
+        index = self._index
+        if index is None:
+            index = self._index = {k: i for i, k in enumerate(self._order)}
+        return index[key]
+
+    def has_row(self, key: str) -> bool:
+        try:
+            self.get_row_index(key)
+        except KeyError:
+            return False
+        return True
+
+    @property
+    def cursor_key(self) -> str | None:
+        if 0 <= self.cursor_row < len(self._order):
+            return self._order[self.cursor_row]
+        return None
+
+    def set_rows(self, keys: list[str], *, follow: str | None = None) -> None:
+        """Show these rows in this order.  The cursor stays on the key ``follow``
+        when given and still shown, else on its row (within the rows)."""
+        self._order = keys
+        self._index = None
+        row = self.cursor_row
+        if follow is not None and self.has_row(follow):
+            row = self.get_row_index(follow)
+        self.virtual_size = Size(self._total_width(), len(keys) + 1)
+        self._move(row, scroll=row != self.cursor_row)
+        self.refresh()
+
+    def redraw_rows(self, keys: Iterable[str]) -> None:
+        """Draw these rows again when next shown (their cells changed)."""
+        lines = self._lines
+        dropped = False
+        for key in keys:
+            for cursor in (False, True):
+                if lines.get((key, cursor)) is not None:
+                    lines.discard((key, cursor))
+                    dropped = True
+        if dropped:
+            self.refresh()
+
+    def redraw(self) -> None:
+        """Draw every row again (a theme, the columns or the clock changed)."""
+        self._lines.clear()
+        self._header = None
+        self.refresh()
+
+    def visible_range(self) -> range:
+        """The rows on screen."""
+        top = round(self.scroll_y)
+        height = max(0, self.scrollable_content_region.height - 1)
+        return range(top, min(top + height, len(self._order)))
+
+    def visible_keys(self) -> list[str]:
+        """The row keys on screen, top to bottom."""
+        r = self.visible_range()
+        return self._order[r.start : r.stop]
+
+    # -- columns -----------------------------------------------------------------------
+
+    def use_columns(self, columns: Sequence[Column]) -> None:
+        """Show these columns, in this order."""
+        self.columns = {c.key: c for c in columns}
+        self.virtual_size = Size(self._total_width(), len(self._order) + 1)
+        self.redraw()
+
+    def _total_width(self) -> int:
+        return sum(c.width + 2 * PADDING for c in self.columns.values())
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+        self._header = None
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            if self._header is None:
+                style = base + self.get_component_rich_style("line-table--header")
+                self._header = self._strip([c.label for c in self.columns.values()], style, None)
+            return self._header.crop_extend(scroll_x, scroll_x + width, base)
+        row = scroll_y + y - 1
+        if row >= len(self._order):
+            return Strip.blank(width, base)
+        key = self._order[row]
+        cursor = row == self.cursor_row
+        strip = self._lines.get((key, cursor))
+        if strip is None:
+            post = self.get_component_rich_style("line-table--cursor") if cursor else None
+            strip = self._strip(self.row_cells(key), base, post)
+            self._lines[(key, cursor)] = strip
+        fill = base + self.get_component_rich_style("line-table--cursor") if cursor else base
+        return strip.crop_extend(scroll_x, scroll_x + width, fill)
+
+    def _strip(self, cells: Iterable[Text], style: Style, post: Style | None) -> Strip:
+        """One line: each cell cut or padded to its column, padding around."""
+        line = Text(no_wrap=True, end="")
+        pad = " " * PADDING
+        for cell, column in zip(cells, self.columns.values(), strict=False):
+            text = cell.copy()
+            text.truncate(column.width, overflow="ellipsis", pad=True)
+            line.append(pad)
+            line.append_text(text)
+            line.append(pad)
+        segments = Segment.apply_style(line.render(self.app.console), style, post)
+        return Strip(segments, line.cell_len)
+
+    # -- the cursor ------------------------------------------------------------------------
+
+    def move_cursor(self, *, row: int, animate: bool = False) -> None:
+        """Put the cursor on ``row`` (kept within the rows) and scroll it into view."""
+        self._move(row, scroll=True)
+
+    def _move(self, row: int, *, scroll: bool) -> None:
+        row = max(0, min(row, len(self._order) - 1))
+        if row != self.cursor_row:
+            for key in (self.cursor_key, self._order[row] if self._order else None):
+                if key is not None:
+                    self._lines.discard((key, False))
+                    self._lines.discard((key, True))
+            self.cursor_row = row
+            self.refresh()
+        if scroll:
+            self._scroll_to_cursor()
+        here = (self.cursor_row, self.cursor_key)
+        if here != self._highlighted:
+            self._highlighted = here
+            self.post_message(self.RowHighlighted(self, *here))
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        row = self.cursor_row
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + self._page())
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - self._page())
+
+    def action_scroll_top(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_scroll_bottom(self) -> None:
+        self.move_cursor(row=len(self._order) - 1)
+
+    def action_select_cursor(self) -> None:
+        if self.cursor_key is not None:
+            self.post_message(self.RowSelected(self, self.cursor_row, self.cursor_key))
+
+    # -- the mouse ---------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
+    async def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            x = offset.x + round(self.scroll_x)
+            for column in self.columns.values():
+                x -= column.width + 2 * PADDING
+                if x < 0:
+                    self.post_message(self.HeaderSelected(self, column.key))
+                    return
+            return
+        row = round(self.scroll_y) + offset.y - 1
+        if 0 <= row < len(self._order):
+            if row == self.cursor_row:
+                self.action_select_cursor()
+            else:
+                self.move_cursor(row=row)
