@@ -205,19 +205,15 @@ _LOG_PANE_KEYS: dict[str, str] = {
     "left": "the log pane's scroll left",
     "right": "the log pane's scroll right",
 }
-# The sessions table's (a Textual DataTable) own bindings, and the screen's
+# The sessions table's (tui.widgets.line_table.LineTable) own bindings, and the screen's
 # focus keys.
 _TABLE_KEYS: dict[str, str] = {
     "up": "the table's cursor up",
     "down": "the table's cursor down",
-    "left": "the table's cursor left",
-    "right": "the table's cursor right",
     "home": "the table's first row",
     "end": "the table's last row",
     "pageup": "the table's page up",
     "pagedown": "the table's page down",
-    "ctrl+home": "the table's top",
-    "ctrl+end": "the table's bottom",
     "enter": "the table's select",
     "tab": "moving the focus to the next widget",
     "shift+tab": "moving the focus to the previous widget",

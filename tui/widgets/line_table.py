@@ -71,6 +71,16 @@ LineTable {
 """
 
 
+VIM_KEYS: list[BindingType] = [
+    # as in less and vim, with their own ids (a keymap can move them alone);
+    # every table of the app has them
+    Binding("j", "cursor_down", "Cursor down", show=False, id="table.down"),
+    Binding("k", "cursor_up", "Cursor up", show=False, id="table.up"),
+    Binding("g", "scroll_top", "Top", show=False, id="table.top"),
+    Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+]
+
+
 @dataclass(slots=True)
 class Column:
     """A column: its key, its header and its width (text cells, padding apart)."""
@@ -95,11 +105,7 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("home", "scroll_top", "Top", show=False),
         Binding("end", "scroll_bottom", "Bottom", show=False),
         Binding("enter", "select_cursor", "Select", show=False),
-        # as in less and vim (their own ids: a keymap can move them alone)
-        Binding("j", "cursor_down", "Cursor down", show=False, id="table.down"),
-        Binding("k", "cursor_up", "Cursor up", show=False, id="table.up"),
-        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+        *VIM_KEYS,
     ]
 
     class RowHighlighted(Message):

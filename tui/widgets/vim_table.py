@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any, ClassVar, TypeVar
 
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import DataTable, Input
 
 from tui.widgets.filter_box import FilterBox
-from tui.widgets.line_table import LineTable
+from tui.widgets.line_table import VIM_KEYS, LineTable
 
 Cell = TypeVar("Cell")
 
@@ -24,12 +24,7 @@ class VimTable(DataTable[Cell]):
     | home/end, g/G | First / last row |
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Cursor down", show=False, id="table.down"),
-        Binding("k", "cursor_up", "Cursor up", show=False, id="table.up"),
-        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = VIM_KEYS
 
 
 class TypeaheadTable(LineTable):
