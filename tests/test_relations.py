@@ -8,6 +8,7 @@ through its backend's ``list_sessions()`` before :mod:`core.relations` sees it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,14 @@ def test_no_session_dirs_and_no_containers_means_no_relations(tmp_path: Path) ->
     kv = kv_backend_with([{"workdir": str(tmp_path)}])
     assert related_with_reasons(kv.list_sessions()) == {}
     assert related([]) == {}
+
+    class Unread(dict[str, str]):
+        def items(self) -> Any:
+            raise AssertionError("metadata read: nothing could have matched")
+
+    # with nothing to point at, 100k KV sessions' metadata is never decoded
+    listed = [dataclasses.replace(s, metadata=Unread(s.metadata)) for s in kv.list_sessions()]
+    assert related_with_reasons(listed) == {}
 
 
 # ------------------------------------------------ facts, not metadata strings

@@ -108,9 +108,10 @@ class SessionRows:
         shown = self.shown if rows is None else rows
         now = self.clock()
         col = self.sort_column
-        values = {k: sort_value(s, col, now) for k, s in shown.items()}
+        ages = {k: sort_value(s, "age", now) for k, s in shown.items()}
+        values = ages if col == "age" else {k: sort_value(s, col, now) for k, s in shown.items()}
         # ties keep a stable order: newest first, then by key
-        base = sorted(shown, key=lambda k: (sort_value(shown[k], "age", now), k))
+        base = sorted(shown, key=lambda k: (ages[k], k))
         known = sorted((k for k in base if values[k][0] == 0), key=values.__getitem__)
         if self.sort_reverse:
             known.reverse()
