@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import msgspec
+
 from core.model import BackendHealth, HealthStatus, Session, SessionRef
 from core.paths import state_dir
 from core.sizes import format_size, parse_size
@@ -242,7 +244,9 @@ class History:
             "sessions": {str(r): s.to_json() for r, s in sorted(saved.sessions.items(), key=_key)},
         }
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(self.path, json.dumps(doc, indent=1, ensure_ascii=False).encode() + b"\n")
+        # msgspec, not json.dumps: with an indent json falls back to its
+        # pure-Python encoder (100k sessions: a second of the UI's time)
+        atomic_write(self.path, msgspec.json.format(msgspec.json.encode(doc), indent=1) + b"\n")
 
 
 def _key(item: tuple[SessionRef, SavedSession]) -> tuple[str, str]:
