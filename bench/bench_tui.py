@@ -1,11 +1,14 @@
-"""Benchmark for the dashboard's first screen.
+"""Benchmark for the dashboard's first screen, headless (informational).
 
-The time from starting the app (headless, 120x40) until the sessions table
-shows the first page of a backend with 10,000 sessions, against an empty Textual
-app's first screen (budget 3x; the baseline is not sesstui's own empty
-dashboard).  ``bench_live`` measures the same in a real terminal, live.  The sessions come
-from a backend that hands out ready-made records, so this measures the
-dashboard (table rows, sort, filter, title), not a listing.
+The time from starting the app (headless, 120x40, in this process: imports
+done) until the sessions table shows the first page of a backend with 10,000
+and 100,000 sessions, against an empty Textual app's first screen.  The
+sessions come from a backend that hands out ready-made records, so this
+measures the dashboard (its widgets and CSS, table rows, sort, title), not a
+listing.  The budgets (3x and 5x an empty app) are the issue's for a real
+terminal, from the command's start: ``bench_live`` checks them there.  Here the
+empty app's 20 ms leave out the interpreter and the imports, which every user
+waits for, so these rows report without a verdict.
 
 Run standalone with ``python bench/bench_tui.py``; the bench runner imports
 :func:`run`.
@@ -29,7 +32,7 @@ from core.config.records import AppConfig, BackendConfig, UIConfig
 from core.inventory import Inventory
 from core.model import BackendHealth, Capability, HealthStatus, Session, SessionRef, State
 
-SESSIONS = 10_000
+SIZES = (2_000,) if quick() else (10_000, 100_000)
 RUNS = 1 if quick() else 3
 
 
@@ -109,32 +112,25 @@ async def _empty_app() -> float:
 
 
 def run() -> list[Row]:
-    many = _sessions(SESSIONS)
-    ours: list[float] = []
-    complete: list[float] = []
     empty: list[float] = []
     asyncio.run(_first_screen([]))  # warm up imports and CSS parsing
     asyncio.run(_empty_app())
+    firsts: dict[int, list[float]] = {n: [] for n in SIZES}
+    made = {n: _sessions(n) for n in SIZES}
     for _ in range(RUNS):
         empty.append(asyncio.run(_empty_app()))
-        first, whole = asyncio.run(_first_screen(many))
-        ours.append(first)
-        complete.append(whole)
+        for n in SIZES:
+            firsts[n].append(asyncio.run(_first_screen(made[n]))[0])
     return [
         Row(
-            f"tui: first screen with {SESSIONS:,} sessions vs an empty Textual app",
-            median(ours),
-            median(empty),
-            3.0,
-            note=f"{spread(ours)} s vs {spread(empty)} s, headless 120x40",
-        ),
-        Row(
-            f"tui: all {SESSIONS:,} rows in the table vs an empty Textual app",
-            median(complete),
+            f"tui: first screen with {n:,} sessions, headless, vs an empty Textual app",
+            median(firsts[n]),
             median(empty),
             math.inf,
-            note="informational: the rest load in chunks after the first screen",
-        ),
+            note=f"{spread(firsts[n])} s vs {spread(empty)} s, in-process 120x40; "
+            "budgets: the live rows",
+        )
+        for n in SIZES
     ]
 
 

@@ -172,6 +172,18 @@ class RecordViewer(Protocol):
 
 
 @runtime_checkable
+class PagedLister(Protocol):
+    """Lists a big store in pages: the first can be shown before the rest is
+    listed (a dashboard's first screen over 100k sessions)."""
+
+    def list_paged(self, first_page: Callable[[list[Session]], None]) -> list[Session]:
+        """What :meth:`Backend.list_sessions` returns; ``first_page`` is called
+        once, from the listing's thread, with the sessions of the first page
+        (not called when the store is empty)."""
+        ...
+
+
+@runtime_checkable
 class Sizer(Protocol):
     """Measures sessions' sizes after listing (disk bytes, files)."""
 

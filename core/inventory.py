@@ -20,6 +20,7 @@ from core.backend import (
     Backend,
     Inspectable,
     LineStream,
+    PagedLister,
     is_sizer,
 )
 from core.config.records import AppConfig
@@ -68,8 +69,11 @@ class _Listing:
     """A listing call running in its own daemon thread, so a hung backend
     cannot block the caller or interpreter exit."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(
+        self, backend: Backend, first_page: Callable[[str, list[Session]], None] | None = None
+    ) -> None:
         self.backend = backend
+        self.first_page = first_page
         self.started = time.monotonic()
         self.sessions: list[Session] | None = None
         self.error: BaseException | None = None
@@ -79,7 +83,11 @@ class _Listing:
 
     def _run(self) -> None:
         try:
-            self.sessions = self.backend.list_sessions()
+            backend, hand = self.backend, self.first_page
+            if hand is not None and isinstance(backend, PagedLister):
+                self.sessions = backend.list_paged(lambda page: hand(backend.name, page))
+            else:
+                self.sessions = backend.list_sessions()
         except BaseException as exc:  # noqa: BLE001 - reported as health, never lost
             self.error = exc
         finally:
@@ -252,8 +260,17 @@ class Inventory(SessionActions):
 
     # -- listing --------------------------------------------------------------
 
-    def refresh(self, backends: Iterable[str] | None = None) -> Snapshot:
-        """List the chosen (default: all) backends concurrently."""
+    def refresh(
+        self,
+        backends: Iterable[str] | None = None,
+        *,
+        first_page: Callable[[str, list[Session]], None] | None = None,
+    ) -> Snapshot:
+        """List the chosen (default: all) backends concurrently.
+
+        ``first_page(backend, sessions)``, when given, is called from a
+        listing's thread with the first page of each backend that lists in
+        pages (:class:`~core.backend.PagedLister`), before the rest is listed."""
         chosen = self.select(backends)
         with self._lock:
             listings: list[tuple[Backend, _Listing, bool]] = []
@@ -262,7 +279,7 @@ class Inventory(SessionActions):
                 if prev is not None and not prev.done.is_set():
                     listings.append((b, prev, True))  # still busy from last time
                 else:
-                    listing = _Listing(b)
+                    listing = _Listing(b, first_page)
                     self._inflight[b.name] = listing
                     listings.append((b, listing, False))
         sessions: list[Session] = []

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -283,7 +283,16 @@ class KvBackend(BaseBackend):
 
     def list_sessions(self) -> list[Session]:
         """Every session record under the prefix (in the sandbox, if set),
-        newest first; raises :class:`BackendUnavailable` with the reason.
+        newest first; raises :class:`BackendUnavailable` with the reason."""
+        return self._list(None)
+
+    def list_paged(self, first_page: Callable[[list[Session]], None]) -> list[Session]:
+        """:meth:`list_sessions`, handing the first page's sessions (newest
+        first) to ``first_page`` as soon as it is read."""
+        return self._list(first_page)
+
+    def _list(self, first_page: Callable[[list[Session]], None] | None) -> list[Session]:
+        """The listing (see :meth:`list_sessions`).
 
         Pages stream in (never one list of every value); a record whose value
         and expiry instant did not change since the last listing keeps its
@@ -335,6 +344,11 @@ class KvBackend(BaseBackend):
                     else:
                         cache[key] = session
                         added.append(session)
+                if first_page is not None and cache:
+                    page_sessions = [v for v in cache.values() if isinstance(v, Session)]
+                    if page_sessions:
+                        first_page(sorted(page_sessions, key=_order))
+                        first_page = None
         except SesstuiError as e:
             self._health = self._make_health(HealthStatus.UNAVAILABLE, e.message)
             if isinstance(e, BackendUnavailable):

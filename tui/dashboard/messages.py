@@ -41,6 +41,15 @@ class SnapshotListed(RoomMessage):
         self.failed = False  # the UI could not apply it: the refresh ends there
 
 
+class PageListed(RoomMessage):
+    """The first listing is under way: the sessions of the first pages of the
+    backends that list in pages (a big store), before the rest is listed."""
+
+    def __init__(self, sessions: list[Session]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+
 class SizesMeasured(RoomMessage):
     """A batch of sizes, and how far the measuring is (``done`` of ``total``)."""
 

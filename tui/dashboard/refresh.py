@@ -3,6 +3,7 @@ and time the next refresh so that refreshing costs a bounded share of a core."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -12,11 +13,12 @@ from textual.worker import Worker, get_current_worker
 
 from core.history import answered, since_last_open
 from core.inventory import Snapshot, describe_error
-from core.model import SessionRef, SizeInfo
+from core.model import Session, SessionRef, SizeInfo
 from core.relations import related_with_reasons
 from tui.context import AppContext
 from tui.dashboard.messages import (
     Notice,
+    PageListed,
     RefreshDone,
     RoomMessage,
     SizesMeasured,
@@ -53,6 +55,7 @@ class Refresher:
         self._next: Timer | None = None
         self._timed = False  # a refresh has timed the next one
         self._compared = False  # since-last-open runs once, after the first listing
+        self._listed = False  # a listing was asked for (the first shows its first pages)
 
     def start(self) -> None:
         """Refresh now (a refresh under way is cancelled: this one replaces it)."""
@@ -102,7 +105,11 @@ class Refresher:
 
     def _once(self, worker: Worker[None], waited: list[float]) -> None:
         inv = self.ctx.inventory
-        snap = inv.refresh()  # an error ends the worker: the screen reports it
+        # the first listing shows a big store's first page before the rest
+        # (later ones would drop the rows not listed yet: they show the whole)
+        first = None if self._listed else self._first_pages()
+        snap = inv.refresh(first_page=first)  # an error ends the worker: the screen reports it
+        self._listed = True
         if worker.is_cancelled:
             return
         relations = related_with_reasons(snap.sessions)  # file system calls: not on the UI
@@ -138,6 +145,20 @@ class Refresher:
         if not self._compared:
             self._compared = True
             self._since_last_open(snap, sizes)
+
+    def _first_pages(self) -> Callable[[str, list[Session]], None]:
+        """What the listings' threads call with their first pages: the pages
+        so far go to the UI (not waited for: the listing goes on)."""
+        pages: dict[str, list[Session]] = {}
+        lock = threading.Lock()
+
+        def first_page(backend: str, sessions: list[Session]) -> None:
+            with lock:
+                pages[backend] = sessions
+                listed = [s for page in pages.values() for s in page]
+            self.host.post_message(PageListed(listed))
+
+        return first_page
 
     def _hand(self, worker: Worker[None], waited: list[float], message: RoomMessage) -> bool:
         """Post ``message`` and wait until the UI has taken it, as

@@ -47,7 +47,8 @@ class Widgets:
 class Rooms:
     """Every room of one dashboard.  ``refresh`` refreshes now (and reads the
     stats); ``start_tail`` opens a session's log; ``after_execute`` runs once a
-    prune or delete is done; ``on_snapshot`` applies a listing."""
+    prune or delete is done; ``on_snapshot`` applies a listing, ``on_page``
+    the first pages of a big one."""
 
     def __init__(
         self,
@@ -59,6 +60,7 @@ class Rooms:
         start_tail: Callable[[Session], None],
         after_execute: Callable[[], None],
         on_snapshot: Callable[[msg.SnapshotListed], None],
+        on_page: Callable[[msg.PageListed], None],
     ) -> None:
         self.refresher = Refresher(host, ctx, timed=refresh)
         self.tail = tail = LogTail(host, ctx, w.log_pane)
@@ -86,6 +88,7 @@ class Rooms:
         )
         self.routes: dict[type[msg.RoomMessage], Callable[[Any], None]] = {
             msg.SnapshotListed: on_snapshot,
+            msg.PageListed: on_page,
             msg.SizesMeasured: lambda e: sel.sizes_measured(e.sizes, e.done, e.total),
             msg.RefreshDone: lambda e: self.refresher.done(e.took),
             msg.Notice: lambda e: host.notify(

@@ -51,6 +51,7 @@ class Selection:
         # how many related-jumps were made from each session (to cycle)
         self._related_turn: dict[SessionRef, int] = {}
         self._settle_queued = False  # settle runs after the next repaint
+        self.listing = False  # the table shows the first pages of the first listing
         self._sources_ref: SessionRef | None = None  # whose log files the panel lists
         self._bindings_key: object = None  # what the footer was last refreshed for
 
@@ -169,6 +170,8 @@ class Selection:
         shown, total = len(t.shown), len(t.sessions)
         count = f"{shown}/{total}" if t.filter_text else f"{total}"
         title = f"Sessions {count} · {bytes_text(t.model.total_bytes())}"
+        if self.listing:
+            title = f"Sessions {count}+ · listing…"  # the first pages of a big store
         marked = t.model.marked_unordered()
         if marked:
             title += f" · {len(marked)} selected"

@@ -123,6 +123,7 @@ class DashboardScreen(Screen[None]):
             start_tail=lambda session: self._start_tail(session),  # noqa: PLW0108 - patchable
             after_execute=self._after_execute,
             on_snapshot=self._snapshot_listed,
+            on_page=self._page_listed,
         )
         self.table, self.detail, self.log_pane = table, detail, log_pane
         self.refresher, self.tail, self.selection = rooms.refresher, rooms.tail, rooms.selection
@@ -247,8 +248,19 @@ class DashboardScreen(Screen[None]):
             event.failed = True  # the refresh ends there (no sizes), as a raise in it would
             self.log.error(f"applying a refresh failed: {exc!r}")  # noqa: TRY400 - Textual's log
 
+    def _page_listed(self, event: msg.PageListed) -> None:
+        """The first pages of a big store, shown while the rest is listed
+        (never after a whole listing: a backend that did not answer in time
+        may send its first page late)."""
+        if self.snapshot is None:
+            self.table.sync(event.sessions)
+            self.selection.listing = True
+            self.selection.update_title()
+            self.selection.changed()
+
     def _apply_snapshot(self, snap: Snapshot, relations: dict[SessionRef, list[Relation]]) -> None:
         self.snapshot = snap
+        self.selection.listing = False
         self.selection.set_relations(relations)
         self.query_one(HealthBar).set_health(snap.health, self.ctx.clock())
         self.table.sync(snap.sessions)

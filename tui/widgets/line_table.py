@@ -171,11 +171,14 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         return index[key]
 
     def has_row(self, key: str) -> bool:
-        try:
-            self.get_row_index(key)
-        except KeyError:
-            return False
-        return True
+        return self._index_of(key) >= 0
+
+    def _index_of(self, key: str) -> int:
+        """The row of ``key``, -1 when it is not shown."""
+        index = self._index
+        if index is None:
+            index = self._index = {k: i for i, k in enumerate(self._order)}
+        return index.get(key, -1)
 
     @property
     def cursor_key(self) -> str | None:
@@ -198,14 +201,13 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
     def redraw_rows(self, keys: Iterable[str]) -> None:
         """Draw these rows again when next shown (their cells changed)."""
         lines = self._lines
-        dropped = False
+        shown = self.visible_range()
         for key in keys:
             for cursor in (False, True):
-                if lines.get((key, cursor)) is not None:
-                    lines.discard((key, cursor))
-                    dropped = True
-        if dropped:
-            self.refresh()
+                lines.discard((key, cursor))
+            row = self._index_of(key)
+            if row in shown:
+                self.refresh_line(row + 1)  # (line 0 is the header)
 
     def redraw(self) -> None:
         """Draw every row again (a theme, the columns or the clock changed)."""
@@ -286,12 +288,11 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _move(self, row: int, *, scroll: bool) -> None:
         row = max(0, min(row, len(self._order) - 1))
         if row != self.cursor_row:
-            for key in (self.cursor_key, self._order[row] if self._order else None):
-                if key is not None:
-                    self._lines.discard((key, False))
-                    self._lines.discard((key, True))
+            was = self.cursor_row
             self.cursor_row = row
-            self.refresh()
+            # just the two lines: the rest of the screen is not composed again
+            self.refresh_line(was + 1)
+            self.refresh_line(row + 1)
         if scroll:
             self._scroll_to_cursor()
         here = (self.cursor_row, self.cursor_key)
