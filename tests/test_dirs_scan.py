@@ -258,6 +258,31 @@ def test_helper_process_walks_and_watches_for_the_scanner(tmp_path: Path) -> Non
         assert (sub_wd, inotify.IN_MODIFY) in ino.read()
 
 
+def test_helper_start_loads_no_importlib_util_nor_typing() -> None:
+    """A helper starts while the scan's clock runs: its interpreter loads the walker through
+    ``importlib.machinery``, not ``importlib.util`` (contextlib, collections and functools:
+    about a third of a helper's start-up), and nothing else heavy."""
+    argv = helpers.helper_argv()
+    assert argv is not None, "the helper's sources are plain files in a checkout"
+    r, w = os.pipe()
+    os.close(w)  # no tokens: the helper loads, finds no work and exits
+    try:
+        proc = subprocess.run(
+            [argv[0], "-X", "importtime", *argv[1:]],
+            input=marshal.dumps((r, -1, walker.DIR_MASK, [])),
+            capture_output=True,
+            pass_fds=(r,),
+            check=True,
+        )
+    finally:
+        os.close(r)
+    lines = proc.stderr.decode().splitlines()
+    loaded = {ln.rsplit("|", 1)[1].strip() for ln in lines if ln.startswith("import time:")}
+    assert {"os", "struct"} <= loaded, "the import listing is incomplete"
+    heavy = {"importlib.util", "contextlib", "typing", "core"}
+    assert not loaded & heavy, f"a helper loads {sorted(loaded & heavy)}"
+
+
 def test_abandoned_measure_many_stops_helpers(
     watched: DirScanner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

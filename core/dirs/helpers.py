@@ -40,15 +40,19 @@ __all__ = ["BOOT", "TOKENS_PER_BATCH", "HelperPool", "helper_argv"]
 TOKENS_PER_BATCH = 16384
 
 # The helper loads inotify.py, then walker.py, by file path under their real names (so the
-# walker's `from core.inotify import ...` finds the first one without importing `core`).
+# walker's `from core.inotify import ...` finds the first one without importing `core`), through
+# `importlib.machinery` (0.5 ms to import) rather than `importlib.util` (4.7 ms: contextlib,
+# collections, functools), a third of what starting a helper costs on top of the interpreter.
 BOOT = (
-    "import sys, importlib.util as u\n"
+    "import sys, importlib.machinery as m\n"
     "def load(name, path):\n"
-    "    s = u.spec_from_file_location(name, path)\n"
-    "    m = u.module_from_spec(s)\n"
-    "    sys.modules[name] = m\n"
-    "    s.loader.exec_module(m)\n"
-    "    return m\n"
+    "    loader = m.SourceFileLoader(name, path)\n"
+    "    mod = type(sys)(name)\n"
+    "    mod.__file__, mod.__loader__ = path, loader\n"
+    "    mod.__spec__ = m.ModuleSpec(name, loader, origin=path)\n"
+    "    sys.modules[name] = mod\n"
+    "    loader.exec_module(mod)\n"
+    "    return mod\n"
     "load('core.inotify', sys.argv[2])\n"
     "load('core.dirs.walker', sys.argv[1]).child_main()\n"
 )
