@@ -1,7 +1,9 @@
 """Helper processes that walk directories for :meth:`core.dirs.scan.DirScanner.measure_many`.
 
 Why processes: the walk is one ``fstatat`` per entry and every call re-takes the GIL, so
-threads do not help; a second process does (about 1.0x ``du`` on two cores, 1.7x alone).
+threads do not help; a second process does (about 1.0x ``du`` on two cores, 1.7x alone) when
+a core is free.  Where the kernel shares a busy CPU between sessions or cgroups, a second
+process wins little of it from other programs (measured: ``docs/rooms/dirs.md``).
 
 How: the work queue is a pipe of 4-byte tokens (indices of the paths to walk), written once
 by the scanner.  A pipe read of 4 bytes is atomic, so the scanner's own thread and every
