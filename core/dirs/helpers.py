@@ -43,8 +43,8 @@ TOKENS_PER_BATCH = 16384
 
 # The helper loads inotify.py, then walker.py, by file path under their real names (so the
 # walker's `from core.inotify import ...` finds the first one without importing `core`), through
-# `importlib.machinery` (0.5 ms to import) rather than `importlib.util` (4.7 ms: contextlib,
-# collections, functools), a third of what starting a helper costs on top of the interpreter.
+# `importlib.machinery` rather than `importlib.util`, which imports contextlib, collections and
+# functools: a helper's start then costs 13.4 ms of CPU instead of 14.8 (median of 50 each).
 BOOT = (
     "import sys, importlib.machinery as m\n"
     "def load(name, path):\n"
