@@ -3,10 +3,18 @@
 Rows: the first scan of 100k files in 200 session dirs (a fresh scanner per run, budget
 1.5x du) and the re-scan of the unchanged tree by the same scanner (budget 0.5x du).  du and
 the scanner alternate run by run so that load from elsewhere hits both alike.
+
+Two more rows measure the first scan on a loaded machine (issue 11, same 1.5x budget): a busy
+loop per core runs alongside both du and the scanner, once started in a session of its own
+(another program: where the kernel shares the CPU between sessions, ``sched_autogroup``, or
+between cgroups, a second process of ours wins little CPU from it) and once in this bench's
+session (the CPU shared task by task, where the helper process counts as one more task).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -15,8 +23,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import contextlib
 
 from bench._common import BusyLoad, Row, loaded, main, median, quick, spread
 from core.dirs.scan import DirScanner
@@ -74,7 +80,7 @@ def run() -> list[Row]:
 
         with load:
             first, du_first, helpers, again, du_again, watching = _measure(base, paths, rounds)
-        return [
+        rows = [
             Row(
                 f"scan {DIRS * FILES // 1000}k files / {DIRS} dirs vs du -b --max-depth=1",
                 median(first),
@@ -92,8 +98,58 @@ def run() -> list[Row]:
                 + under,
             ),
         ]
+        if not isinstance(load, BusyLoad):
+            rows += [_loaded_row(base, paths, rounds, own_session=own) for own in (True, False)]
+        return rows
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+class _SessionLoad(BusyLoad):
+    """:class:`BusyLoad` whose loops may run in a session of their own (another program)."""
+
+    def __init__(self, *, own_session: bool) -> None:
+        super().__init__()
+        self.own_session = own_session
+
+    def __enter__(self) -> _SessionLoad:
+        code = "while True: pass"
+        for _ in range(self.processes):
+            self._procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-S", "-c", code], start_new_session=self.own_session
+                )
+            )
+        return self
+
+
+def _loaded_row(base: Path, paths: list[Path], rounds: int, *, own_session: bool) -> Row:
+    """The first scan vs du, both under a busy loop per core."""
+    du_first: list[float] = []
+    first: list[float] = []
+    helped: list[int] = []
+    with _SessionLoad(own_session=own_session) as load:
+        time.sleep(0.2)  # let the loops take their cores
+        for _ in range(rounds):
+            du_first.append(timed_du(base))
+            t0 = time.perf_counter()
+            with DirScanner() as scanner:
+                done = sum(1 for _ in scanner.measure_many(paths))
+                first.append(time.perf_counter() - t0)
+                helped.append(scanner.stats.walks_in_helpers)
+            assert done == DIRS
+    where = "their own session" if own_session else "this session"
+    ratios = sorted(f / d for f, d in zip(first, du_first, strict=True))
+    return Row(
+        f"scan {DIRS * FILES // 1000}k files / {DIRS} dirs vs du, {load.processes} busy loops "
+        f"({where})",
+        median(first),
+        median(du_first),
+        1.5,
+        note=f"{spread(first)} s vs du {spread(du_first)} s; per-round ratio "
+        f"{ratios[0]:.2f}..{ratios[-1]:.2f}; dirs walked by the helper: median "
+        f"{median(helped):g} of {DIRS}; load average {os.getloadavg()[0]:.1f}",
+    )
 
 
 def _measure(

@@ -54,20 +54,24 @@ print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
     assert not set(json.loads(out.stdout)) & set(FORBIDDEN)
 
 
-def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
-    """`-I -S` ignores PYTHONPATH, the user site and the `.pth` files of site-packages
-    (an editable install's finder imports `typing`): only the interpreter's own startup
-    modules are there before `import core`, so whatever it pulls in shows. The
-    site-packages folders go on the path without their `.pth` hooks, so a third-party
-    import would still be found, and counted."""
+def _import_core_isolated() -> tuple[set[str], set[str]]:
+    """The modules loaded before and by `import core` in an isolated interpreter.
+
+    `-I -S` ignores PYTHONPATH, the user site and the `.pth` files of site-packages (an
+    editable install's finder imports `typing`): only the interpreter's own startup modules,
+    and `os` (which `site` imports in every normal start-up), are there before `import core`,
+    so whatever it pulls in shows. The site-packages folders go on the path without their
+    `.pth` hooks, so a third-party import would still be found, and counted. No `json` before
+    the snapshot: it loads `re`."""
     code = (
-        "import sys, json, site\n"
+        "import sys, site, os\n"
         "sys.path.extend(site.getsitepackages())\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "before = set(sys.modules)\n"
         "import core\n"
-        "print(json.dumps({'file': core.__file__, 'before': sorted(before),"
-        " 'after': sorted(sys.modules)}))"
+        "new = sorted(set(sys.modules) - before)\n"
+        "import json\n"
+        "print(json.dumps({'file': core.__file__, 'before': sorted(before), 'new': new}))"
     )
     out = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code],
@@ -78,10 +82,25 @@ def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
     )
     report = json.loads(out.stdout)
     assert Path(report["file"]).resolve() == ROOT / "core" / "__init__.py"
+    return set(report["before"]), set(report["new"])
+
+
+def test_import_core_in_an_isolated_interpreter_loads_no_typing() -> None:
+    before, new = _import_core_isolated()
     heavy = {"typing", "yaml", *FORBIDDEN}
-    assert not heavy & set(report["before"]), "the interpreter preloads a module under test"
-    loaded = {m.split(".")[0] for m in report["after"]}
+    assert not heavy & before, "the interpreter preloads a module under test"
+    loaded = {m.split(".")[0] for m in new}
     assert not loaded & heavy, f"import core pulled in {sorted(loaded & heavy)}"
+
+
+def test_import_core_loads_only_the_package_itself() -> None:
+    """`import core` has a budget of 1.5x `python -c pass` (about 6 ms of headroom), so it
+    loads nothing the interpreter has not loaded at start-up but ``core`` and ``__future__``:
+    not `typing` (19 ms in a clean venv), nor `re`, `enum`, `dataclasses`, `collections`. A
+    new module here must be measured against the budget first (`python bench/run.py --only
+    import`)."""
+    _, new = _import_core_isolated()
+    assert new <= {"core", "__future__"}, f"import core loaded {sorted(new)}"
 
 
 def test_msgspec_and_the_kind_schemas_load_only_when_a_config_is_read(tmp_path: Path) -> None:

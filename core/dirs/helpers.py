@@ -1,7 +1,9 @@
 """Helper processes that walk directories for :meth:`core.dirs.scan.DirScanner.measure_many`.
 
 Why processes: the walk is one ``fstatat`` per entry and every call re-takes the GIL, so
-threads do not help; a second process does (about 1.0x ``du`` on two cores, 1.7x alone).
+threads do not help; a second process does (about 1.0x ``du`` on two cores, 1.7x alone) when
+a core is free.  Where the kernel shares a busy CPU between sessions or cgroups, a second
+process wins little of it from other programs (measured: ``docs/rooms/dirs.md``).
 
 How: the work queue is a pipe of 4-byte tokens (indices of the paths to walk), written once
 by the scanner.  A pipe read of 4 bytes is atomic, so the scanner's own thread and every
@@ -40,15 +42,19 @@ __all__ = ["BOOT", "TOKENS_PER_BATCH", "HelperPool", "helper_argv"]
 TOKENS_PER_BATCH = 16384
 
 # The helper loads inotify.py, then walker.py, by file path under their real names (so the
-# walker's `from core.inotify import ...` finds the first one without importing `core`).
+# walker's `from core.inotify import ...` finds the first one without importing `core`), through
+# `importlib.machinery` rather than `importlib.util`, which imports contextlib, collections and
+# functools: a helper's start then costs 13.4 ms of CPU instead of 14.8 (median of 50 each).
 BOOT = (
-    "import sys, importlib.util as u\n"
+    "import sys, importlib.machinery as m\n"
     "def load(name, path):\n"
-    "    s = u.spec_from_file_location(name, path)\n"
-    "    m = u.module_from_spec(s)\n"
-    "    sys.modules[name] = m\n"
-    "    s.loader.exec_module(m)\n"
-    "    return m\n"
+    "    loader = m.SourceFileLoader(name, path)\n"
+    "    mod = type(sys)(name)\n"
+    "    mod.__file__, mod.__loader__ = path, loader\n"
+    "    mod.__spec__ = m.ModuleSpec(name, loader, origin=path)\n"
+    "    sys.modules[name] = mod\n"
+    "    loader.exec_module(mod)\n"
+    "    return mod\n"
     "load('core.inotify', sys.argv[2])\n"
     "load('core.dirs.walker', sys.argv[1]).child_main()\n"
 )

@@ -185,12 +185,14 @@ class DirScanner:
         links in several of the paths counts in the first of them, in the order given.  To
         keep that deterministic, results are yielded in the order given; directories are
         still walked in parallel (``workers`` processes, this one included, pulling from one
-        queue), so the order costs little.  A path given twice is yielded once.  A path that
-        cannot be measured is not yielded; its reason is in ``last_errors``.  Closing the
-        generator early (``.close()``, or dropping it) stops the helper processes.
+        queue; never more than the CPUs this process may run on), so the order costs little.
+        A path given twice is yielded once.  A path that cannot be measured is not yielded;
+        its reason is in ``last_errors``.  Closing the generator early (``.close()``, or
+        dropping it) stops the helper processes.
         """
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        workers = min(workers, _usable_cpus())
         items: list[tuple[Path, str]] = []
         seen: set[str] = set()
         for p in paths:
@@ -405,6 +407,18 @@ class DirScanner:
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError("DirScanner is closed")
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: ``taskset``, a container's cpuset).
+
+    A walker beyond them only takes turns with the others: it adds its start-up and its
+    frames to the CPU the scan needs and walks nothing sooner.
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def _key(path: str | os.PathLike[str]) -> str:
