@@ -189,7 +189,9 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
         assert t.tick()  # the countdown moved on screen
         on_screen = len(t.visible_keys())
         assert 0 < on_screen < 30
-        assert counts.redrawn == 0
+        # only the top row's text changed (1h00m -> 59m59s; the next ones still
+        # read 1h00m): only it is drawn again
+        assert counts.redrawn == 1
         # each time column of each row on screen, once: never the 300 rows
         assert counts.time_text <= 3 * on_screen
         await pilot.pause()
@@ -198,6 +200,39 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
         counts.reset()
         assert not t.tick()  # the same second again: nothing to redraw
         assert counts.redrawn == 0
+
+
+async def test_a_tick_redraws_only_the_rows_whose_times_changed(tmp_path: Path) -> None:
+    start = datetime.now().astimezone().replace(microsecond=0)
+    make_session(tmp_path, now=start)  # "0s": its age and activity move every second
+    for days in range(1, 20):
+        make_session(tmp_path, age=timedelta(days=days), now=start)
+    clock = ManualClock(start)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, clock=clock, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(pilot, lambda: len(t.shown) == 20, "the rows")
+        await pilot.pause()
+        t.tick()
+        await pilot.pause()
+        drawn: list[str] = []
+        real = t.row_cells
+
+        def counted(key: str) -> list[Text]:
+            drawn.append(key)
+            return real(key)
+
+        t.row_cells = counted  # type: ignore[method-assign]
+        clock.advance(timedelta(seconds=1))
+        assert t.tick()
+        await pilot.pause()
+        assert drawn == [t.row_keys[0]]  # the fresh one; "3d" stayed "3d"
+        assert "1s" in t.render_line(1).text
+        drawn.clear()
+        assert not t.tick()  # the same second: nothing
+        await pilot.pause()
+        assert drawn == []
 
 
 def test_a_costly_refresh_waits_longer_so_refreshing_stays_a_small_share() -> None:

@@ -96,7 +96,7 @@ class SessionsTable(_ModelView):
         self._heads: dict[str, bool] = {}  # grouped: is the row the first of its backend?
         self.maker = CellMaker(lambda _theme, var, bold: theme_style(self.app, var, bold=bold))
         # the time texts of the rows on screen when last drawn (see tick)
-        self._drawn_times: list[tuple[tuple[str, str], ...]] = []
+        self._drawn_times: dict[str, tuple[tuple[str, str], ...]] = {}
 
     def on_mount(self) -> None:
         self._build_columns()
@@ -151,6 +151,11 @@ class SessionsTable(_ModelView):
 
     def row_cells(self, key: str) -> list[Text]:
         cells = self._cells(self.shown[key])
+        # what its time cells say as drawn (see tick)
+        shown = self.columns
+        self._drawn_times[key] = tuple(
+            (cells[c].plain, str(cells[c].style)) for c in TIME_COLUMNS if c in shown
+        )
         return [cells[c] for c in self.columns]
 
     def cell(self, key: str, column: str) -> Text:
@@ -201,18 +206,21 @@ class SessionsTable(_ModelView):
     def tick(self) -> bool:
         """Bring the time cells (age, active, TTL) up to the clock.
 
-        Only the rows on screen are looked at, and redrawn only when one of
-        their texts changed (most "3d" stay "3d").  True when redrawn."""
+        Only the rows on screen are looked at, and a row is drawn again only
+        when one of its texts changed since it was drawn (most "3d" stay "3d";
+        a fresh session's "5s" or a TTL under an hour change every second).
+        True when a row was redrawn."""
         columns = [c for c in TIME_COLUMNS if c in self.columns]
         if not columns:
             return False
-        rows = [s for k in self.visible_keys() if (s := self.shown.get(k)) is not None]
-        texts = time_texts(self.time_text, columns, rows, self.clock())
-        if texts == self._drawn_times:
-            return False
-        self._drawn_times = texts
-        self.redraw()  # what is drawn again is the rows on screen
-        return True
+        keys = [k for k in self.visible_keys() if k in self.shown]
+        texts = time_texts(self.time_text, columns, [self.shown[k] for k in keys], self.clock())
+        drawn = self._drawn_times
+        stale = [k for k, now in zip(keys, texts, strict=True) if drawn.get(k) != now]
+        # (rows off screen are forgotten: drawn again when they come back, if changed)
+        self._drawn_times = {k: drawn[k] for k in keys if k in drawn}
+        self.redraw_rows(stale)
+        return bool(stale)
 
     def sync(self, sessions: Sequence[Session]) -> None:
         """Make the rows match ``sessions`` (after the filter) by row key.
