@@ -4,9 +4,12 @@ Rows come from :mod:`core.kv.sources` (``SCAN`` pages, never ``KEYS``).  A
 helper thread fetches the next page while this one builds sessions, and
 records whose bytes and expiry instant did not change since the last refresh
 keep their :class:`Session` (no JSON parse).  Values are read by
-:mod:`core.kv.records` (msgspec; ``json.loads`` where msgspec refuses), and a
-row's metadata is a :class:`~core.kv.records.KvMetadata` that keeps
-``custom_metadata`` as its JSON text until someone reads it.
+:mod:`core.kv.records` (msgspec; ``json.loads`` where msgspec refuses) and
+turned into rows by :mod:`core.kv.listing`; a row is a lean
+:class:`~core.kv.rows.KvSession` whose ``metadata`` (a
+:class:`~core.kv.records.KvMetadata` that keeps ``custom_metadata`` as its
+JSON text until someone reads it), ``facts``, ``expires`` and ``ref`` are
+made when read.
 Keys outside ``key_prefix``, and keys that are not strings, are never shown or
 touched.  A value that is not a session JSON object lists as CORRUPT (the id
 from the key); every session carries its key and whether it has no TTL as
@@ -193,11 +196,7 @@ class KvBackend(BaseBackend):
                     # same expiry instant (to the second), not yet past expires_at
                     if hit is not None:
                         if isinstance(hit, KvSession):
-                            if (
-                                hit.digest == digest
-                                and abs(hit.deadline - deadline) < 1000
-                                and now_ms < hit.flip * 1000
-                            ):
+                            if hit.unchanged(digest, deadline, now_ms):
                                 cache[hit.name] = hit  # keyed by the id the row holds
                                 continue
                         elif hit[0] == digest and abs(hit[1] - deadline) < 1000:

@@ -103,8 +103,6 @@ class KvSession(Session):
     created = _from_row("created")
     last_active = _from_row("last_active")
     info = _from_row("info")
-    digest = _from_row("digest")
-    flip = _from_row("flip")
     stamp = _from_row("stamp")
     # the same for every KV row: class attributes
     kind = "kv"
@@ -152,12 +150,14 @@ class KvSession(Session):
         row = self._row
         return row.listing.prefix + row.name
 
-    @property
-    def deadline(self) -> float:
-        """The key's expiry instant (epoch ms) as listed, -1 without a TTL."""
+    def unchanged(self, digest: int, deadline: float, now_ms: float) -> bool:
+        """Whether a record listed again is still this row: a value of the
+        same hash, a key expiring at the same instant (to the second, -1
+        without a TTL), and not yet past its ``expires_at`` (``now_ms``)."""
         row = self._row
         ttl = row.ttl
-        return row.listing.now_ms + ttl if isinstance(ttl, int) else -1.0
+        listed = row.listing.now_ms + ttl if isinstance(ttl, int) else -1.0
+        return row.digest == digest and abs(listed - deadline) < 1000 and now_ms < row.flip * 1000
 
     @property
     def metadata(self) -> Mapping[str, str]:
