@@ -131,17 +131,14 @@ class KvSession(Session):
         """Made when read (equal each time): a ref kept in every row would be
         a second object per row for the garbage collector to walk."""
         row = self._row
-        ref: SessionRef = _new(SessionRef)
-        _put_backend(ref, row.listing.backend)
-        _put_id(ref, row.name)
-        return ref
+        return SessionRef(row.listing.backend, row.name)
 
     @property
     def expires(self) -> datetime | None:
         row = self._row
         ttl = row.ttl
         if isinstance(ttl, int):
-            return row.listing.now + timedelta(milliseconds=ttl)
+            return row.listing.now + timedelta(0, 0, 0, ttl)  # ms, by position: faster
         return ttl
 
     @property
@@ -193,8 +190,6 @@ _FACT_DEFAULTS = tuple(
 )
 _put_fact_key = _setter(Facts, "key")
 _put_fact_never = _setter(Facts, "never_expires")
-_put_backend = _setter(SessionRef, "backend")
-_put_id = _setter(SessionRef, "id")
 _put_row = _setter(KvSession, "_row")
 
 
