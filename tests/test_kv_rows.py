@@ -24,6 +24,7 @@ from core.kv.listing import Builder, newest_first, order_key
 from core.kv.manager import parse_iso
 from core.kv.records import meta_text
 from core.kv.rows import KvSession, Listing
+from core.kv.sources import RedisSource
 from core.model import Facts, Session, SessionRef, SizeInfo, State
 from tests.helpers import ManualClock
 from tests.helpers import kv_record as record
@@ -268,4 +269,17 @@ def test_rows_over_redis_equal_the_eager_rows(redis_db: RedisServer) -> None:
             pttl = round((row.expires - NOW).total_seconds() * 1000) if row.expires else -1
             assert 0 < pttl <= 600_000
             assert row == _eager("over", key, values[key], pttl, NOW)
+    backend.close()
+
+
+def test_pages_are_read_in_big_reads(redis_db: RedisServer) -> None:
+    """A page's reply (about 0.5 MB for 1000 records) comes in one or two
+    reads of the socket: each read takes the GIL back from the thread that
+    builds rows."""
+    backend = KvBackend(redis_db.config("reads"))
+    assert backend.list_sessions() == []
+    source = backend._source
+    assert isinstance(source, RedisSource)
+    kwargs = source.client().connection_pool.connection_kwargs
+    assert kwargs["socket_read_size"] >= 1 << 20
     backend.close()
