@@ -210,9 +210,9 @@ class KvBackend(BaseBackend):
                         cache[sid] = session  # sid: the row's own id text
                         added.append(session)
                 if first_page is not None and cache:
-                    page_sessions = [v for v in cache.values() if isinstance(v, Session)]
+                    page_sessions = [v for v in cache.values() if isinstance(v, KvSession)]
                     if page_sessions:
-                        first_page(sorted(page_sessions, key=_order))
+                        first_page(list(newest_first([], page_sessions)))
                         first_page = None
         except SesstuiError as e:
             self._health = self._make_health(HealthStatus.UNAVAILABLE, e.message)
