@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 
 from core.redaction import redact
@@ -116,9 +117,16 @@ class Facts:
 NO_FACTS = Facts()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Session:
-    """One row of the table; the same columns for every kind."""
+    """One row of the table; the same columns for every kind.
+
+    A backend may hand out a subclass that keeps its rows leaner and works
+    some fields out when they are read (``core.kv.rows.KvSession``): it has
+    the same fields, and sessions compare (and hash) by their field values
+    whatever their class, so ``prev != s`` means a change for every kind.
+    ``dataclasses.replace`` and ``with_size`` give a plain ``Session``.
+    """
 
     ref: SessionRef
     name: str
@@ -152,6 +160,20 @@ class Session:
     @property
     def id(self) -> str:
         return self.ref.id
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Session):
+            return NotImplemented
+        return session_values(self) == session_values(other)
+
+    def __hash__(self) -> int:
+        return hash(session_values(self))
+
+
+# every field value of a session, in order: what equality and the hash compare
+session_values = attrgetter(*(f.name for f in fields(Session)))
 
 
 @dataclass(frozen=True, slots=True)

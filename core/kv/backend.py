@@ -4,9 +4,12 @@ Rows come from :mod:`core.kv.sources` (``SCAN`` pages, never ``KEYS``).  A
 helper thread fetches the next page while this one builds sessions, and
 records whose bytes and expiry instant did not change since the last refresh
 keep their :class:`Session` (no JSON parse).  Values are read by
-:mod:`core.kv.records` (msgspec; ``json.loads`` where msgspec refuses), and a
-row's metadata is a :class:`~core.kv.records.KvMetadata` that keeps
-``custom_metadata`` as its JSON text until someone reads it.
+:mod:`core.kv.records` (msgspec; ``json.loads`` where msgspec refuses) and
+turned into rows by :mod:`core.kv.listing`; a row is a lean
+:class:`~core.kv.rows.KvSession` whose ``metadata`` (a
+:class:`~core.kv.records.KvMetadata` that keeps ``custom_metadata`` as its
+JSON text until someone reads it), ``facts``, ``expires`` and ``ref`` are
+made when read.
 Keys outside ``key_prefix``, and keys that are not strings, are never shown or
 touched.  A value that is not a session JSON object lists as CORRUPT (the id
 from the key); every session carries its key and whether it has no TTL as
@@ -28,7 +31,6 @@ A store that cannot be reached is :class:`BackendUnavailable` with the reason
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -43,7 +45,8 @@ from core.errors import (
     SesstuiError,
     UnsafeOperation,
 )
-from core.kv.manager import iso, parse_iso
+from core.kv.listing import Builder, newest_first
+from core.kv.manager import iso
 from core.kv.providers import (
     DEFAULT_REDIS_URL,
     Clock,
@@ -51,14 +54,14 @@ from core.kv.providers import (
     canonical_provider,
     utc_now,
 )
-from core.kv.records import KvMetadata, custom_json, json_record, meta_text, read_record
+from core.kv.records import json_record, meta_text
+from core.kv.rows import KvSession, Listing
 from core.kv.schema import KvBackendConfig
 from core.kv.sources import MemorySource, RedisSource, Row, Source, prefetched
 from core.model import (
     BackendHealth,
     Capability,
     EntryResult,
-    Facts,
     HealthStatus,
     PlanEntry,
     PlanSkip,
@@ -66,79 +69,15 @@ from core.model import (
     PruneReason,
     PruneResult,
     Session,
-    SessionRef,
-    State,
 )
 
 if TYPE_CHECKING:
     from core.inspection import Section
 
 # a record hidden by the sandbox filter: (hash of the raw value, expiry
-# instant in epoch ms or -1); a shown one is cached as its Session, whose
-# KvMetadata carries the hash
+# instant in epoch ms or -1); a shown one is cached as its KvSession, which
+# carries the hash
 _Hidden = tuple[int, float]
-
-# at most this many parsed timestamps per listing: unique ones (most real
-# stores) must not grow the table
-_SHARED_MAX = 4096
-
-
-class _Shared:
-    """Equal values shared between the sessions of one listing: texts
-    (sandboxes, users, statuses, infos); at most _SHARED_MAX parsed
-    timestamps and ``custom_metadata`` texts (producers often give many
-    sessions the same metadata)."""
-
-    __slots__ = ("customs", "strings", "times")
-
-    def __init__(self) -> None:
-        self.strings: dict[str, str] = {}
-        self.customs: dict[bytes, bytes] = {}
-        self.times: dict[str, datetime | None] = {}
-
-    def time(self, text: object) -> datetime | None:
-        """``parse_iso(text)``, parsed once per listing for a repeated text."""
-        if not isinstance(text, str):
-            return None
-        times = self.times
-        moment = times.get(text, _UNPARSED)
-        if moment is _UNPARSED:
-            moment = parse_iso(text)
-            if len(times) < _SHARED_MAX:
-                times[text] = moment
-        return moment  # type: ignore[return-value]
-
-    def custom(self, text: bytes | None) -> bytes | None:
-        """``text``, the first equal one of this listing."""
-        customs = self.customs
-        if text is None or len(customs) >= _SHARED_MAX:
-            return text
-        return customs.setdefault(text, text)
-
-
-_UNPARSED = object()
-
-
-def _order(session: Session) -> tuple[float, str]:
-    """Newest first, then by id (a tuple made while sorting, never kept)."""
-    created = session.created
-    return (0.0 if created is None else -created.timestamp()), session.id
-
-
-def _deadline(session: Session) -> float:
-    """The key's expiry instant (epoch ms) as listed, -1 without a TTL."""
-    if session.facts.never_expires or session.expires is None:
-        return -1.0
-    return session.expires.timestamp() * 1000
-
-
-# chuk-sessions' SessionStatus values other than active, as the table shows them;
-# any other status string is UNKNOWN
-_STATUS_STATES = {
-    "expired": State.EXPIRED,
-    "terminated": State.TERMINATED,
-    "invalidated": State.INVALIDATED,
-}
 
 
 class KvBackend(BaseBackend):
@@ -189,8 +128,8 @@ class KvBackend(BaseBackend):
         # sorted list at each refresh: it holds the sessions in the order they
         # were made, and a full garbage collection that reaches them in that
         # order (not the table's) walks memory in order: 3x faster at 100k rows
-        self._cache: dict[str, Session | _Hidden] = {}
-        self._shown: list[Session] = []  # the cached sessions, in order
+        self._cache: dict[str, KvSession | _Hidden] = {}  # by id
+        self._shown: list[KvSession] = []  # the cached sessions, in order
 
     @property
     def endpoint(self) -> str:
@@ -206,80 +145,10 @@ class KvBackend(BaseBackend):
 
     # -- listing ---------------------------------------------------------------
 
-    def _session(self, row: Row, now: datetime) -> Session | None:
-        return self._build(row, now, _Shared(), 0)
-
-    def _build(self, row: Row, now: datetime, shared: _Shared, digest: int) -> Session | None:
-        """The session of a row (None: hidden by the sandbox filter).
-        ``shared`` shares equal values between the sessions of one listing:
-        100k records hold each once.  ``digest`` (the raw value's hash) and
-        when the state turns EXPIRED by ``expires_at`` go into the
-        metadata, for the next refresh."""
-        # hot path: 100k records per refresh must cost a few µs each
+    def _session(self, row: Row, now: datetime) -> KvSession | None:
         key, raw, pttl = row
-        sid = key[len(self.prefix) :]
-        ref = SessionRef(self.name, sid)
-        ttl_text = "none" if pttl == -1 else "set"  # the remaining TTL is `expires`
-        facts = Facts(key=key, never_expires=pttl == -1)
-        record = read_record(raw)
-        if record is None:
-            if self.config.sandbox is not None:
-                return None
-            size = len(raw) if isinstance(raw, bytes) else len(raw.encode())
-            return Session(
-                ref,
-                sid,
-                self.kind,
-                State.CORRUPT,
-                expires=now + timedelta(milliseconds=pttl) if pttl >= 0 else None,
-                info=f"not a session record ({size} bytes)",
-                metadata=KvMetadata(None, "", "", ttl_text, key, digest=digest, flip=math.inf),
-                facts=facts,
-            )
-        one = shared.strings.setdefault
-        sandbox = one(text := str(record.sandbox_id or ""), text)
-        if self.config.sandbox is not None and sandbox != self.config.sandbox:
-            return None
-        user = record.user_id
-        time = shared.time
-        stated = time(record.expires_at)
-        expires = now + timedelta(0, 0, 0, pttl) if pttl >= 0 else stated
-        expired = pttl == 0 or (stated is not None and stated <= now)
-        status = record.status
-        if status is None or status in ("", "active"):  # chuk's default is active
-            state = State.EXPIRED if expired else State.ACTIVE
-            flip = math.inf if expired or stated is None else stated.timestamp()
-        else:  # the producer's word stands: it never turns EXPIRED by the clock
-            state = _STATUS_STATES.get(str(status), State.UNKNOWN)
-            flip = math.inf
-        metadata = KvMetadata(
-            sandbox,
-            one(text := "" if user is None else str(user), text),
-            one(text := str(status or ""), text),
-            ttl_text,
-            key,
-            custom=shared.custom(custom_json(record)),
-            digest=digest,
-            flip=flip,
-        )
-        info = f"{f'user {user}' if user else 'no user'} · sandbox {sandbox or '?'}"
-        # every field by position: a keyword call costs 20% more, 100k times
-        return Session(
-            ref,
-            sid,
-            self.kind,
-            state,
-            time(record.created_at),  # created
-            time(record.last_accessed),  # last_active
-            expires,
-            None,  # size
-            None,  # path
-            False,  # attachable
-            one(info, info),
-            None,  # pid
-            metadata,
-            facts,
-        )
+        builder = Builder(Listing(self.name, self.prefix, now), self.config.sandbox)
+        return builder.build(key[len(self.prefix) :], raw, pttl, 0)
 
     def list_sessions(self) -> list[Session]:
         """Every session record under the prefix (in the sandbox, if set),
@@ -307,47 +176,43 @@ class KvBackend(BaseBackend):
             if isinstance(e, BackendUnavailable):
                 raise
             raise BackendUnavailable(e.message) from e
-        now = self.clock()
-        now_ms = now.timestamp() * 1000
+        listing = Listing(self.name, self.prefix, self.clock())
+        now_ms = listing.now_ms
+        cut = listing.cut
         old = self._cache
-        cache: dict[str, Session | _Hidden] = {}  # SCAN may return a key twice
-        added: list[Session] = []
-        shared = _Shared()
+        cache: dict[str, KvSession | _Hidden] = {}  # SCAN may return a key twice
+        added: list[KvSession] = []
+        build = Builder(listing, self.config.sandbox).build
         misses = 0
         try:
             for page in prefetched(pages):
                 for row in page:
                     key, raw, pttl = row
+                    sid = key[cut:]
                     deadline = now_ms + pttl if pttl >= 0 else -1.0
                     digest = hash(raw)
-                    hit = old.get(key)
+                    hit = old.get(sid)
                     # an unchanged record keeps its session: same bytes, the
                     # same expiry instant (to the second), not yet past expires_at
                     if hit is not None:
-                        if isinstance(hit, Session):
-                            meta = hit.metadata
-                            assert isinstance(meta, KvMetadata)  # noqa: S101 - only the backend makes them
-                            if (
-                                meta.digest == digest
-                                and abs(_deadline(hit) - deadline) < 1000
-                                and now_ms < meta.flip * 1000
-                            ):
-                                cache[key] = hit
+                        if isinstance(hit, KvSession):
+                            if hit.unchanged(digest, deadline, now_ms):
+                                cache[hit.name] = hit  # keyed by the id the row holds
                                 continue
                         elif hit[0] == digest and abs(hit[1] - deadline) < 1000:
-                            cache[key] = hit
+                            cache[sid] = hit
                             continue
                     misses += 1
-                    session = self._build(row, now, shared, digest)
+                    session = build(sid, raw, pttl, digest)
                     if session is None:
-                        cache[key] = (digest, deadline)  # kept, not shown
+                        cache[sid] = (digest, deadline)  # kept, not shown
                     else:
-                        cache[key] = session
+                        cache[sid] = session  # sid: the row's own id text
                         added.append(session)
                 if first_page is not None and cache:
-                    page_sessions = [v for v in cache.values() if isinstance(v, Session)]
+                    page_sessions = [v for v in cache.values() if isinstance(v, KvSession)]
                     if page_sessions:
-                        first_page(sorted(page_sessions, key=_order))
+                        first_page(list(newest_first([], page_sessions)))
                         first_page = None
         except SesstuiError as e:
             self._health = self._make_health(HealthStatus.UNAVAILABLE, e.message)
@@ -356,13 +221,11 @@ class KvBackend(BaseBackend):
             raise BackendUnavailable(e.message) from e
         self._cache = cache
         if misses or len(cache) != len(old):
-            # newest first, then by id: the unchanged rows are sorted already,
-            # so timsort merges in what changed instead of sorting everything
-            shown = [s for s in self._shown if cache.get(s.facts.key or "") is s]
-            shown += added
-            shown.sort(key=_order)
-            self._shown = shown
-        sessions = list(self._shown)
+            # newest first, then by id: the unchanged rows are in order
+            # already, what changed is merged in
+            kept = [s for s in self._shown if cache.get(s.name) is s]
+            self._shown = newest_first(kept, added)
+        sessions: list[Session] = list(self._shown)
         self._health = self._make_health(HealthStatus.OK, "", len(sessions))
         return sessions
 

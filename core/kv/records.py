@@ -9,13 +9,12 @@ refuses lists as CORRUPT.  ``msgspec`` skips keys it does not read without
 checking their UTF-8, so a value that is not all UTF-8 is checked first.
 
 :class:`KvMetadata` is ``Session.metadata`` of a KV row: a read-only mapping
-that holds the sandbox, user, status and TTL words (one tuple shared by the
-rows that have the same), the key, and ``custom_metadata`` as its JSON bytes,
+that holds the sandbox, user, status and TTL words, the key, and
+``custom_metadata`` as its JSON bytes,
 decoded only when someone reads a ``meta.*`` entry (the details panel, a
 ``meta.`` filter, ``ls --json``).  It gives exactly the dict a listing used
-to build.  It also carries two numbers the backend needs to know whether the
-record changed at the next refresh (so no cache entry is kept beside the
-session).
+to build.  A KV row (:mod:`core.kv.rows`) makes one each time its
+``metadata`` is read.
 """
 
 from __future__ import annotations
@@ -106,11 +105,10 @@ def _slow_record(raw: bytes | str) -> Record | None:
 def custom_json(record: Record) -> bytes | None:
     """The JSON text of the record's ``custom_metadata`` object, None when
     it has none or it is not an object."""
-    custom = record.custom_metadata
-    if not custom or memoryview(custom)[0] != 0x7B:  # "{"
+    text = bytes(record.custom_metadata)
+    if not text or text[0] != 0x7B or text == b"{}":  # not an object, or chuk's default {}
         return None
-    text = bytes(custom)
-    return None if text == b"{}" else text  # chuk's default: nothing to keep
+    return text
 
 
 def _custom(custom: bytes) -> dict[str, Any]:
@@ -132,7 +130,7 @@ class KvMetadata(Mapping[str, str]):
     dict of the same entries.  ``custom_metadata`` is kept as its JSON text
     and decoded each time a ``meta.*`` entry is read, never kept decoded."""
 
-    __slots__ = ("_custom", "_key", "_sandbox", "_status", "_ttl", "_user", "digest", "flip")
+    __slots__ = ("_custom", "_key", "_sandbox", "_status", "_ttl", "_user")
 
     def __init__(
         self,
@@ -143,8 +141,6 @@ class KvMetadata(Mapping[str, str]):
         key: str,
         *,
         custom: bytes | None = None,
-        digest: int = 0,
-        flip: float = 0.0,
     ) -> None:
         self._sandbox = sandbox  # None: a corrupt value (key and ttl only)
         self._user = user
@@ -152,10 +148,6 @@ class KvMetadata(Mapping[str, str]):
         self._ttl = ttl
         self._key = key
         self._custom = custom
-        # the backend's: the hash of the raw value, and when (epoch s) the
-        # record turns EXPIRED by its expires_at
-        self.digest = digest
-        self.flip = flip
 
     def _entries(self) -> dict[str, str]:
         if self._sandbox is None:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from redis.commands.core import Script
 
 SCAN_COUNT = 1000
+_READ_SIZE = 1 << 20
 _UPDATE_RETRIES = 200
 
 # One SCAN page (MATCH, COUNT, TYPE string) with the PTTL of each key, packed
@@ -183,6 +184,10 @@ class RedisSource:
                         socket_timeout=self.socket_timeout,
                         retry=None,  # no retries: a dead server shows within the timeout
                         health_check_interval=0,
+                        # a page's reply (about 0.5 MB) in one or two reads: each
+                        # read takes the GIL back from the thread building rows,
+                        # which may hold it up to the switch interval (5 ms)
+                        socket_read_size=_READ_SIZE,
                     )
                 except ValueError as e:
                     raise BackendUnavailable(
