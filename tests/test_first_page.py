@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -15,7 +15,7 @@ from core.backend import PagedLister
 from core.config.records import AppConfig, UIConfig
 from core.inventory import Inventory
 from core.kv.backend import KvBackend
-from core.kv.providers import MemoryStores
+from core.kv.providers import MemoryStore, MemoryStores
 from core.kv.schema import KvBackendConfig
 from core.kv.sources import MemorySource
 from core.model import Session
@@ -38,6 +38,10 @@ def fill(stores: MemoryStores, name: str, count: int, now: datetime) -> None:
 
 
 def memory_backend(count: int) -> KvBackend:
+    return memory_store_backend(count)[0]
+
+
+def memory_store_backend(count: int) -> tuple[KvBackend, MemoryStore]:
     name = f"kv-{unique()}"
     stores = MemoryStores()
     fill(stores, name, count, datetime.now(UTC))
@@ -45,7 +49,7 @@ def memory_backend(count: int) -> KvBackend:
     inv = Inventory.from_config(AppConfig(backends=(cfg,)), memory=stores)
     backend = inv.backends[name]
     assert isinstance(backend, KvBackend)
-    return backend
+    return backend, stores.store(name)
 
 
 def test_the_first_page_comes_once_newest_first_and_the_listing_is_whole() -> None:
@@ -137,3 +141,26 @@ async def test_the_dashboard_shows_the_first_page_then_the_whole_listing(
             assert str(t.border_title).startswith("Sessions 2500 ·")
     finally:
         gate.set()
+
+
+def test_relations_are_worked_out_again_only_for_a_new_listing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.relations import related_with_reasons as real
+    from tui.dashboard import refresh
+
+    calls: list[int] = []
+
+    def counted(sessions: Any) -> Any:
+        calls.append(len(sessions))
+        return real(sessions)
+
+    monkeypatch.setattr(refresh, "related_with_reasons", counted)
+    backend, store = memory_store_backend(1500)
+    refresher = refresh.Refresher(cast("Any", None), cast("Any", None), timed=lambda: None)
+    first = refresher._relations_of(backend.list_sessions())
+    again = refresher._relations_of(backend.list_sessions())  # every record kept
+    assert calls == [1500] and again is first
+    store.setex("session:s00001", 60, kv_record("s00001"))  # one record changed
+    refresher._relations_of(backend.list_sessions())
+    assert calls == [1500, 1500]

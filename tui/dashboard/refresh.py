@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from operator import is_
 
 from textual.screen import Screen
 from textual.timer import Timer
@@ -14,7 +15,7 @@ from textual.worker import Worker, get_current_worker
 from core.history import answered, since_last_open
 from core.inventory import Snapshot, describe_error
 from core.model import Session, SessionRef, SizeInfo
-from core.relations import related_with_reasons
+from core.relations import Relation, related_with_reasons
 from tui.context import AppContext
 from tui.dashboard.messages import (
     Notice,
@@ -56,6 +57,8 @@ class Refresher:
         self._timed = False  # a refresh has timed the next one
         self._compared = False  # since-last-open runs once, after the first listing
         self._listed = False  # a listing was asked for (the first shows its first pages)
+        # the last listing's records and their relations
+        self._related: tuple[list[Session], dict[SessionRef, list[Relation]]] | None = None
 
     def start(self) -> None:
         """Refresh now (a refresh under way is cancelled: this one replaces it)."""
@@ -112,7 +115,7 @@ class Refresher:
         self._listed = True
         if worker.is_cancelled:
             return
-        relations = related_with_reasons(snap.sessions)  # file system calls: not on the UI
+        relations = self._relations_of(snap.sessions)
         post = self.host.post_message
         listed = SnapshotListed(snap, relations)
         if not self._hand(worker, waited, listed) or listed.failed:
@@ -145,6 +148,17 @@ class Refresher:
         if not self._compared:
             self._compared = True
             self._since_last_open(snap, sizes)
+
+    def _relations_of(self, sessions: Sequence[Session]) -> dict[SessionRef, list[Relation]]:
+        """The relations of a listing (file system calls: never on the UI); a
+        listing of the very same records as last time (a KV store kept every
+        row) has the same relations, worked out once."""
+        last = self._related
+        if last is not None and len(last[0]) == len(sessions) and all(map(is_, last[0], sessions)):
+            return last[1]
+        relations = related_with_reasons(sessions)
+        self._related = (list(sessions), relations)
+        return relations
 
     def _first_pages(self) -> Callable[[str, list[Session]], None]:
         """What the listings' threads call with their first pages: the pages

@@ -79,6 +79,12 @@ def ref_key(ref: SessionRef) -> str:
     return f"{ref.backend}:{ref.id}"
 
 
+def row_key(s: Session) -> str:
+    """``s``'s row key, :func:`ref_key` of its ref (without making the ref:
+    a KV row makes it when read)."""
+    return f"{s.backend}:{s.id}"
+
+
 def _ts(when: datetime | None) -> float | None:
     return when.timestamp() if when is not None else None
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from core.model import Session
 from core.query import Query, QueryError, parse_query
-from tui.widgets.session_cells import COLUMNS, FIELDS, NATURAL, SORTABLE, ref_key, sort_value
+from tui.widgets.session_cells import COLUMNS, FIELDS, NATURAL, SORTABLE, row_key, sort_value
 
 
 class SessionRows:
@@ -35,8 +35,10 @@ class SessionRows:
         measurement replaces them, and a record listed as before is kept."""
         merged: dict[str, Session] = {}
         listed = self.listed
+        now_listed: dict[str, Session] = {}
         for new in sessions:
-            key = ref_key(new.ref)
+            key = row_key(new)
+            now_listed[key] = new
             old = self.sessions.get(key)
             if old is not None and (listed.get(key) is new or listed.get(key) == new):
                 merged[key] = old  # listed as before: the same record, nothing to compare
@@ -44,7 +46,7 @@ class SessionRows:
                 merged[key] = replace(new, size=old.size)
             else:
                 merged[key] = new
-        self.listed = {ref_key(new.ref): new for new in sessions}
+        self.listed = now_listed
         self.sessions = merged
         self.marked &= merged.keys()  # a session that is gone is no longer selected
 
@@ -86,8 +88,8 @@ class SessionRows:
             ]
         else:
             # a measured size or a mark can move a row out of the filter
-            want = {ref_key(s.ref): s for s in only if self.matches(s, now)}
-            gone = [ref_key(s.ref) for s in only if ref_key(s.ref) not in want]
+            want = {row_key(s): s for s in only if self.matches(s, now)}
+            gone = [row_key(s) for s in only if row_key(s) not in want]
             gone = [k for k in gone if k in self.shown]
             targets = list(want.values())
         return gone, targets

@@ -33,6 +33,7 @@ from tui.widgets.session_cells import (
     column_label,
     column_widths,
     ref_key,
+    row_key,
     time_texts,
     visible_columns,
 )
@@ -163,7 +164,7 @@ class SessionsTable(_ModelView):
         return self._cells(self.shown[key])[column]
 
     def _cells(self, s: Session) -> dict[str, Text]:
-        key = ref_key(s.ref)
+        key = row_key(s)
         head = not self.grouped or self._heads.get(key, True)
         self.maker.theme = self.app.theme
         return self.maker.cells(
@@ -271,7 +272,7 @@ class SessionsTable(_ModelView):
         order_fields = {FIELDS[self.sort_column], "created"}
         changed: list[str] = []
         for s in targets:
-            key = ref_key(s.ref)
+            key = row_key(s)
             prev = shown.get(key)
             if prev is None:
                 resort = True
@@ -341,7 +342,7 @@ class SessionsTable(_ModelView):
 
     def toggle_mark(self, session: Session) -> bool:
         """Mark or unmark one session; True when it is now marked."""
-        key = ref_key(session.ref)
+        key = row_key(session)
         marked = self.model.toggle_mark(key)
         self._restyle([key])
         return marked
