@@ -168,10 +168,10 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def get_row_index(self, key: str) -> int:
         """The row of ``key`` (KeyError when it is not shown)."""
-        index = self._index
-        if index is None:
-            index = self._index = {k: i for i, k in enumerate(self._order)}
-        return index[key]
+        row = self._index_of(key)
+        if row < 0:
+            raise KeyError(key)
+        return row
 
     def has_row(self, key: str) -> bool:
         return self._index_of(key) >= 0
