@@ -85,6 +85,37 @@ async def test_a_redrawn_row_is_drawn_again_and_the_others_are_not() -> None:
         assert t.drawn == []  # nothing changed: the drawn lines are kept
 
 
+async def test_updated_cells_change_only_their_part_of_a_drawn_row() -> None:
+    app = TableApp(50)
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(Counting)
+        await pilot.pause()
+        t.drawn.clear()
+        styled = Text("new", style="bold")
+        # row 0 (under the cursor), row 2, and row 40 (below the screen, never drawn)
+        t.update_cells({"0": {"b": styled}, "2": {"b": Text("two"), "nope": Text("x")}, "40": {}})
+        await pilot.pause()
+        assert t.drawn == []  # no row made again: the cells went into the drawn lines
+        assert t.render_line(1).text.split() == ["0", "new"]
+        assert t.render_line(3).text.split() == ["2", "two"]
+        assert t.render_line(2).text.split() == ["1", "v1"]
+        # the same line as a row drawn from those cells from scratch, styles included
+        patched = t.render_line(3)
+        t.row_cells = lambda key: [Text(key), Text("two")]  # type: ignore[method-assign]
+        t.redraw_rows(["2"])
+        assert list(t.render_line(3)) == list(patched)
+        # under the cursor too: the cursor's style over the cell's own
+        bold = [seg for seg in t.render_line(1) if seg.text.startswith("new")]
+        assert bold and bold[0].style is not None and bold[0].style.bold
+        # moving the cursor away draws row 0 without the cursor: made anew, from
+        # row_cells (update_cells draws what row_cells would give; it keeps no cell)
+        del t.row_cells
+        await pilot.press("j")
+        await pilot.pause()
+        assert sorted(t.drawn) == ["0", "1"]  # (and row 1 under the cursor)
+        assert t.render_line(1).text.split() == ["0", "v0"]
+
+
 async def test_the_cursor_moves_scrolls_and_says_where_it_is() -> None:
     app = TableApp(50)
     async with app.run_test(size=(40, 12)) as pilot:

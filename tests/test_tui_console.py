@@ -17,11 +17,14 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from core.config.records import AppConfig, SessionSpec, UIConfig
+from core.inventory import Inventory
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
 from core.model import Session
 from core.stats import SessionStats
 from core.tmux.schema import TmuxBackendConfig
 from core.uistate import UiState, UiStateFile
-from tests.helpers import dirs_config, make_session
+from tests.helpers import dirs_config, kv_record, make_session
 from tests.pilot_helpers import dash, wait_until
 from tests.tmux_fixtures import _socket_name_fixture, tmux_on  # noqa: F401 - fixture
 from tui.app import SesstuiApp
@@ -179,6 +182,24 @@ async def test_the_details_panel_wraps_to_its_width(tmp_path: Path) -> None:
             assert "".join(lines) == run.name
             # a line breaks after a separator, or (a run of hex) at the width
             assert all(ln[-1] in "_-" or len(ln) >= 20 for ln in lines[:-1]), lines
+
+
+async def test_details_show_values_as_text_never_as_markup() -> None:
+    stores = MemoryStores()
+    meta = {"role": "[admin] ops", "note": "[/x] closed [bold]"}
+    stores.store("kv").setex("session:s1", 3600, kv_record("s1", meta=meta))
+    cfg = AppConfig(
+        backends=(KvBackendConfig(name="kv", kind="kv", provider="memory"),),
+        ui=UIConfig(refresh_seconds=0),
+    )
+    app = SesstuiApp(cfg, inventory=Inventory.from_config(cfg, memory=stores), live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = dash(pilot).query_one(DetailPanel)
+        await wait_until(pilot, lambda: detail.session is not None, "the details")
+        text = panel_text(detail)
+        # as a style, "[admin]" would vanish and "[/x]" would raise a MarkupError
+        assert "[admin] ops" in text
+        assert "[/x] closed [bold]" in text
 
 
 # --- focus -------------------------------------------------------------------------

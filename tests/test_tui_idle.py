@@ -7,12 +7,14 @@ rows on screen."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from rich.console import Console
 from rich.text import Text
 from textual.app import App
 from textual.pilot import Pilot
@@ -94,6 +96,7 @@ class Counts:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.redrawn = 0  # rows marked to be drawn again (their cells changed)
+        self.cells: list[dict[str, list[str]]] = []  # per update: the columns, by row
         self.sort = 0
         self.time_text = 0
         real_redraw = SessionsTable.redraw_rows
@@ -104,6 +107,14 @@ class Counts:
             real_redraw(table, keys)
 
         monkeypatch.setattr(SessionsTable, "redraw_rows", redraw_rows)
+        real_update = SessionsTable.update_cells
+
+        def update_cells(table: SessionsTable, changes: Any) -> None:
+            self.redrawn += len(changes)  # (only some cells of these rows)
+            self.cells.append({k: sorted(cells) for k, cells in changes.items()})
+            real_update(table, changes)
+
+        monkeypatch.setattr(SessionsTable, "update_cells", update_cells)
         for name in ("_reorder", "time_text"):
             self._wrap(monkeypatch, name)
 
@@ -119,6 +130,7 @@ class Counts:
 
     def reset(self) -> None:
         self.redrawn = self.sort = self.time_text = 0
+        self.cells = []
 
 
 async def refreshed(pilot: Pilot[int]) -> None:
@@ -159,6 +171,48 @@ async def test_a_refresh_that_brings_no_change_writes_no_cell_and_does_not_sort(
         assert t.row_count == 30
 
 
+async def test_a_store_listed_again_unchanged_is_not_merged_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = f"web-{unique()}"
+    stores = MemoryStores()
+    store = stores.store(name)
+    for i in range(50):
+        store.setex(f"session:s{i:02d}", 3600, kv_record(f"s{i:02d}", ttl=3600))
+    applied: list[int] = []
+    real_apply = SessionsTable._apply
+
+    def apply(table: SessionsTable, *args: Any, **kwargs: Any) -> None:
+        applied.append(len(table.model.sessions))
+        real_apply(table, *args, **kwargs)
+
+    monkeypatch.setattr(SessionsTable, "_apply", apply)
+    cfg = AppConfig(
+        backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
+        ui=UIConfig(refresh_seconds=0),
+    )
+    inventory = Inventory.from_config(cfg, source="tui", memory=stores)
+    app = SesstuiApp(cfg, inventory=inventory, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = dash(pilot).table
+        await wait_until(pilot, lambda: len(t.shown) == 50, "every row")
+        merged = t.model.sessions
+        applied.clear()
+        await refreshed(pilot)
+        # the very same sessions in the same order: no merge, no row looked at
+        assert applied == [] and t.model.sessions is merged
+        # a filter may show other rows with time alone: its rows are worked out
+        assert t.set_filter("ttl<2h") is None
+        applied.clear()
+        await refreshed(pilot)
+        assert applied == [50] and len(t.shown) == 50
+        # a change is merged and shown
+        store.setex("session:s07", 60, kv_record("s07", ttl=60, meta={"turns": 9}))
+        await refreshed(pilot)
+        assert t.model.sessions is not merged
+        assert t.shown[f"{name}:s07"].metadata.get("meta.turns") == "9"
+
+
 async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_screen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -192,6 +246,7 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
         # only the top row's text changed (1h00m -> 59m59s; the next ones still
         # read 1h00m): only it is drawn again
         assert counts.redrawn == 1
+        assert counts.cells == [{top: ["ttl"]}]  # its age and activity did not move
         # each time column of each row on screen, once: never the 300 rows
         assert counts.time_text <= 3 * on_screen
         await pilot.pause()
@@ -224,15 +279,31 @@ async def test_a_tick_redraws_only_the_rows_whose_times_changed(tmp_path: Path) 
             return real(key)
 
         t.row_cells = counted  # type: ignore[method-assign]
+        patched: list[dict[str, list[str]]] = []
+        real_update = t.update_cells
+
+        def update(changes: Mapping[str, Mapping[str, Text]]) -> None:
+            patched.append({k: sorted(cells) for k, cells in changes.items()})
+            real_update(changes)
+
+        t.update_cells = update  # type: ignore[method-assign]
         clock.advance(timedelta(seconds=1))
         assert t.tick()
         await pilot.pause()
-        assert drawn == [t.row_keys[0]]  # the fresh one; "3d" stayed "3d"
+        # the fresh one's time cells ("3d" stayed "3d"), put into its drawn
+        # line: no row is made again
+        assert patched == [{t.row_keys[0]: ["active", "age"]}]
+        assert drawn == []
         assert "1s" in t.render_line(1).text
-        drawn.clear()
+        patched.clear()
         assert not t.tick()  # the same second: nothing
         await pilot.pause()
-        assert drawn == []
+        assert drawn == [] and patched == [{}]
+        # a row drawn anew (its line dropped) shows the clock's time too
+        t.redraw_rows([t.row_keys[0]])
+        clock.advance(timedelta(seconds=1))
+        await pilot.pause()
+        assert "2s" in t.render_line(1).text and drawn == [t.row_keys[0]]
 
 
 def test_a_costly_refresh_waits_longer_so_refreshing_stays_a_small_share() -> None:
@@ -329,12 +400,15 @@ async def test_the_details_ago_ticks_as_a_repaint_not_a_layout(
     start = datetime.now().astimezone().replace(microsecond=0)
     make_session(tmp_path, age=timedelta(seconds=3), now=start)
     clock = ManualClock(start)
-    layouts: list[bool] = []
+    layouts: list[bool] = []  # the times' part drawn again: as a layout?
+    others: list[str | None] = []  # any other Static drawn again
     real_update = Static.update
 
     def update(widget: Static, content: Any = "", *, layout: bool = True) -> None:
-        if widget.id == "detail-body":
+        if widget.id == "detail-times":
             layouts.append(layout)
+        else:
+            others.append(widget.id)
         real_update(widget, content, layout=layout)
 
     monkeypatch.setattr(Static, "update", update)
@@ -345,10 +419,17 @@ async def test_the_details_ago_ticks_as_a_repaint_not_a_layout(
         await wait_until(pilot, lambda: detail.session is not None, "the details")
         assert not detail.tick()  # the same second: nothing
         layouts.clear()
+        others.clear()
         clock.advance(timedelta(seconds=1))
         assert detail.tick() and layouts == [False]  # "3s ago" -> "4s ago": a repaint
         clock.advance(timedelta(seconds=6))
         assert detail.tick() and layouts == [False, True]  # "10s ago" is longer: a layout
+        # only the times' lines: the fields above and below them are not drawn again
+        assert others == []
+        console = Console(width=60, file=io.StringIO())
+        with console.capture() as out:
+            console.print(detail.query_one("#detail-times", Static).content)
+        assert "(10s ago)" in out.get()
 
 
 async def test_a_new_theme_recolours_the_state_cells(tmp_path: Path) -> None:

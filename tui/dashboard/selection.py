@@ -160,7 +160,10 @@ class Selection:
             sel = self.table.selected
             if sel is not None and any(r == sel.ref for r, _ in sizes):
                 self.detail.show(sel, self.detail.sources)
-        self.table.border_subtitle = f"measuring {done}/{total}" if done < total else ""
+        subtitle = f"measuring {done}/{total}" if done < total else ""
+        if str(self.table.border_subtitle or "") != subtitle:
+            # (a title set, even to the same text, draws every line of the table again)
+            self.table.border_subtitle = subtitle
         self.update_title()
 
     # -- the title -------------------------------------------------------------

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from rich.console import Group
-from rich.table import Table
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -18,7 +21,12 @@ from tui.theme_style import theme_style
 
 
 class DetailPanel(VerticalScroll):
-    """A scrollable key/value view of one session and its logs."""
+    """A scrollable key/value view of one session and its logs.
+
+    The fields are drawn in three parts, one under the other, aligned as one
+    grid: those above the ticking times, the times (created, active), and the
+    rest.  A second's tick draws the times' part alone, a few lines, instead of
+    laying out every field again."""
 
     DEFAULT_CSS = """
     DetailPanel > Static { width: 1fr; }
@@ -27,23 +35,34 @@ class DetailPanel(VerticalScroll):
     def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.clock = clock
-        self._body = Static("", id="detail-body")
+        self._head = Static("", id="detail-body")
+        self._times = Static("", id="detail-times")
+        self._rest = Static("", id="detail-rest")
         self.session: Session | None = None
         self.sources: Sequence[LogSource] = ()
         self.related: list[str] = []
         self.sized = True  # does the session's backend measure sizes?
         self.record = ""  # the session's record (pretty JSON) when its backend has one
         self._shown_agos = ("", "")  # the "(… ago)" texts drawn (see tick)
+        self._label_width = 0  # the labels' column, over all three parts
         self.stats = ""  # live stats (CPU, memory, growth...) when they are on
 
     def compose(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - textual's ComposeResult
-        yield self._body
+        yield self._head
+        yield self._times
+        yield self._rest
 
     def show(self, session: Session | None, sources: Sequence[LogSource] = ()) -> None:
         self.session = session
         self.sources = sources
         self._shown_agos = self._agos()
-        self._body.update(self._render_body())
+        self._draw()
+
+    def _draw(self) -> None:
+        head, times, rest = self._render_parts()
+        for part, content in ((self._head, head), (self._times, times), (self._rest, rest)):
+            part.display = content is not None
+            part.update("" if content is None else content)
 
     def _agos(self) -> tuple[str, str]:
         s = self.session
@@ -53,53 +72,80 @@ class DetailPanel(VerticalScroll):
         return (ago_text(s.created, now), ago_text(s.last_active, now))
 
     def tick(self) -> bool:
-        """Redraw when a "(5m ago)" shown would change; True if redrawn."""
+        """Redraw the times when a "(5m ago)" shown would change; True if redrawn."""
         agos = self._agos()
         if self.session is None or agos == self._shown_agos:
             return False
         # the same lengths ("9s" to "8s"... never "9s" to "10s") wrap the same
-        # way: a repaint of the panel, not a layout of the screen
+        # way: a repaint of the times' lines, not a layout of the screen
         same_size = [len(a) for a in agos] == [len(a) for a in self._shown_agos]
         self._shown_agos = agos
-        self._body.update(self._render_body(), layout=not same_size)
+        times = self._grid(self._time_rows(self.session, self.clock()), self._label_width)
+        self._times.update(times, layout=not same_size)
         return True
 
     def on_resize(self) -> None:
         if self.session is not None:
-            self._body.update(self._render_body())
+            self._draw()
 
     def show_message(self, text: str) -> None:
         self.session = None
-        self._body.update(Text(text, style="dim"))
+        self._head.display = True
+        self._head.update(Text(text, style="dim"))
+        self._times.display = self._rest.display = False
 
-    def _render_body(self) -> Table | Text | Group:
-        grid = self._render_fields()
-        if self.record and self.session is not None:
-            # the whole record, scrollable with the panel (focus it with tab)
-            record = Text(redact(self.record))
-            return Group(grid, Text(""), Text("record", style="bold"), record)
-        return grid
+    def _render_body(self) -> Group | Text:
+        """The whole body as one renderable (the three parts, one under the other)."""
+        parts = [p for p in self._render_parts() if p is not None]
+        return parts[0] if len(parts) == 1 and isinstance(parts[0], Text) else Group(*parts)
 
-    def _render_fields(self) -> Table | Text:
+    def _render_parts(
+        self,
+    ) -> tuple[Fields | Text, Fields | None, Fields | Group | None]:
+        """Above the times, the times, and the rest (with the record, if any);
+        None for a part with nothing in it."""
         s = self.session
         if s is None:
-            return Text("No session selected.", style="dim")
+            return Text("No session selected.", style="dim"), None, None
         now = self.clock()
-        rows: list[tuple[str, str | Text]] = []
+        head = self._head_rows(s)
+        times = self._time_rows(s, now)
+        rest = self._rest_rows(s)
+        width = self._label_width = max((len(label) for label, _ in head + times + rest), default=0)
+        body: Fields | Group | None = self._grid(rest, width) if rest else None
+        if self.record:
+            # the whole record, scrollable with the panel (focus it with tab)
+            record = Text(redact(self.record))
+            lead = [body, Text("")] if body is not None else []
+            body = Group(*lead, Text("record", style="bold"), record)
+        return self._grid(head, width), self._grid(times, width) if times else None, body
+
+    def _head_rows(self, s: Session) -> list[tuple[str, str | Text]]:
         state_colour = theme_style(self.app, f"state-{s.state.value}")
+        rows: list[tuple[str, str | Text]] = [
+            ("id", s.id),
+            ("backend", f"{s.backend} ({s.kind})"),
+            ("state", Text(s.state.value, style=state_colour)),
+        ]
+        if self.stats:
+            rows.append(("stats", self.stats))
+        return rows
+
+    def _time_rows(self, s: Session, now: datetime) -> list[tuple[str, str | Text]]:
+        rows: list[tuple[str, str | Text]] = []
+        if s.created:
+            rows.append(("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago_text(s.created, now)})"))
+        if s.last_active:
+            when = s.last_active
+            rows.append(("active", f"{when:%Y-%m-%d %H:%M:%S} ({ago_text(when, now)})"))
+        return rows
+
+    def _rest_rows(self, s: Session) -> list[tuple[str, str | Text]]:
+        rows: list[tuple[str, str | Text]] = []
 
         def row(label: str, value: str | Text) -> None:
             rows.append((label, value))
 
-        row("id", s.id)
-        row("backend", f"{s.backend} ({s.kind})")
-        row("state", Text(s.state.value, style=state_colour))
-        if self.stats:
-            row("stats", self.stats)
-        if s.created:
-            row("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago_text(s.created, now)})")
-        if s.last_active:
-            row("active", f"{s.last_active:%Y-%m-%d %H:%M:%S} ({ago_text(s.last_active, now)})")
         if s.expires:
             row("expires", f"{s.expires:%Y-%m-%d %H:%M:%S}")
         if s.size is not None:
@@ -122,20 +168,51 @@ class DetailPanel(VerticalScroll):
                     for src in self.sources
                 ),
             )
-        return self._grid(rows)
+        return rows
 
-    def _grid(self, rows: list[tuple[str, str | Text]]) -> Table:
-        """Labels, then values over the width left; a long path or id breaks
-        after a ``/``, ``_`` or ``-``, never in the middle of a name."""
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
-        label_width = max((len(label) for label, _ in rows), default=0)
+    def _grid(self, rows: list[tuple[str, str | Text]], label_width: int) -> Fields:
+        """Labels (``label_width`` wide: every part's labels line up), then
+        values over the width left; a long path or id breaks after a ``/``,
+        ``_`` or ``-``, never in the middle of a name."""
         # the panel's inner width (borders and padding are outside it), less a
         # scrollbar's room whether one shows or not: the same lines either way
         inner = self.content_region.width - self.styles.scrollbar_size_vertical
         width = inner - label_width - 1
-        for label, value in rows:
-            fitted = break_long_words(value, width) if isinstance(value, str) else value
-            grid.add_row(label, fitted)
-        return grid
+        return Fields(
+            [
+                # a value is text, never markup: "[admin]" is shown, not taken for a style
+                (label, Text(break_long_words(value, width)) if isinstance(value, str) else value)
+                for label, value in rows
+            ],
+            label_width,
+        )
+
+
+class Fields:
+    """Label and value rows, drawn as a two-column grid would draw them (bold
+    labels, values folded to the width left) without a table's layout: a
+    second's tick draws its times in a fraction of the time."""
+
+    def __init__(self, rows: list[tuple[str, Text]], label_width: int) -> None:
+        self.rows = rows
+        self.label_width = label_width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = self.label_width
+        values = options.update(
+            width=max(1, options.max_width - width - 1), height=None, overflow="fold"
+        )
+        bold = Style(bold=True)
+        space = Segment(" ")
+        for label, value in self.rows:
+            for i, line in enumerate(console.render_lines(value, values, pad=False)):
+                yield Segment((label if i == 0 else "").ljust(width), bold)
+                yield space
+                yield from line
+                yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        longest = max(
+            (cell_len(line) for _, v in self.rows for line in v.plain.split("\n")), default=0
+        )
+        return Measurement(self.label_width + 1, self.label_width + 1 + longest)

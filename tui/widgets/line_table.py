@@ -5,7 +5,8 @@ the cursor and the columns, and asks :meth:`LineTable.row_cells` for the
 cells of the rows it draws, the rows on screen only.  A drawn row is kept
 (per key) until :meth:`LineTable.redraw_rows` or :meth:`LineTable.redraw`
 drops it, so scrolling back costs nothing and a row that did not change is
-never drawn twice.
+never drawn twice; :meth:`LineTable.update_cells` changes a few cells of a
+kept row (a clock's tick) without drawing the rest of it.
 
 Why not DataTable: it holds a Rich object per cell and works out every
 row's height and offset over all rows on each change; 100,000 rows cost
@@ -22,8 +23,9 @@ all again.  Here a change costs what is on screen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -33,7 +35,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -80,6 +82,17 @@ VIM_KEYS: list[BindingType] = [
     Binding("g", "scroll_top", "Top", show=False, id="table.top"),
     Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
 ]
+
+
+@dataclass(slots=True, frozen=True)
+class _Drawn:
+    """A drawn row: its segments per column, the styles they were drawn in,
+    and the line they make."""
+
+    parts: list[list[Segment]]
+    style: Style
+    post: Style | None
+    strip: Strip
 
 
 @dataclass(slots=True)
@@ -140,11 +153,13 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.columns: dict[str, Column] = {}
+        self._widths: list[int] = []  # the columns' widths, in order
+        self._starts: list[int] = [0]  # where each column starts, then the line's end
         self._order: list[str] = []
         self._index: dict[str, int] | None = {}  # key -> row, rebuilt when asked after a change
         self.cursor_row = 0
         self._highlighted: tuple[int, str | None] = (-1, None)  # what RowHighlighted last said
-        self._lines: LRUCache[tuple[str, bool], Strip] = LRUCache(512)
+        self._lines: LRUCache[tuple[str, bool], _Drawn] = LRUCache(512)
         self._header: Strip | None = None
         self._base: Style | None = None  # the widget's own style (rich_style), kept
         self._styles: dict[tuple[str | Style, Style, Style | None], Style] = {}
@@ -212,6 +227,37 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
             if row in shown:
                 self.refresh_line(row + 1)  # (line 0 is the header)
 
+    def update_cells(self, changes: Mapping[str, Mapping[str, Text]]) -> None:
+        """Rows whose ``changes`` are new cells by column key: a kept row gets
+        just those cells drawn again, and only their span goes to the screen
+        (the rest of the line is neither made nor composed again).  The cells
+        are what :meth:`row_cells` would give now: none is kept, and a row
+        drawn later is made from :meth:`row_cells`."""
+        index = {k: i for i, k in enumerate(self.columns)}
+        lines = self._lines
+        shown = self.visible_range()
+        scroll_x, scroll_y = self.scroll_offset
+        starts = self._starts
+        for key, cells in changes.items():
+            at = [(index[c], cell) for c, cell in cells.items() if c in index]
+            if not at:
+                continue
+            for cursor in (False, True):
+                drawn = lines.get((key, cursor))
+                if drawn is not None:
+                    parts = drawn.parts.copy()
+                    for i, cell in at:
+                        parts[i] = self._cell(cell, i, drawn.style, drawn.post)
+                    # (textual's LRUCache.set keeps an existing key's value)
+                    lines.discard((key, cursor))
+                    lines[(key, cursor)] = self._drawn(parts, drawn.style, drawn.post)
+            row = self._index_of(key)
+            if row in shown:
+                first = min(i for i, _ in at)
+                last = max(i for i, _ in at)
+                x = starts[first] - scroll_x
+                self.refresh(Region(x, row + 1 - scroll_y, starts[last + 1] - starts[first], 1))
+
     def redraw(self) -> None:
         """Draw every row again (a theme, the columns or the clock changed)."""
         self._lines.clear()
@@ -235,11 +281,13 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
     def use_columns(self, columns: Sequence[Column]) -> None:
         """Show these columns, in this order."""
         self.columns = {c.key: c for c in columns}
+        self._widths = [c.width for c in columns]
+        self._starts = list(accumulate((w + 2 * PADDING for w in self._widths), initial=0))
         self.virtual_size = Size(self._total_width(), len(self._order) + 1)
         self.redraw()
 
     def _total_width(self) -> int:
-        return sum(c.width + 2 * PADDING for c in self.columns.values())
+        return self._starts[-1]
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -259,47 +307,55 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         if y == 0:
             if self._header is None:
                 style = base + self.get_component_rich_style("line-table--header")
-                self._header = self._strip([c.label for c in self.columns.values()], style, None)
+                labels = [c.label for c in self.columns.values()]
+                self._header = self._drawn(self._parts(labels, style, None), style, None).strip
             return self._header.crop_extend(scroll_x, scroll_x + width, base)
         row = scroll_y + y - 1
         if row >= len(self._order):
             return Strip.blank(width, base)
         key = self._order[row]
         cursor = row == self.cursor_row
-        strip = self._lines.get((key, cursor))
-        if strip is None:
+        drawn = self._lines.get((key, cursor))
+        if drawn is None:
             post = self.get_component_rich_style("line-table--cursor") if cursor else None
-            strip = self._strip(self.row_cells(key), base, post)
-            self._lines[(key, cursor)] = strip
+            drawn = self._drawn(self._parts(self.row_cells(key), base, post), base, post)
+            self._lines[(key, cursor)] = drawn
         fill = base + self.get_component_rich_style("line-table--cursor") if cursor else base
-        return strip.crop_extend(scroll_x, scroll_x + width, fill)
+        return drawn.strip.crop_extend(scroll_x, scroll_x + width, fill)
 
-    def _strip(self, cells: Iterable[Text], style: Style, post: Style | None) -> Strip:
-        """One line: each cell cut or padded to its column, padding around.
+    def _drawn(self, parts: list[list[Segment]], style: Style, post: Style | None) -> _Drawn:
+        strip = Strip([segment for part in parts for segment in part], self._total_width())
+        return _Drawn(parts, style, post, strip)
 
-        A cell of one style (every cell here) becomes one segment, without
-        Rich's text layout; a cell with spans is laid out by Rich."""
+    def _parts(
+        self, cells: Iterable[Text], style: Style, post: Style | None
+    ) -> list[list[Segment]]:
+        """One line's segments, per column (cells past the last column are left out)."""
+        return [
+            self._cell(cell, i, style, post)
+            for i, cell in zip(range(len(self._widths)), cells, strict=False)
+        ]
+
+    def _cell(self, cell: Text, i: int, style: Style, post: Style | None) -> list[Segment]:
+        """Column ``i``'s segments: the cell cut or padded to its width,
+        padding around.  A cell of one style (every cell here) becomes one
+        segment, without Rich's text layout; a cell with spans is laid out by
+        Rich."""
+        width = self._widths[i]
         pad = Segment(" " * PADDING, style + post if post else style)
-        segments: list[Segment] = []
-        add = segments.append
-        for cell, column in zip(cells, self.columns.values(), strict=False):
-            width = column.width
-            add(pad)
-            if cell.spans:
-                text = cell.copy()
-                text.truncate(width, overflow="ellipsis", pad=True)
-                segments += Segment.apply_style(text.render(self.app.console), style, post)
-            else:
-                plain = cell.plain
-                used = cell_len(plain)
-                if used > width:
-                    text = cell.copy()
-                    text.truncate(width, overflow="ellipsis")
-                    plain = text.plain
-                    used = cell_len(plain)
-                add(Segment(plain + " " * (width - used), self._cell_style(cell, style, post)))
-            add(pad)
-        return Strip(segments, self._total_width())
+        if cell.spans:
+            text = cell.copy()
+            text.truncate(width, overflow="ellipsis", pad=True)
+            return [pad, *Segment.apply_style(text.render(self.app.console), style, post), pad]
+        plain = cell.plain
+        used = cell_len(plain)
+        if used > width:
+            text = cell.copy()
+            text.truncate(width, overflow="ellipsis")
+            plain = text.plain
+            used = cell_len(plain)
+        fitted = Segment(plain + " " * (width - used), self._cell_style(cell, style, post))
+        return [pad, fitted, pad]
 
     def _cell_style(self, cell: Text, style: Style, post: Style | None) -> Style:
         """``style`` (the line's), the cell's own, then ``post`` (the cursor's)."""

@@ -4,7 +4,7 @@ ages and TTLs are worked out at the clock's time then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -254,21 +254,3 @@ class CellMaker:
         soon = left.total_seconds() < 60
         style = self.style("state-expired") if soon else Style()
         return Text(duration_text(left), style=style, no_wrap=True, overflow="ellipsis", end="")
-
-
-def time_texts(
-    text_of: Callable[[str, datetime | None, datetime], Text],
-    columns: Sequence[str],
-    sessions: Iterable[Session],
-    now: datetime,
-) -> list[tuple[tuple[str, str], ...]]:
-    """What the time cells of these rows say at ``now`` (text and style), to
-    tell whether any changed since they were drawn."""
-    return [
-        tuple(
-            (t.plain, str(t.style))
-            for c in columns
-            for t in (text_of(c, getattr(s, FIELDS[c]), now),)
-        )
-        for s in sessions
-    ]

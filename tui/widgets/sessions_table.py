@@ -34,7 +34,6 @@ from tui.widgets.session_cells import (
     column_widths,
     ref_key,
     row_key,
-    time_texts,
     visible_columns,
 )
 from tui.widgets.session_rows import SessionRows
@@ -214,13 +213,28 @@ class SessionsTable(_ModelView):
         columns = [c for c in TIME_COLUMNS if c in self.columns]
         if not columns:
             return False
-        keys = [k for k in self.visible_keys() if k in self.shown]
-        texts = time_texts(self.time_text, columns, [self.shown[k] for k in keys], self.clock())
+        now = self.clock()
+        text_of = self.time_text
         drawn = self._drawn_times
-        stale = [k for k, now in zip(keys, texts, strict=True) if drawn.get(k) != now]
+        said: dict[str, tuple[tuple[str, str], ...]] = {}
+        stale: dict[str, dict[str, Text]] = {}
+        for key in self.visible_keys():
+            s = self.shown.get(key)
+            if s is None:
+                continue
+            cells = [text_of(c, getattr(s, FIELDS[c]), now) for c in columns]
+            said[key] = texts = tuple((t.plain, str(t.style)) for t in cells)
+            was = drawn.get(key)
+            if was != texts:
+                # only the cells that changed ("5h59m" stays while "7s" moves on)
+                stale[key] = {
+                    c: cell
+                    for i, (c, cell) in enumerate(zip(columns, cells, strict=True))
+                    if was is None or was[i] != texts[i]
+                }
         # (rows off screen are forgotten: drawn again when they come back, if changed)
-        self._drawn_times = {k: drawn[k] for k in keys if k in drawn}
-        self.redraw_rows(stale)
+        self._drawn_times = said
+        self.update_cells(stale)
         return bool(stale)
 
     def sync(self, sessions: Sequence[Session]) -> None:
@@ -229,8 +243,9 @@ class SessionsTable(_ModelView):
         Unchanged rows are untouched, changed ones are drawn again when on
         screen, and the cursor stays on the same session when rows come and go.
         """
-        self.model.merge(sessions)
-        self._apply()
+        listed_anew = self.model.merge(sessions)
+        if listed_anew or not self.model.filter_query.is_empty:
+            self._apply()  # (a filter on ages or TTLs may show other rows with time)
 
     def set_filter(self, text: str) -> QueryError | None:
         """Filter the rows with a query (see core.query).  A query that does not
