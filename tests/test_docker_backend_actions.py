@@ -92,6 +92,64 @@ def test_bind_mounts_are_facts_from_the_one_list_request(
 
 
 @pytest.mark.docker
+def test_a_refresh_converts_only_the_containers_that_changed(
+    engine: DockerEngine, dk: DockerBackend
+) -> None:
+    kept, started, renamed, removed = (f"t-{unique()}" for _ in range(4))
+    for name in (kept, started, renamed, removed):
+        engine.make_container({"sesstui.session": name}, name=name)
+    first = {s.id: s for s in dk.list_sessions()}
+    api = engine.client.api
+    api.start(started)
+    api.rename(renamed, f"{renamed}-2")
+    api.remove_container(removed)
+    assert dk.get(kept) == first[kept]
+    before = dk.requests
+    second = {s.id: s for s in dk.list_sessions()}
+    assert dk.requests - before == 1
+    assert second[kept] is first[kept], "an unchanged container was converted again"
+    assert second[started].state is State.RUNNING and second[started].info.startswith("Up")
+    assert first[started].state is State.STOPPED
+    assert renamed not in second and second[f"{renamed}-2"].name == f"{renamed}-2"
+    assert removed not in second, "a removed container is still listed"
+    # what was kept is what a first listing makes of the same containers
+    # (both created, not started: their rows stay the same between the two)
+    fresh = DockerBackend(engine.config())
+    try:
+        again = {s.id: s for s in fresh.list_sessions()}
+    finally:
+        fresh.close()
+    for name in (kept, f"{renamed}-2"):
+        assert again[name] == second[name], name
+        assert again[name] is not second[name]
+
+
+@pytest.mark.docker
+def test_a_listing_is_newest_first_then_by_name_across_kept_and_new_rows(
+    engine: DockerEngine, dk: DockerBackend
+) -> None:
+    prefix = f"t-{unique()}"
+    api = engine.client.api
+
+    def expected() -> list[str]:
+        # the engine's creation seconds, from its own rows (ties are common)
+        rows = api.containers(all=True, filters={"label": f"sesstui.test-order={prefix}"})
+        names = {r["Names"][0][1:]: int(r["Created"]) for r in rows}
+        return sorted(names, key=lambda n: (-names[n], n))
+
+    def listed() -> list[str]:
+        return [s.id for s in dk.list_sessions() if s.id.startswith(prefix)]
+
+    for suffix in ("a", "b", "c"):
+        name = f"{prefix}-{suffix}"
+        engine.make_container({"sesstui.session": name, "sesstui.test-order": prefix}, name=name)
+    assert listed() == expected()
+    name = f"{prefix}-z"  # new beside kept ones: first if newer, else last by name
+    engine.make_container({"sesstui.session": name, "sesstui.test-order": prefix}, name=name)
+    assert listed() == expected()
+
+
+@pytest.mark.docker
 def test_start_again_restarts_a_stopped_container(engine: DockerEngine, dk: DockerBackend) -> None:
     name = f"t-{unique()}"
     s = shell(name, engine.image, LOOP)

@@ -32,11 +32,15 @@ from core.errors import (
     SesstuiError,
     UsageError,
 )
-from core.model import BackendHealth, HealthStatus
+from core.model import BackendHealth, HealthStatus, Session
 
 SCOPES = ("labeled", "all")
 LIVE = ("running", "restarting", "paused")
 SHORT_ID = 12
+
+# what a listing keeps of each container (by id): its row, the session built
+# from it and the session's place in the order (see core.docker.listing)
+Seen = tuple[dict[str, Any], Session, tuple[float, str]]
 
 
 def as_dict(value: object) -> dict[str, Any]:
@@ -131,6 +135,8 @@ class DockerBase(BaseBackend):
         self._count_lock = threading.Lock()
         self._requests = 0
         self._health: BackendHealth | None = None
+        # the last full listing's endpoint and rows (see ListingMixin._sessions)
+        self._seen: tuple[str, dict[str, Seen]] = ("", {})
         self._planned: dict[str, str] = {}  # session id -> container id, from plans
         self._streams: weakref.WeakSet[ContainerLogStream] = weakref.WeakSet()
 
@@ -279,9 +285,16 @@ class DockerBase(BaseBackend):
         return self._make_health(HealthStatus.OK)
 
     def _make_health(
-        self, status: HealthStatus, reason: str = "", sessions: int = 0
+        self,
+        status: HealthStatus,
+        reason: str = "",
+        sessions: int = 0,
+        *,
+        endpoint: str | None = None,
     ) -> BackendHealth:
-        return BackendHealth(self.name, self.kind, status, reason, sessions, endpoint=self.endpoint)
+        """``endpoint``: :attr:`endpoint` when the caller has read it already."""
+        shown = self.endpoint if endpoint is None else endpoint
+        return BackendHealth(self.name, self.kind, status, reason, sessions, endpoint=shown)
 
     def _label_terms(self) -> list[str]:
         """The backend's ``match_labels`` as engine label filter terms (AND)."""

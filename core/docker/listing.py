@@ -20,6 +20,15 @@ so a few things come from what it carries rather than from an inspect:
   mounts, the spec (label ``sesstui.session``) and whether sesstui manages it
   (label ``sesstui.managed`` present).  ``metadata`` repeats them as text for
   the details panel and ``ls --json``; nothing reads them back from there.
+
+A refresh converts only what changed: :meth:`ListingMixin.list_sessions`
+keeps each container's row with its session, and a row equal to the one the
+last listing read (same id, every field the same, e.g. the status text) keeps
+its session without a conversion.  :func:`session_of` reads nothing but the
+row, the backend's name, the endpoint (a changed endpoint drops what was
+kept) and the local time zone (for ``created``), so the kept session is the
+one it would build again.  What is kept is the last listing's rows: about
+2.6 KB per container as docker-py decodes them.
 """
 
 from __future__ import annotations
@@ -27,9 +36,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from core.docker.base import DockerBase, as_dict
+from core.docker.base import DockerBase, Seen, as_dict
 from core.docker.specs import MANAGED_LABEL, SESSION_LABEL
 from core.errors import BackendUnavailable, SesstuiError
 from core.model import Facts, HealthStatus, Mount, Session, SessionRef, State
@@ -92,9 +102,11 @@ def mounts_text(mounts: object) -> str:
     :func:`mounts_of` (``Session.facts.mounts``).  Mounts without a source
     (e.g. tmpfs) are left out.
     """
-    return "\n".join(
-        f"{_escape(m.source)}{_ARROW}{_escape(m.destination)}" for m in mounts_of(mounts)
-    )
+    return _lines_of(mounts_of(mounts))
+
+
+def _lines_of(mounts: tuple[Mount, ...]) -> str:
+    return "\n".join(f"{_escape(m.source)}{_ARROW}{_escape(m.destination)}" for m in mounts)
 
 
 def mounts_of(mounts: object) -> tuple[Mount, ...]:
@@ -119,58 +131,63 @@ def mounts_of(mounts: object) -> tuple[Mount, ...]:
 
 def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
     """The table row for one container of the list response."""
+    get = row.get
     name = container_name(row)
-    engine_state = str(row.get("State") or "")
-    state = state_of(engine_state)
-    status = str(row.get("Status") or engine_state)
-    labels = row.get("Labels") or {}
-    created_ts = row.get("Created")
+    engine_state = str(get("State") or "")
+    status = str(get("Status") or engine_state)
+    labels = as_dict(get("Labels"))
+    created_ts = get("Created")
     created = (
         datetime.fromtimestamp(created_ts).astimezone()
         if isinstance(created_ts, int | float) and created_ts > 0
         else None
     )
-    ports = ports_summary(row.get("Ports"))
+    container_id = str(get("Id", ""))
+    ports = ports_summary(get("Ports"))
     metadata = {
-        "container_id": str(row.get("Id", "")),
-        "image": str(row.get("Image", "")),
+        "container_id": container_id,
+        "image": str(get("Image", "")),
         "state": engine_state,
         "status": status,
-        "command": str(row.get("Command", "")),
+        "command": str(get("Command", "")),
         "endpoint": endpoint,
     }
     if ports:
         metadata["ports"] = ports
-    if isinstance(labels, dict):
-        if SESSION_LABEL in labels:
-            metadata["session"] = str(labels[SESSION_LABEL])
-        if MANAGED_LABEL in labels:
-            metadata["managed"] = str(labels[MANAGED_LABEL])
-    mounts = mounts_text(row.get("Mounts"))
+    spec = labels.get(SESSION_LABEL)
+    if SESSION_LABEL in labels:
+        metadata["session"] = str(spec)
+    managed = MANAGED_LABEL in labels
+    if managed:
+        metadata["managed"] = str(labels[MANAGED_LABEL])
+    mounts = mounts_of(get("Mounts"))
     if mounts:
-        metadata["mounts"] = mounts
-    host_config = row.get("HostConfig")
+        metadata["mounts"] = _lines_of(mounts)
+    host_config = get("HostConfig")
     if isinstance(host_config, dict) and host_config.get("NetworkMode"):
         metadata["network"] = str(host_config["NetworkMode"])
-    info = status if not ports else f"{status} · {ports}"
-    spec = labels.get(SESSION_LABEL) if isinstance(labels, dict) else None
-    facts = Facts(
-        container_id=str(row.get("Id", "")) or None,
-        mounts=mounts_of(row.get("Mounts")),
-        spec=str(spec) if spec is not None else None,
-        managed=isinstance(labels, dict) and MANAGED_LABEL in labels,
-    )
     return Session(
         ref=SessionRef(backend, name),
         name=name,
         kind="docker",
-        state=state,
+        state=state_of(engine_state),
         created=created,
         attachable=engine_state == "running",
-        info=info,
+        info=status if not ports else f"{status} · {ports}",
         metadata=metadata,
-        facts=facts,
+        facts=Facts(
+            container_id=container_id or None,
+            mounts=mounts,
+            spec=str(spec) if spec is not None else None,
+            managed=managed,
+        ),
     )
+
+
+def _newest_first(session: Session) -> tuple[float, str]:
+    """The listing's order: newest first, then by name."""
+    created = session.created
+    return (-created.timestamp() if created is not None else 0.0, session.name)
 
 
 class ListingMixin(DockerBase):
@@ -184,7 +201,9 @@ class ListingMixin(DockerBase):
         """
         try:
             api = self._api()
-            with self._engine(f"cannot list containers on {self.endpoint}"):
+            # read once: it is worked out (redacted) on every read
+            endpoint = self.endpoint
+            with self._engine(f"cannot list containers on {endpoint}"):
                 rows = api.containers(all=True, filters=self._filters())
         except SesstuiError as e:
             status = (
@@ -196,21 +215,54 @@ class ListingMixin(DockerBase):
             if isinstance(e, BackendUnavailable):
                 raise
             raise BackendUnavailable(e.message) from e
-        sessions = self._sessions(rows if isinstance(rows, list) else [])
-        self._health = self._make_health(HealthStatus.OK, "", len(sessions))
+        sessions = self._sessions(rows if isinstance(rows, list) else [], endpoint, keep=True)
+        health = self._health
+        # the same answer as last time keeps its health: making one redacts
+        # the endpoint again, and the endpoint read now is redacted already
+        if not (
+            health is not None
+            and health.ok
+            and not health.reason
+            and health.sessions == len(sessions)
+            and health.endpoint == endpoint
+        ):
+            self._health = self._make_health(HealthStatus.OK, "", len(sessions), endpoint=endpoint)
         return sessions
 
-    def _sessions(self, rows: list[Any]) -> list[Session]:
-        endpoint = self.endpoint
-        # the engine filtered on match_labels; an engine that ignored the
-        # filter must still not show what is outside it
-        mine = [as_dict(r) for r in rows]
-        if self.config.match_labels:
-            mine = [r for r in mine if self._matches(as_dict(r.get("Labels")))]
-        sessions = [session_of(r, self.name, endpoint) for r in mine]
-        sessions.sort(key=lambda s: s.name)
-        sessions.sort(key=lambda s: s.created.timestamp() if s.created else 0.0, reverse=True)
-        return sessions
+    def _sessions(self, rows: list[Any], endpoint: str, *, keep: bool = False) -> list[Session]:
+        """The sessions of a list response, newest first.
+
+        A row equal to the one the last listing read for that container keeps
+        its session (and its place in the order); ``keep`` makes these rows
+        the ones the next call compares with (the full listing does, a lookup
+        of one container does not).
+        """
+        seen_endpoint, seen = self._seen
+        if seen_endpoint != endpoint:  # the endpoint is in every session's metadata
+            seen = {}
+        current: dict[str, Seen] = {}
+        name = self.name
+        match_labels = self.config.match_labels
+        listed: list[tuple[tuple[float, str], Session]] = []
+        for raw in rows:
+            row = as_dict(raw)
+            # the engine filtered on match_labels; an engine that ignored the
+            # filter must still not show what is outside it
+            if match_labels and not self._matches(as_dict(row.get("Labels"))):
+                continue
+            cid = str(row.get("Id", ""))
+            hit = seen.get(cid)
+            if hit is not None and hit[0] == row:
+                _row, session, order = hit
+            else:
+                session = session_of(row, name, endpoint)
+                order = _newest_first(session)
+            current[cid] = (row, session, order)
+            listed.append((order, session))
+        if keep:
+            self._seen = (endpoint, current)
+        listed.sort(key=itemgetter(0))
+        return [session for _order, session in listed]
 
     def get(self, session_id: str) -> Session:
         """One session, from one filtered list request."""
@@ -218,7 +270,7 @@ class ListingMixin(DockerBase):
         pattern = f"^/{re.escape(session_id)}$"
         with self._engine(f"cannot look up container {session_id!r}"):
             rows = api.containers(all=True, filters=self._filters(name=pattern))
-        for session in self._sessions(rows if isinstance(rows, list) else []):
+        for session in self._sessions(rows if isinstance(rows, list) else [], self.endpoint):
             if session.id == session_id:
                 return session
         raise self._not_found(session_id)
