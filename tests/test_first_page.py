@@ -112,8 +112,8 @@ async def test_the_dashboard_shows_the_first_page_then_the_whole_listing(
     gate = threading.Event()
     real_pages = MemorySource.pages
 
-    def paused(self: MemorySource, prefix: str, *, cold: bool = False) -> Iterator[Any]:
-        for i, page in enumerate(real_pages(self, prefix, cold=cold)):
+    def paused(self: MemorySource, prefix: str) -> Iterator[Any]:
+        for i, page in enumerate(real_pages(self, prefix)):
             if i == 1:
                 assert gate.wait(30), "the test never let the listing go on"
             yield page

@@ -1,7 +1,7 @@
 """The ``kv`` backend: session records with TTLs in Redis or in this process.
 
-Rows come from :mod:`core.kv.sources` (``SCAN`` pages, never ``KEYS``).  A
-helper thread fetches the next page while this one builds sessions, and
+Rows come from :mod:`core.kv.sources` (``SCAN`` pages, never ``KEYS``; Redis
+reads the next page while this thread builds sessions of the last), and
 records whose bytes and expiry instant did not change since the last refresh
 keep their :class:`Session` (no JSON parse).  Values are read by
 :mod:`core.kv.records` (msgspec; ``json.loads`` where msgspec refuses) and
@@ -57,7 +57,7 @@ from core.kv.providers import (
 from core.kv.records import json_record, meta_text
 from core.kv.rows import KvSession, Listing
 from core.kv.schema import KvBackendConfig
-from core.kv.sources import MemorySource, RedisSource, Row, Source, prefetched
+from core.kv.sources import MemorySource, RedisSource, Row, Source
 from core.model import (
     BackendHealth,
     Capability,
@@ -170,7 +170,7 @@ class KvBackend(BaseBackend):
         old hash, a 2**-64 chance, shows its change at the next expiry change).
         """
         try:
-            pages = self._source.pages(self.prefix, cold=not self._cache)
+            pages = self._source.pages(self.prefix)
         except SesstuiError as e:
             self._health = self._make_health(HealthStatus.UNAVAILABLE, e.message)
             if isinstance(e, BackendUnavailable):
@@ -185,7 +185,7 @@ class KvBackend(BaseBackend):
         build = Builder(listing, self.config.sandbox).build
         misses = 0
         try:
-            for page in prefetched(pages):
+            for page in pages:
                 for row in page:
                     key, raw, pttl = row
                     sid = key[cut:]

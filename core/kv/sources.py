@@ -2,11 +2,11 @@
 
 Listing never uses ``KEYS``.  :class:`RedisSource` walks ``SCAN MATCH
 {prefix}* COUNT 1000 TYPE string`` a page at a time inside a small read-only
-Lua script that also returns each key's ``PTTL`` packed into one string;
-values come with it on a first listing, else from one ``MGET`` per page.
-Where scripting is refused (ACLs, some managed services) it falls back to
-plain ``SCAN`` and one pipeline (``MGET`` + ``PTTL`` per key) per page.
-:func:`prefetched` runs the page fetches in a helper thread, one page ahead.
+Lua script that also returns each key's value and ``PTTL``, asking for the
+next page before it hands this one over (Redis reads a page while the caller
+builds sessions of the last one).  Where scripting is refused (ACLs, some
+managed services) it falls back to plain ``SCAN`` and one pipeline (``MGET``
++ ``PTTL`` per key) per page.
 
 Every Redis call has the config's connect and socket timeouts; an
 unreachable, hung, password-protected or non-Redis endpoint is
@@ -17,9 +17,8 @@ backend recovers by itself.
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from core.errors import ActionFailed, BackendUnavailable
@@ -35,44 +34,29 @@ from core.redaction import redact, remember_url_secrets, url_userinfo_problem
 
 if TYPE_CHECKING:
     import redis
-    from redis.commands.core import Script
 
 SCAN_COUNT = 1000
-_READ_SIZE = 1 << 20
 _UPDATE_RETRIES = 200
 
-# One SCAN page (MATCH, COUNT, TYPE string) with the PTTL of each key, packed
-# as {cursor, "pttl keylen pttl keylen ...", the keys concatenated}: three
-# RESP items per page instead of 2000, sliced apart in Python without a parse
-# per item.  Read-only, about 2 ms of server time per 1000 keys.  Values are
-# not copied through Lua (that costs 4x more server time): a native MGET of
-# the page's keys follows.
+# One SCAN page (MATCH, COUNT, TYPE string) with each key's value and PTTL,
+# as {cursor, keys, values, pttls}: read-only, one round trip a page, about
+# 3 ms of server time per 1000 keys.  The values come back as one RESP item
+# each, which hiredis reads in C (packing them into one string in Lua, for
+# Python's RESP parser, cost the server twice as much); one MGET costs less
+# than a GET per key.  The script is atomic: a key the SCAN found still has
+# its value and TTL.  SCAN may return a few more keys than COUNT, never
+# near the 8000 values ``unpack`` can take.
 _PAGE_LUA = """
 local page = redis.call(
   'SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', tonumber(ARGV[3]), 'TYPE', 'string')
-local head = {}
-for i, key in ipairs(page[2]) do
-  head[2 * i - 1] = redis.call('PTTL', key)
-  head[2 * i] = #key
+local keys, values, pttls = page[2], {}, {}
+if #keys > 0 then
+  values = redis.call('MGET', unpack(keys))
 end
-return {page[1], table.concat(head, ' '), table.concat(page[2])}
-"""
-
-# The same page with the values too, for a first listing (nothing cached):
-# {cursor, "pttl keylen valuelen ...", keys and values concatenated}.  Copying
-# values through Lua costs the server about 3x more, but spares this process
-# 1000 RESP replies per page while it parses every record anyway.
-_PAGE_VALUES_LUA = """
-local page = redis.call(
-  'SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', tonumber(ARGV[3]), 'TYPE', 'string')
-local head, body = {}, {}
-for i, key in ipairs(page[2]) do
-  local value = redis.call('GET', key)
-  head[i] = redis.call('PTTL', key) .. ' ' .. #key .. ' ' .. #value
-  body[2 * i - 1] = key
-  body[2 * i] = value
+for i, key in ipairs(keys) do
+  pttls[i] = redis.call('PTTL', key)
 end
-return {page[1], table.concat(head, ' '), table.concat(body)}
+return {page[1], keys, values, pttls}
 """
 
 # (key, raw value, pttl in ms: -1 no TTL)
@@ -82,9 +66,8 @@ Row = tuple[str, bytes | str, int]
 class Source(Protocol):
     endpoint: str
 
-    def pages(self, prefix: str, *, cold: bool = False) -> Iterator[list[Row]]:
-        """Rows under ``prefix``, a page (about 1000 keys) at a time; ``cold``
-        says the caller will parse every value (nothing cached)."""
+    def pages(self, prefix: str) -> Iterator[list[Row]]:
+        """Rows under ``prefix``, a page (about 1000 keys) at a time."""
         ...
 
     def row(self, key: str) -> Row | None: ...
@@ -98,7 +81,7 @@ class MemorySource:
         self.store = store
         self.endpoint = f"memory:{store.name}"
 
-    def pages(self, prefix: str, *, cold: bool = False) -> Iterator[list[Row]]:
+    def pages(self, prefix: str) -> Iterator[list[Row]]:
         keys = self.store.scan(prefix)
         for start in range(0, len(keys), SCAN_COUNT):
             yield list(self.store.rows(keys[start : start + SCAN_COUNT]))
@@ -150,6 +133,15 @@ def _reason_of(exc: BaseException, endpoint: str, timeout: float, url: str | Non
     return f"cannot use Redis at {endpoint}: {text or name}"
 
 
+def _borrow(pool: redis.ConnectionPool) -> redis.Connection:
+    """A connection of ``pool`` for the caller alone (give it back with
+    ``pool.release``)."""
+    try:
+        return pool.get_connection()
+    except TypeError:  # redis-py before 5.3 wants a command name
+        return pool.get_connection("EVAL")
+
+
 def _raw_key(key: str) -> bytes:
     """The key's bytes; listing decodes keys with surrogateescape, so keys that
     are not UTF-8 round-trip."""
@@ -165,8 +157,6 @@ class RedisSource:
         self.socket_timeout = socket_timeout
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
-        self._script: Script | None = None
-        self._values_script: Script | None = None
         self._script_ok = True
 
     def client(self) -> redis.Redis:
@@ -184,10 +174,6 @@ class RedisSource:
                         socket_timeout=self.socket_timeout,
                         retry=None,  # no retries: a dead server shows within the timeout
                         health_check_interval=0,
-                        # a page's reply (about 0.5 MB) in one or two reads: each
-                        # read takes the GIL back from the thread building rows,
-                        # which may hold it up to the switch interval (5 ms)
-                        socket_read_size=_READ_SIZE,
                     )
                 except ValueError as e:
                     raise BackendUnavailable(
@@ -200,7 +186,6 @@ class RedisSource:
         # drop the pool: the next call reconnects (a restarted server, a new password)
         with self._lock:
             client, self._client = self._client, None
-            self._script = self._values_script = None
         if client is not None:
             try:
                 client.close()
@@ -210,7 +195,7 @@ class RedisSource:
             _reason_of(exc, self.endpoint, max(self.connect_timeout, self.socket_timeout), self.url)
         )
 
-    def pages(self, prefix: str, *, cold: bool = False) -> Iterator[list[Row]]:
+    def pages(self, prefix: str) -> Generator[list[Row], None, None]:
         import redis.exceptions
 
         pattern = glob_escape(prefix) + "*"
@@ -219,8 +204,7 @@ class RedisSource:
             if self._script_ok:
                 given = 0
                 try:
-                    fetch = self._pages_with_values if cold else self._pages_by_script
-                    for page in fetch(client, pattern):
+                    for page in self._pages_by_script(client, pattern):
                         given += 1
                         yield page
                     return
@@ -234,50 +218,40 @@ class RedisSource:
         except (redis.exceptions.RedisError, OSError) as e:
             raise self._fail(e) from e
 
-    def _pages_with_values(self, client: redis.Redis, pattern: str) -> Iterator[list[Row]]:
-        if self._values_script is None:
-            self._values_script = client.register_script(_PAGE_VALUES_LUA)
-        cursor: bytes | str = "0"
-        while True:
-            cursor, head, body = self._values_script(args=[cursor, pattern, SCAN_COUNT])
-            numbers = [int(n) for n in head.split()]
-            page: list[Row] = []
-            pos = 0
-            for i in range(0, len(numbers), 3):
-                vstart = pos + numbers[i + 1]
-                end = vstart + numbers[i + 2]
-                key = body[pos:vstart].decode("utf-8", "surrogateescape")
-                page.append((key, body[vstart:end], numbers[i]))
-                pos = end
-            yield page
-            if cursor in (b"0", "0", 0):
-                return
-
     def _pages_by_script(self, client: redis.Redis, pattern: str) -> Iterator[list[Row]]:
-        if self._script is None:
-            self._script = client.register_script(_PAGE_LUA)
-        cursor: bytes | str = "0"
-        while True:
-            cursor, head, packed = self._script(args=[cursor, pattern, SCAN_COUNT])
-            numbers = [int(n) for n in head.split()]
-            pttls: list[int] = []
-            keys: list[bytes] = []
-            pos = 0
-            for i in range(0, len(numbers), 2):
-                end = pos + numbers[i + 1]
-                if numbers[i] != -2:
-                    pttls.append(numbers[i])
-                    keys.append(packed[pos:end])
-                pos = end
-            page: list[Row] = []
-            if keys:
-                # a key deleted (or retyped) since the script reads as None
-                for key, value, pttl in zip(keys, client.mget(keys), pttls, strict=True):
-                    if value is not None:
-                        page.append((key.decode("utf-8", "surrogateescape"), value, pttl))
-            yield page
-            if cursor in (b"0", "0", 0):
-                return
+        """The page script's pages, one request ahead: the next page is asked
+        for before this one is handed over, so Redis works on it while the
+        caller turns this one into sessions.  One connection of the pool, no
+        thread (a fetch thread had to win the GIL back from the one building
+        rows, up to 5 ms each time, to send a request or read a reply)."""
+        pool = client.connection_pool
+        conn = _borrow(pool)
+        asked = False  # a request whose reply is not read yet
+        try:
+            conn.send_command(  # type: ignore[no-untyped-call]
+                "EVAL", _PAGE_LUA, 0, "0", pattern, SCAN_COUNT
+            )
+            asked = True
+            while True:
+                cursor, keys, values, pttls = conn.read_response()
+                asked = False
+                last = cursor in (b"0", "0", 0)
+                if not last:
+                    conn.send_command(  # type: ignore[no-untyped-call]
+                        "EVAL", _PAGE_LUA, 0, cursor, pattern, SCAN_COUNT
+                    )
+                    asked = True
+                yield [
+                    (key.decode("utf-8", "surrogateescape"), value, pttl)
+                    for key, value, pttl in zip(keys, values, pttls, strict=True)
+                    if value is not None and pttl != -2
+                ]
+                if last:
+                    return
+        finally:
+            if asked:  # the caller stopped (or a reply failed): that reply is never read
+                conn.disconnect()  # type: ignore[no-untyped-call]
+            pool.release(conn)
 
     def _pages_by_pipeline(self, client: redis.Redis, pattern: str) -> Iterator[list[Row]]:
         """Plain SCAN, then one pipeline per page: MGET of its keys and a PTTL each."""
@@ -362,42 +336,3 @@ class RedisSource:
             client, self._client = self._client, None
         if client is not None:
             client.close()
-
-
-_DONE = object()
-
-
-def prefetched(pages: Iterator[list[Row]]) -> Iterator[list[Row]]:
-    """``pages``, fetched by a helper thread one page ahead, so Redis works
-    on the next page (and the socket wait releases the GIL) while this thread
-    turns the last one into sessions.  The helper's errors re-raise here."""
-    box: queue.Queue[object] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def fetch() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        box.put(page, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            box.put(_DONE)
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer
-            box.put(e)
-
-    thread = threading.Thread(target=fetch, name="kv-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = box.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
