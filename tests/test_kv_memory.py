@@ -4,6 +4,7 @@ alone, the stores a caller owns, typed facts."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from core.errors import UsageError
 from core.kv import MemoryStores, SessionManager, factory_for_env
 from core.kv.backend import KvBackend
 from core.kv.manager import parse_iso
+from core.kv.sources import MemorySource, Row
 from core.model import State
 from tests.helpers import ManualClock, unique
 from tests.helpers import kv_record as record
@@ -114,3 +116,67 @@ async def test_a_factorys_memory_sessions_share_its_store_and_no_other() -> None
     async with factory_for_env(env, stores=stores)() as d:
         await d.setex("k", 60, "w")
     assert stores.store("default").get("k") == "w"
+
+
+def test_an_unchanged_memory_store_is_not_read_again_until_a_write_or_a_deadline() -> None:
+    clock = ManualClock()
+    stores = MemoryStores()
+    store = stores.store(f"still-{unique()}", clock=clock)
+    store.setex("session:short", 600, record("short", now=clock.now, ttl=600))
+    # its record says it ends in 2 min; its key lives an hour
+    store.setex("session:stated", 3600, record("stated", now=clock.now, ttl=120))
+    store.set("session:forever", record("forever", now=clock.now))
+    reads: list[int] = []
+    real_rows = store.rows
+
+    def rows(keys: list[str]) -> list[tuple[str, str, int]]:
+        reads.append(len(keys))
+        return real_rows(keys)
+
+    store.rows = rows  # type: ignore[method-assign]
+    backend = KvBackend(kv_config(store.name), clock=clock, stores=stores)
+    first = backend.list_sessions()
+    assert sorted(s.id for s in first) == ["forever", "short", "stated"] and reads
+    reads.clear()
+    clock.advance(timedelta(seconds=30))
+    again = backend.list_sessions()
+    # nothing written, no deadline passed: the very same sessions, the store not read
+    assert reads == [] and len(again) == 3 and all(map(lambda a, b: a is b, again, first))
+    store.setex("session:new", 600, record("new", now=clock.now, ttl=600))
+    assert "new" in {s.id for s in backend.list_sessions()} and reads
+    reads.clear()
+    backend.list_sessions()
+    assert reads == []
+    # the record's own expires_at passes (its key lives on): it shows expired
+    clock.advance(timedelta(seconds=100))
+    states = {s.id: s.state for s in backend.list_sessions()}
+    assert reads and states["stated"] is State.EXPIRED and states["short"] is State.ACTIVE
+    # a key's TTL runs out: it is gone from the listing
+    clock.advance(timedelta(seconds=600))
+    assert "short" not in {s.id for s in backend.list_sessions()}
+    # a change made through the backend (extend) is seen too
+    store.setex("session:last", 600, record("last", now=clock.now, ttl=600))
+    assert "last" in {s.id for s in backend.list_sessions()}
+    backend.extend("last", timedelta(hours=1))
+    listed = {s.id: s for s in backend.list_sessions()}
+    assert listed["last"].expires == clock.now + timedelta(hours=1)
+
+
+def test_a_key_listed_twice_shows_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis's SCAN may return a key twice (while it resizes its table)."""
+    stores = MemoryStores()
+    store = stores.store(f"twice-{unique()}")
+    for sid in ("a", "b", "c"):
+        store.setex(f"session:{sid}", 600, record(sid))
+    real_pages = MemorySource.pages
+
+    def pages(self: MemorySource, prefix: str) -> Iterator[list[Row]]:
+        listed = [list(page) for page in real_pages(self, prefix)]
+        yield from listed
+        yield [listed[0][0]]  # the first key again, in a page of its own
+
+    monkeypatch.setattr(MemorySource, "pages", pages)
+    backend = KvBackend(kv_config(store.name), stores=stores)
+    for _ in range(2):  # the first listing (every row new), then a refresh
+        assert sorted(s.id for s in backend.list_sessions()) == ["a", "b", "c"]
+        store.setex("session:b", 600, record("b"))  # (a write: the next one reads again)

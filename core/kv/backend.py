@@ -31,6 +31,7 @@ A store that cannot be reached is :class:`BackendUnavailable` with the reason
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -130,6 +131,10 @@ class KvBackend(BaseBackend):
         # order (not the table's) walks memory in order: 3x faster at 100k rows
         self._cache: dict[str, KvSession | _Hidden] = {}  # by id
         self._shown: list[KvSession] = []  # the cached sessions, in order
+        # a store that says what it has been through (memory): its stamp at the
+        # last listing, and until when that listing holds without a change
+        self._stamp: object = None
+        self._holds_until_ms = -math.inf
 
     @property
     def endpoint(self) -> str:
@@ -169,6 +174,18 @@ class KvBackend(BaseBackend):
         only their hash (a changed record whose new value collides with the
         old hash, a 2**-64 chance, shows its change at the next expiry change).
         """
+        stamp_of = getattr(self._source, "stamp", None)
+        stamp = None if stamp_of is None else stamp_of()
+        listing = Listing(self.name, self.prefix, self.clock())
+        if (
+            stamp is not None
+            and stamp == self._stamp
+            and listing.now_ms < self._holds_until_ms
+            and first_page is None
+        ):
+            # nothing written, nothing expired: the very same sessions (10k: 0.1 ms)
+            self._health = self._make_health(HealthStatus.OK, "", len(self._shown))
+            return list(self._shown)
         try:
             pages = self._source.pages(self.prefix)
         except SesstuiError as e:
@@ -176,7 +193,6 @@ class KvBackend(BaseBackend):
             if isinstance(e, BackendUnavailable):
                 raise
             raise BackendUnavailable(e.message) from e
-        listing = Listing(self.name, self.prefix, self.clock())
         now_ms = listing.now_ms
         cut = listing.cut
         old = self._cache
@@ -189,6 +205,8 @@ class KvBackend(BaseBackend):
                 for row in page:
                     key, raw, pttl = row
                     sid = key[cut:]
+                    if sid in cache:
+                        continue  # SCAN returns a key twice while Redis resizes its table
                     deadline = now_ms + pttl if pttl >= 0 else -1.0
                     digest = hash(raw)
                     hit = old.get(sid)
@@ -225,6 +243,9 @@ class KvBackend(BaseBackend):
             # already, what changed is merged in
             kept = [s for s in self._shown if cache.get(s.name) is s]
             self._shown = newest_first(kept, added)
+        if stamp is not None:
+            self._stamp = stamp
+            self._holds_until_ms = min((s.lasts_until_ms() for s in self._shown), default=math.inf)
         sessions: list[Session] = list(self._shown)
         self._health = self._make_health(HealthStatus.OK, "", len(sessions))
         return sessions

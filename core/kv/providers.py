@@ -123,6 +123,10 @@ class MemoryStore:
         )
         self._lock = threading.Lock()
         self._data: dict[str, tuple[str, float | None]] = {}
+        # one more at every write or delete (not at an expiry: a key's deadline
+        # says when it goes): a listing with the same version and no deadline
+        # passed lists the same
+        self.version = 0
 
     def _live(self, key: str, now: float) -> tuple[str, float | None] | None:
         item = self._data.get(key)
@@ -139,11 +143,13 @@ class MemoryStore:
             return
         with self._lock:
             self._data[key] = (value, self._now() + ttl_seconds)
+            self.version += 1
 
     def set(self, key: str, value: str) -> None:
         """A key without TTL (what a careless writer leaves behind)."""
         with self._lock:
             self._data[key] = (value, None)
+            self.version += 1
 
     def get(self, key: str) -> str | None:
         with self._lock:
@@ -154,6 +160,7 @@ class MemoryStore:
         with self._lock:
             item = self._live(key, self._now())
             self._data.pop(key, None)
+            self.version += 1
         return item is not None
 
     def pttl(self, key: str) -> int:
@@ -208,6 +215,7 @@ class MemoryStore:
             if result is None:
                 return False
             value, ttl = result
+            self.version += 1
             if ttl is None:
                 self._data[key] = (value, item[1])
             elif ttl <= 0:
@@ -228,6 +236,7 @@ class MemoryStore:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self.version += 1
 
     def __len__(self) -> int:
         self.purge()

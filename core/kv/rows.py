@@ -25,6 +25,7 @@ alike) to a plain ``Session`` with the same values (``core.model``);
 
 from __future__ import annotations
 
+import math
 from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -146,6 +147,14 @@ class KvSession(Session):
         """The store's key of this record."""
         row = self._row
         return row.listing.prefix + row.name
+
+    def lasts_until_ms(self) -> float:
+        """When this row, listed again from an unchanged store, stops being
+        what it is: its key expires, or its ``expires_at`` passes (epoch ms)."""
+        row = self._row
+        ttl = row.ttl
+        gone = row.listing.now_ms + ttl if isinstance(ttl, int) else math.inf
+        return min(gone, row.flip * 1000)
 
     def unchanged(self, digest: int, deadline: float, now_ms: float) -> bool:
         """Whether a record listed again is still this row: a value of the

@@ -86,6 +86,10 @@ class MemorySource:
         for start in range(0, len(keys), SCAN_COUNT):
             yield list(self.store.rows(keys[start : start + SCAN_COUNT]))
 
+    def stamp(self) -> int:
+        """What the store has been through (see :attr:`MemoryStore.version`)."""
+        return self.store.version
+
     def row(self, key: str) -> Row | None:
         value = self.store.get(key)
         if value is None:
