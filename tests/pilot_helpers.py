@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from core.config.records import AppConfig, UIConfig
+from core.inventory import Inventory
+from core.kv.providers import MemoryStores
+from core.kv.schema import KvBackendConfig
+from tui.app import SesstuiApp
 from tui.screens.dashboard import DashboardScreen
 
 
@@ -53,3 +60,18 @@ async def steady(pilot: Pilot[int]) -> None:
             box.cursor_blink = False
     app.clear_notifications()
     await pilot.pause()
+
+
+def memory_kv_app(
+    name: str, stores: MemoryStores, clock: Callable[[], datetime] | None = None, **kw: Any
+) -> SesstuiApp:
+    """The dashboard over one memory KV backend ``name`` of ``stores``, as
+    the tests drive it: no timed refresh, no ticking timer."""
+    cfg = AppConfig(
+        backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
+        ui=UIConfig(refresh_seconds=0),
+    )
+    inventory = Inventory.from_config(cfg, source="tui", memory=stores)
+    if clock is not None:
+        kw["clock"] = clock
+    return SesstuiApp(cfg, inventory=inventory, live=False, **kw)

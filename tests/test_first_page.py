@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 
 from core.backend import PagedLister
-from core.config.records import AppConfig, UIConfig
+from core.config.records import AppConfig
 from core.inventory import Inventory
 from core.kv.backend import KvBackend
 from core.kv.providers import MemoryStore, MemoryStores
@@ -20,9 +20,8 @@ from core.kv.schema import KvBackendConfig
 from core.kv.sources import MemorySource
 from core.model import Session
 from tests.helpers import dirs_config, kv_record, make_session, unique
-from tests.pilot_helpers import dash, wait_until
+from tests.pilot_helpers import dash, memory_kv_app, wait_until
 from tests.redis_fixtures import RedisServer, redis_db, redis_server
-from tui.app import SesstuiApp
 
 __all__ = ["redis_db", "redis_server"]  # fixtures, used by name
 
@@ -119,12 +118,7 @@ async def test_the_dashboard_shows_the_first_page_then_the_whole_listing(
             yield page
 
     monkeypatch.setattr(MemorySource, "pages", paused)
-    cfg = AppConfig(
-        backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
-        ui=UIConfig(refresh_seconds=0),
-    )
-    inventory = Inventory.from_config(cfg, source="tui", memory=stores)
-    app = SesstuiApp(cfg, inventory=inventory, live=False)
+    app = memory_kv_app(name, stores)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             t = dash(pilot).table

@@ -21,15 +21,13 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.config.records import AppConfig, UIConfig
-from core.inventory import Inventory
 from core.jsonstore.manager import SessionManager
 from core.jsonstore.schema import JsonBackendConfig
 from core.jsonstore.store import FileSessionStore
 from core.kv.providers import MemoryStores
-from core.kv.schema import KvBackendConfig
 from core.model import LogLine, Session
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
-from tests.pilot_helpers import dash, wait_until
+from tests.pilot_helpers import dash, memory_kv_app, wait_until
 from tui.app import SesstuiApp
 from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_delay
 from tui.screens.merged_logs import MergedLogScreen
@@ -187,12 +185,7 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
         real_apply(table, *args, **kwargs)
 
     monkeypatch.setattr(SessionsTable, "_apply", apply)
-    cfg = AppConfig(
-        backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
-        ui=UIConfig(refresh_seconds=0),
-    )
-    inventory = Inventory.from_config(cfg, source="tui", memory=stores)
-    app = SesstuiApp(cfg, inventory=inventory, live=False)
+    app = memory_kv_app(name, stores)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: len(t.shown) == 50, "every row")
@@ -225,12 +218,7 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
         store.setex(f"session:{sid}", 3600 + i, kv_record(sid, ttl=3600 + i, now=start))
     clock = ManualClock(start)
     counts = Counts(monkeypatch)
-    cfg = AppConfig(
-        backends=(KvBackendConfig(name=name, kind="kv", provider="memory"),),
-        ui=UIConfig(refresh_seconds=0),
-    )
-    inventory = Inventory.from_config(cfg, source="tui", memory=stores)
-    app = SesstuiApp(cfg, inventory=inventory, clock=clock, live=False)
+    app = memory_kv_app(name, stores, clock)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: len(t.shown) == 300, "every row")
