@@ -301,6 +301,10 @@ def test_listing_row_facts_are_typed() -> None:
     assert facts.spec == "web" and facts.managed
     bare = session_of({"Id": "ab", "Names": ["/raw"], "Labels": None}, "dk", "x").facts
     assert (bare.mounts, bare.spec, bare.managed) == ((), None, False)
+    # an engine's bogus creation stamp leaves the date out instead of failing the listing
+    for stamp in (float("inf"), float("nan"), 1e300, -5, "soon"):
+        assert session_of({"Id": "ab", "Created": stamp}, "dk", "x").created is None
+    assert session_of({"Id": "ab", "Created": 1_700_000_000}, "dk", "x").created is not None
 
 
 def test_importing_the_backend_module_loads_no_docker() -> None:

@@ -54,6 +54,8 @@ _STATES = {
     "removing": State.STOPPED,
 }
 
+LAST_STAMP = 253_402_300_800  # 10000-01-01 UTC: the first instant datetime cannot hold
+
 
 def state_of(engine_state: str) -> State:
     return _STATES.get(engine_state, State.UNKNOWN)
@@ -139,7 +141,8 @@ def session_of(row: Mapping[str, Any], backend: str, endpoint: str) -> Session:
     created_ts = get("Created")
     created = (
         datetime.fromtimestamp(created_ts).astimezone()
-        if isinstance(created_ts, int | float) and created_ts > 0
+        # (an engine's bogus stamp, inf or past year 9999, would raise: no date then)
+        if isinstance(created_ts, int | float) and 0 < created_ts < LAST_STAMP
         else None
     )
     container_id = str(get("Id", ""))
