@@ -33,6 +33,7 @@ from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_del
 from tui.screens.merged_logs import MergedLogScreen
 from tui.theme_style import theme_style
 from tui.widgets.detail_panel import DetailPanel
+from tui.widgets.health_bar import HealthBar
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
 
@@ -443,3 +444,41 @@ async def test_a_new_theme_recolours_the_state_cells(tmp_path: Path) -> None:
         assert light != dark
         # no refresh brings a change (nothing changed): the theme alone recolours
         await wait_until(pilot, lambda: state_style() == light, "the light theme's colour")
+
+
+async def test_the_clock_is_drawn_again_when_its_minute_changes_not_at_each_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = datetime(2026, 12, 6, 10, 0, 30).astimezone()
+    make_session(tmp_path, age=timedelta(days=3), now=start)
+    clock = ManualClock(start)
+    drawn: list[str] = []
+    real_render = HealthBar.render
+
+    def render(bar: HealthBar) -> Text:
+        line = real_render(bar)
+        drawn.append(line.plain.split()[-1])
+        return line
+
+    monkeypatch.setattr(HealthBar, "render", render)
+    cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
+    app = SesstuiApp(cfg, clock=clock, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        await wait_until(pilot, lambda: drawn and drawn[-1] == "10:00", "the clock")
+        drawn.clear()
+        clock.advance(timedelta(seconds=20))
+        await refreshed(pilot)  # a refresh bringing no change, 20 s later
+        screen._tick()
+        await pilot.pause()
+        assert drawn == []  # the same minute: the line is not drawn again
+        clock.advance(timedelta(seconds=15))
+        screen._tick()
+        await pilot.pause()
+        assert drawn == ["10:01"]
+        # a change in what it shows of a backend (its count) draws it again
+        drawn.clear()
+        make_session(tmp_path, age=timedelta(days=1), now=start)
+        await refreshed(pilot)
+        await pilot.pause()
+        assert drawn and "runs 2" in str(screen.query_one(HealthBar).render())

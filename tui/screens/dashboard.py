@@ -167,10 +167,11 @@ class DashboardScreen(Screen[None]):
         self.action_refresh()  # the next one is timed when it is done (RefreshDone)
 
     def _tick(self) -> None:
-        """Every second: the ages and TTLs on screen, and the detail panel's
-        "(5m ago)", each redrawn only when its text changes."""
+        """Every second: the ages and TTLs on screen, the detail panel's
+        "(5m ago)" and the clock, each redrawn only when its text changes."""
         self.table.tick()
         self.detail.tick()
+        self.query_one(HealthBar).tick(self.ctx.clock())
 
     def on_resize(self, event: events.Resize) -> None:
         if self.is_mounted and self.query(DetailPanel):

@@ -18,6 +18,11 @@ _VAR = {HealthStatus.OK: "chip-ok", HealthStatus.DEGRADED: "chip-degraded",
         HealthStatus.UNAVAILABLE: "chip-down"}  # fmt: skip
 
 
+def _shown(h: BackendHealth) -> tuple[str, HealthStatus, int]:
+    """What the line shows of a backend's health."""
+    return (h.backend, h.status, h.sessions)
+
+
 class HealthBar(Widget):
     """The top line: the app's name, a chip per backend and the time."""
 
@@ -33,14 +38,22 @@ class HealthBar(Widget):
     """The latest health of every backend, in config order."""
 
     clock_text: reactive[str] = reactive("")
-    """The wall-clock time shown at the right edge."""
+    """The wall-clock time shown at the right edge, to the minute (see :meth:`tick`)."""
 
     view: reactive[str] = reactive("")
     """The view in force (``:docker``, ``:stale``), shown after the app's name."""
 
     def set_health(self, health: Sequence[BackendHealth], now: datetime) -> None:
-        self.health = tuple(health)
-        self.clock_text = now.strftime("%H:%M:%S")
+        health = tuple(health)
+        if list(map(_shown, health)) != list(map(_shown, self.health)):
+            self.health = health  # (a listing's elapsed time changes each refresh: not shown)
+        self.tick(now)
+
+    def tick(self, now: datetime) -> None:
+        """The clock at ``now``: drawn again when the minute changes (a clock
+        in seconds would draw the line each second, or, moved by refreshes
+        alone, stand still for as long as a big store takes to list)."""
+        self.clock_text = now.strftime("%H:%M")
 
     def render(self) -> Text:
         line = Text(" sesstui ", style=theme_style(self.app, "primary", bold=True))
