@@ -29,6 +29,7 @@ from core.model import LogLine, Session
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
 from tests.pilot_helpers import dash, memory_kv_app, wait_until
 from tui.app import SesstuiApp
+from tui.dashboard.selection import Selection
 from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_delay
 from tui.screens.merged_logs import MergedLogScreen
 from tui.theme_style import theme_style
@@ -186,6 +187,14 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
         real_apply(table, *args, **kwargs)
 
     monkeypatch.setattr(SessionsTable, "_apply", apply)
+    measured: list[int] = []
+    real_measured = Selection.sizes_measured
+
+    def sizes_measured(sel: Selection, sizes: Any, done: int, total: int) -> None:
+        measured.append(total)
+        real_measured(sel, sizes, done, total)
+
+    monkeypatch.setattr(Selection, "sizes_measured", sizes_measured)
     app = memory_kv_app(name, stores)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
@@ -193,8 +202,10 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
         merged = t.model.sessions
         applied.clear()
         await refreshed(pilot)
-        # the very same sessions in the same order: no merge, no row looked at
+        # the very same sessions in the same order: no merge, no row looked at;
+        # and no word of sizes (a KV store measures none)
         assert applied == [] and t.model.sessions is merged
+        assert measured == []
         # a filter may show other rows with time alone: its rows are worked out
         assert t.set_filter("ttl<2h") is None
         applied.clear()

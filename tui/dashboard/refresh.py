@@ -142,8 +142,9 @@ class Refresher:
                 title = getattr(exc, "title", "Sizes")
                 post(Notice(describe_error(exc), title=title, severity="warning"))
         # a session gone between listing and measuring is never measured: the
-        # count ends here, whatever it reached
-        if not self._hand(worker, waited, SizesMeasured(batch, len(measurable), len(measurable))):
+        # count ends here, whatever it reached (nothing to measure: nothing to say)
+        done_msg = SizesMeasured(batch, len(measurable), len(measurable))
+        if measurable and not self._hand(worker, waited, done_msg):
             return
         if not self._compared:
             self._compared = True
