@@ -7,12 +7,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 from core.backend import PagedLister
-from core.config.records import AppConfig
+from core.config.records import AppConfig, UIConfig
 from core.inventory import Inventory
 from core.kv.backend import KvBackend
 from core.kv.providers import MemoryStore, MemoryStores
@@ -22,6 +23,7 @@ from core.model import Session
 from tests.helpers import dirs_config, kv_record, make_session, unique
 from tests.pilot_helpers import dash, memory_kv_app, wait_until
 from tests.redis_fixtures import RedisServer, redis_db, redis_server
+from tui.app import SesstuiApp
 
 __all__ = ["redis_db", "redis_server"]  # fixtures, used by name
 
@@ -49,6 +51,21 @@ def memory_store_backend(count: int) -> tuple[KvBackend, MemoryStore]:
     backend = inv.backends[name]
     assert isinstance(backend, KvBackend)
     return backend, stores.store(name)
+
+
+def pause_after_the_first_page(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Memory stores pause after their first page until the test sets the event."""
+    gate = threading.Event()
+    real_pages = MemorySource.pages
+
+    def paused(self: MemorySource, prefix: str) -> Iterator[Any]:
+        for i, page in enumerate(real_pages(self, prefix)):
+            if i == 1:
+                assert gate.wait(30), "the test never let the listing go on"
+            yield page
+
+    monkeypatch.setattr(MemorySource, "pages", paused)
+    return gate
 
 
 def test_the_first_page_comes_once_newest_first_and_the_listing_is_whole() -> None:
@@ -107,17 +124,7 @@ async def test_the_dashboard_shows_the_first_page_then_the_whole_listing(
     name = f"kv-{unique()}"
     stores = MemoryStores()
     fill(stores, name, 2500, datetime.now(UTC))
-    # the store pauses after its first page until the test has seen it
-    gate = threading.Event()
-    real_pages = MemorySource.pages
-
-    def paused(self: MemorySource, prefix: str) -> Iterator[Any]:
-        for i, page in enumerate(real_pages(self, prefix)):
-            if i == 1:
-                assert gate.wait(30), "the test never let the listing go on"
-            yield page
-
-    monkeypatch.setattr(MemorySource, "pages", paused)
+    gate = pause_after_the_first_page(monkeypatch)
     app = memory_kv_app(name, stores)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
@@ -133,6 +140,47 @@ async def test_the_dashboard_shows_the_first_page_then_the_whole_listing(
                 pilot, lambda: "listing" not in str(t.border_title), "the title without listing"
             )
             assert str(t.border_title).startswith("Sessions 2500 ·")
+    finally:
+        gate.set()
+
+
+@pytest.mark.parametrize("moved", [False, True])
+async def test_the_cursor_after_the_first_page_stays_on_top_unless_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moved: bool
+) -> None:
+    """A dirs backend (listed in one go, first in the config) and a big KV
+    store: the screen opens on the store's first page; once the whole listing
+    is in, the dirs rows come first.  The cursor the user left on row 0 is on
+    row 0 then; one they moved stays on its session, in view."""
+    name = f"kv-{unique()}"
+    stores = MemoryStores()
+    fill(stores, name, 2500, datetime.now(UTC))
+    for days in range(40):
+        make_session(tmp_path, age=timedelta(days=days + 1))
+    gate = pause_after_the_first_page(monkeypatch)
+    cfg = AppConfig(
+        backends=(dirs_config(tmp_path), KvBackendConfig(name=name, kind="kv", provider="memory")),
+        ui=UIConfig(refresh_seconds=0),
+    )
+    inventory = Inventory.from_config(cfg, source="tui", memory=stores)
+    app = SesstuiApp(cfg, inventory=inventory, live=False)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            t = dash(pilot).table
+            await wait_until(pilot, lambda: t.row_count == PAGE, "the first page")
+            if moved:
+                await pilot.press("j", "j")
+                await wait_until(pilot, lambda: t.cursor_row == 2, "the cursor moved")
+            chosen = t.cursor_key
+            gate.set()
+            await wait_until(pilot, lambda: t.row_count == 2540, "the whole listing")
+            await pilot.pause()
+            assert t.row_keys[0].startswith("runs:")  # the dirs rows come first
+            if moved:
+                assert t.cursor_key == chosen and t.cursor_row > 40
+            else:
+                assert t.cursor_row == 0 and t.cursor_key == t.row_keys[0]
+            assert t.cursor_row in t.visible_range()  # never off screen
     finally:
         gate.set()
 

@@ -153,6 +153,18 @@ async def test_new_order_keeps_the_cursor_on_its_key() -> None:
         assert app.highlights[-1] == "2"
 
 
+async def test_rows_that_grow_past_the_screen_scroll_to_the_followed_key() -> None:
+    app = TableApp(5)  # no scrollbar yet: the rows fit
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(Counting)
+        await pilot.pause()
+        keys = [str(i) for i in range(100, 140)] + [str(i) for i in range(5)]
+        t.set_rows(keys, follow="0")
+        await pilot.pause()
+        assert t.cursor_row == 40 and t.cursor_row in t.visible_range()
+        assert "0" in t.render_line(len(t.visible_range())).text
+
+
 async def test_clicks_select_rows_and_headers() -> None:
     app = TableApp(20)
     async with app.run_test(size=(40, 12)) as pilot:

@@ -261,10 +261,16 @@ class DashboardScreen(Screen[None]):
 
     def _apply_snapshot(self, snap: Snapshot, relations: dict[SessionRef, list[Relation]]) -> None:
         self.snapshot = snap
+        # after a big store's first page, a cursor still on the top row stays on
+        # the top row (other backends' rows may come first); one moved follows
+        # its session
+        on_top = self.selection.listing and self.table.cursor_row == 0
         self.selection.listing = False
         self.selection.set_relations(relations)
         self.query_one(HealthBar).set_health(snap.health, self.ctx.clock())
         self.table.sync(snap.sessions)
+        if on_top:
+            self.table.move_cursor(row=0)
         self.selection.update_title()
         self.query_one(EmptyNote).show(snap)
         self.selection.changed()

@@ -389,13 +389,15 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.post_message(self.RowHighlighted(self, *here))
 
     def _scroll_to_cursor(self) -> None:
+        # force: rows that just grew past the screen have no scrollbar yet, and
+        # Textual refuses a scroll then (the cursor would be left off screen)
         height = max(1, self.scrollable_content_region.height - 1)
         top = round(self.scroll_y)
         row = self.cursor_row
         if row < top:
-            self.scroll_to(y=row, animate=False)
+            self.scroll_to(y=row, animate=False, force=True)
         elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False)
+            self.scroll_to(y=row - height + 1, animate=False, force=True)
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 2)
