@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
-from core.kv import KvProvider
+from core.kv import KvProvider, MemoryStores
 from core.kv.schema import KvBackendConfig
+from tests.helpers import kv_record
 
 ID_WITH_USER = re.compile(r"^sess-alice-\d{10}-[0-9a-f]{8}$")
 ID_NO_USER = re.compile(r"^sess-\d{10}-[0-9a-f]{8}$")
@@ -44,3 +46,13 @@ def setex(client: Any, key: str | bytes, ttl: int, value: str | bytes) -> None:
 
 def kv_config(name: str = "kv", **kwargs: Any) -> KvBackendConfig:
     return KvBackendConfig(name=name, kind="kv", **kwargs)
+
+
+def fill(stores: MemoryStores, name: str, count: int, now: datetime) -> None:
+    """``count`` session records in memory store ``name``, ``s00000`` the
+    newest (a minute apart), each key with an hour's TTL."""
+    store = stores.store(name)
+    for i in range(count):
+        sid = f"s{i:05d}"
+        created = now - timedelta(minutes=i)
+        store.setex(f"session:{sid}", 3600, kv_record(sid, now=created))

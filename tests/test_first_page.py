@@ -21,6 +21,7 @@ from core.kv.schema import KvBackendConfig
 from core.kv.sources import MemorySource
 from core.model import Session
 from tests.helpers import dirs_config, kv_record, make_session, unique
+from tests.kv_helpers import fill
 from tests.pilot_helpers import dash, memory_kv_app, wait_until
 from tests.redis_fixtures import RedisServer, redis_db, redis_server
 from tui.app import SesstuiApp
@@ -28,14 +29,6 @@ from tui.app import SesstuiApp
 __all__ = ["redis_db", "redis_server"]  # fixtures, used by name
 
 PAGE = 1000  # SCAN COUNT: a page of keys
-
-
-def fill(stores: MemoryStores, name: str, count: int, now: datetime) -> None:
-    store = stores.store(name)
-    for i in range(count):
-        sid = f"s{i:05d}"
-        created = now - timedelta(minutes=i)  # s00000 is the newest
-        store.setex(f"session:{sid}", 3600, kv_record(sid, now=created))
 
 
 def memory_backend(count: int) -> KvBackend:

@@ -27,6 +27,7 @@ from core.jsonstore.store import FileSessionStore
 from core.kv.providers import MemoryStores
 from core.model import LogLine, Session
 from tests.helpers import ManualClock, dirs_config, kv_record, make_session, unique
+from tests.kv_helpers import fill
 from tests.pilot_helpers import dash, memory_kv_app, wait_until
 from tui.app import SesstuiApp
 from tui.dashboard.selection import Selection
@@ -176,9 +177,8 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
 ) -> None:
     name = f"web-{unique()}"
     stores = MemoryStores()
+    fill(stores, name, 50, datetime.now(UTC))
     store = stores.store(name)
-    for i in range(50):
-        store.setex(f"session:s{i:02d}", 3600, kv_record(f"s{i:02d}", ttl=3600))
     applied: list[int] = []
     real_apply = SessionsTable._apply
 
@@ -212,10 +212,10 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
         await refreshed(pilot)
         assert applied == [50] and len(t.shown) == 50
         # a change is merged and shown
-        store.setex("session:s07", 60, kv_record("s07", ttl=60, meta={"turns": 9}))
+        store.setex("session:s00007", 60, kv_record("s00007", ttl=60, meta={"turns": 9}))
         await refreshed(pilot)
         assert t.model.sessions is not merged
-        assert t.shown[f"{name}:s07"].metadata.get("meta.turns") == "9"
+        assert t.shown[f"{name}:s00007"].metadata.get("meta.turns") == "9"
 
 
 async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_screen(

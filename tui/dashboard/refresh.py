@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from operator import is_
 
 from textual.screen import Screen
 from textual.timer import Timer
@@ -14,7 +13,7 @@ from textual.worker import Worker, get_current_worker
 
 from core.history import answered, since_last_open
 from core.inventory import Snapshot, describe_error
-from core.model import Session, SessionRef, SizeInfo
+from core.model import Session, SessionRef, SizeInfo, same_listing
 from core.relations import Relation, related_with_reasons
 from tui.context import AppContext
 from tui.dashboard.messages import (
@@ -155,7 +154,7 @@ class Refresher:
         listing of the very same records as last time (a KV store kept every
         row) has the same relations, worked out once."""
         last = self._related
-        if last is not None and len(last[0]) == len(sessions) and all(map(is_, last[0], sessions)):
+        if last is not None and same_listing(last[0], sessions):
             return last[1]
         relations = related_with_reasons(sessions)
         self._related = (list(sessions), relations)

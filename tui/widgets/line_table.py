@@ -154,6 +154,7 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id)
         self.columns: dict[str, Column] = {}
         self._widths: list[int] = []  # the columns' widths, in order
+        self._column_at: dict[str, int] = {}  # column key -> its place
         self._starts: list[int] = [0]  # where each column starts, then the line's end
         self._order: list[str] = []
         self._index: dict[str, int] | None = {}  # key -> row, rebuilt when asked after a change
@@ -233,7 +234,7 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         (the rest of the line is neither made nor composed again).  The cells
         are what :meth:`row_cells` would give now: none is kept, and a row
         drawn later is made from :meth:`row_cells`."""
-        index = {k: i for i, k in enumerate(self.columns)}
+        index = self._column_at
         lines = self._lines
         shown = self.visible_range()
         scroll_x, scroll_y = self.scroll_offset
@@ -282,6 +283,7 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Show these columns, in this order."""
         self.columns = {c.key: c for c in columns}
         self._widths = [c.width for c in columns]
+        self._column_at = {c.key: i for i, c in enumerate(columns)}
         self._starts = list(accumulate((w + 2 * PADDING for w in self._widths), initial=0))
         self.virtual_size = Size(self._total_width(), len(self._order) + 1)
         self.redraw()

@@ -42,6 +42,12 @@ from tui.widgets.vim_table import TypeaheadTable
 __all__ = ["COLUMNS", "MARK", "SessionsTable", "SortText"]
 
 
+def _said(cells: Sequence[Text]) -> tuple[tuple[str, str], ...]:
+    """What time cells say (text and style): a tick compares it with what a
+    row said when it was drawn."""
+    return tuple((t.plain, str(t.style)) for t in cells)
+
+
 class _ModelView(TypeaheadTable):
     """The sessions table's model (:class:`SessionRows`), read through the
     table: what its owner and the tests look at."""
@@ -153,9 +159,7 @@ class SessionsTable(_ModelView):
         cells = self._cells(self.shown[key])
         # what its time cells say as drawn (see tick)
         shown = self.columns
-        self._drawn_times[key] = tuple(
-            (cells[c].plain, str(cells[c].style)) for c in TIME_COLUMNS if c in shown
-        )
+        self._drawn_times[key] = _said([cells[c] for c in TIME_COLUMNS if c in shown])
         return [cells[c] for c in self.columns]
 
     def cell(self, key: str, column: str) -> Text:
@@ -223,7 +227,7 @@ class SessionsTable(_ModelView):
             if s is None:
                 continue
             cells = [text_of(c, getattr(s, FIELDS[c]), now) for c in columns]
-            said[key] = texts = tuple((t.plain, str(t.style)) for t in cells)
+            said[key] = texts = _said(cells)
             was = drawn.get(key)
             if was != texts:
                 # only the cells that changed ("5h59m" stays while "7s" moves on)
