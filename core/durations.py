@@ -70,23 +70,23 @@ def duration_text(delta: timedelta, *, style: DurationStyle = "ttl") -> str:
     """
     seconds = delta.total_seconds()
     secs = max(0, round(seconds)) if style == "exact" else max(0, int(seconds))
-    if secs == 0:
-        return "0s"
-    if style == "age" and secs >= _WEEKS_FROM:
-        return f"{secs // 604800}w"
-    parts: list[tuple[int, str]] = []
-    rest = secs
-    for unit, size in _UNITS:
-        n, rest = divmod(rest, size)
-        if n or parts:
-            parts.append((n, unit))
+    if secs < 60:  # one unit in every style (a fresh age ticks here each second)
+        return f"{secs}s"
     if style == "exact":
-        return "".join(f"{n}{unit}" for n, unit in parts if n)
+        parts = []
+        rest = secs
+        for unit, size in _UNITS:
+            n, rest = divmod(rest, size)
+            if n:
+                parts.append(f"{n}{unit}")
+        return "".join(parts)
+    days, rest = divmod(secs, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
     if style == "age":
-        n, unit = parts[0]
-        return f"{n}{unit}"
-    (n, unit), *more = parts
-    if not more:
-        return f"{n}{unit}"
-    m, small = more[0]
-    return f"{n}{unit}{m}{small}" if unit == "d" else f"{n}{unit}{m:02d}{small}"
+        if secs >= _WEEKS_FROM:
+            return f"{secs // 604800}w"
+        return f"{days}d" if days else f"{hours}h" if hours else f"{minutes}m"
+    if days:
+        return f"{days}d{hours}h"
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest:02d}s"

@@ -27,9 +27,10 @@ def age_text(when: datetime | None, now: datetime) -> str:
     (:func:`core.durations.duration_text`, style ``age``)."""
     if when is None:
         return "-"
-    if int((now - when).total_seconds()) < 0:
+    age = now - when
+    if age.total_seconds() <= -1:
         return "future"
-    return duration_text(now - when, style="age")
+    return duration_text(age, style="age")
 
 
 def ago_text(when: datetime | None, now: datetime) -> str:
