@@ -16,7 +16,8 @@ from typing import Any, cast
 import pytest
 from rich.console import Console
 from rich.text import Text
-from textual.app import App
+from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -34,7 +35,7 @@ from tui.dashboard.selection import Selection
 from tui.screens.dashboard import REFRESH_WAIT_MAX, DashboardScreen, refresh_delay
 from tui.screens.merged_logs import MergedLogScreen
 from tui.theme_style import theme_style
-from tui.widgets.detail_panel import DetailPanel
+from tui.widgets.detail_panel import DetailPanel, FieldLines, Fields
 from tui.widgets.health_bar import HealthBar
 from tui.widgets.log_pane import LogPane
 from tui.widgets.sessions_table import SessionsTable
@@ -99,7 +100,7 @@ class Counts:
         self.redrawn = 0  # rows marked to be drawn again (their cells changed)
         self.cells: list[dict[str, list[str]]] = []  # per update: the columns, by row
         self.sort = 0
-        self.time_text = 0
+        self.time_said = 0
         real_redraw = SessionsTable.redraw_rows
 
         def redraw_rows(table: SessionsTable, keys: Any) -> None:
@@ -116,7 +117,7 @@ class Counts:
             real_update(table, changes)
 
         monkeypatch.setattr(SessionsTable, "update_cells", update_cells)
-        for name in ("_reorder", "time_text"):
+        for name in ("_reorder", "time_said"):
             self._wrap(monkeypatch, name)
 
     def _wrap(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
@@ -130,7 +131,7 @@ class Counts:
         monkeypatch.setattr(SessionsTable, name, counted)
 
     def reset(self) -> None:
-        self.redrawn = self.sort = self.time_text = 0
+        self.redrawn = self.sort = self.time_said = 0
         self.cells = []
 
 
@@ -195,16 +196,28 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
         real_measured(sel, sizes, done, total)
 
     monkeypatch.setattr(Selection, "sizes_measured", sizes_measured)
+    titled: list[int] = []
+    real_title = Selection.update_title
+
+    def update_title(sel: Selection) -> None:
+        titled.append(len(sel.table.shown))
+        real_title(sel)
+
+    monkeypatch.setattr(Selection, "update_title", update_title)
     app = memory_kv_app(name, stores)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table
         await wait_until(pilot, lambda: len(t.shown) == 50, "every row")
         merged = t.model.sessions
         applied.clear()
+        titled.clear()
         await refreshed(pilot)
-        # the very same sessions in the same order: no merge, no row looked at;
-        # and no word of sizes (a KV store measures none)
+        # the very same sessions in the same order: no merge, no row looked at,
+        # no title worked out again (its sum of sizes goes over every row); and
+        # no word of sizes (a KV store measures none)
         assert applied == [] and t.model.sessions is merged
+        assert titled == []
+        assert str(t.border_title) == "Sessions 50 · 0 B"
         assert measured == []
         # a filter may show other rows with time alone: its rows are worked out
         assert t.set_filter("ttl<2h") is None
@@ -216,6 +229,16 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
         await refreshed(pilot)
         assert t.model.sessions is not merged
         assert t.shown[f"{name}:s00007"].metadata.get("meta.turns") == "9"
+
+
+async def test_an_empty_store_listed_first_gets_its_title() -> None:
+    # (an empty listing is the same as the empty table's: the title is set all the same)
+    app = memory_kv_app(f"web-{unique()}", MemoryStores())
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = dash(pilot)
+        await wait_until(pilot, lambda: screen.snapshot is not None, "the first listing")
+        await wait_until(pilot, lambda: not screen._refreshing, "the refresh to end")
+        assert str(screen.table.border_title) == "Sessions 0 · 0 B"
 
 
 async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_screen(
@@ -248,7 +271,7 @@ async def test_the_ttl_countdown_writes_no_cell_and_works_out_only_rows_on_scree
         assert counts.redrawn == 1
         assert counts.cells == [{top: ["ttl"]}]  # its age and activity did not move
         # each time column of each row on screen, once: never the 300 rows
-        assert counts.time_text <= 3 * on_screen
+        assert counts.time_said <= 3 * on_screen
         await pilot.pause()
         assert "59m59s" in t.render_line(1).text
         assert str(t.cell(top, "ttl")) == "59m59s"
@@ -394,42 +417,96 @@ async def test_keys_typed_ahead_move_the_cursor_and_open_one_log(
         assert footers == []  # rows of one kind: the footer stays as it is
 
 
-async def test_the_details_ago_ticks_as_a_repaint_not_a_layout(
+async def test_the_details_ago_ticks_as_a_repaint_of_its_lines_not_a_layout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = datetime.now().astimezone().replace(microsecond=0)
     make_session(tmp_path, age=timedelta(seconds=3), now=start)
     clock = ManualClock(start)
-    layouts: list[bool] = []  # the times' part drawn again: as a layout?
-    others: list[str | None] = []  # any other Static drawn again
+    drawn: list[tuple[list[int], bool]] = []  # the times' part: lines drawn again, a layout?
+    real_refresh = FieldLines.refresh
+
+    def refresh(widget: FieldLines, *regions: Region, layout: bool = False, **kw: Any) -> Any:
+        if widget.is_mounted:
+            drawn.append(([r.y for r in regions], layout))
+        return real_refresh(widget, *regions, layout=layout, **kw)
+
+    monkeypatch.setattr(FieldLines, "refresh", refresh)
+    others: list[str | None] = []  # any other part drawn again
     real_update = Static.update
 
     def update(widget: Static, content: Any = "", *, layout: bool = True) -> None:
-        if widget.id == "detail-times":
-            layouts.append(layout)
-        else:
-            others.append(widget.id)
+        others.append(widget.id)
         real_update(widget, content, layout=layout)
 
     monkeypatch.setattr(Static, "update", update)
     cfg = AppConfig(backends=(dirs_config(tmp_path),), ui=UIConfig(refresh_seconds=0))
     app = SesstuiApp(cfg, clock=clock, live=False)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         detail = dash(pilot).query_one(DetailPanel)
         await wait_until(pilot, lambda: detail.session is not None, "the details")
+        await pilot.pause()
+        times = detail.query_one("#detail-times", FieldLines)
+
+        def lines() -> list[str]:
+            return [times.render_line(y).text for y in range(times.size.height)]
+
+        def redrawn() -> tuple[list[int], list[bool]]:
+            return [y for ys, _ in drawn for y in ys], [layout for _, layout in drawn]
+
         assert not detail.tick()  # the same second: nothing
-        layouts.clear()
+        before = lines()
+        drawn.clear()
         others.clear()
         clock.advance(timedelta(seconds=1))
-        assert detail.tick() and layouts == [False]  # "3s ago" -> "4s ago": a repaint
+        assert detail.tick()
+        await pilot.pause()
+        after = lines()
+        assert len(after) == len(before) and sum("(4s" in line for line in after) == 2
+        # "3s ago" -> "4s ago": the lines that changed alone, no layout
+        changed = [y for y, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        assert 0 < len(changed) < len(after)  # (the dates are on lines of their own)
+        assert redrawn() == (changed, [False] * len(changed))
+        drawn.clear()
         clock.advance(timedelta(seconds=6))
-        assert detail.tick() and layouts == [False, True]  # "10s ago" is longer: a layout
+        # "(10s ago)" is longer, and takes no more lines: still no layout
+        assert detail.tick()
+        await pilot.pause()
+        assert sum("(10s" in line for line in lines()) == 2
+        assert redrawn()[1] == [False] * len(redrawn()[1]) and redrawn()[0]
         # only the times' lines: the fields above and below them are not drawn again
         assert others == []
-        console = Console(width=60, file=io.StringIO())
-        with console.capture() as out:
-            console.print(detail.query_one("#detail-times", Static).content)
-        assert "(10s ago)" in out.get()
+
+
+async def test_field_lines_lay_out_again_only_when_the_lines_are_more_or_fewer() -> None:
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FieldLines(id="f")
+
+    app = One()
+    async with app.run_test(size=(30, 10)) as pilot:
+        f = app.query_one(FieldLines)
+        layouts: list[bool] = []
+        real_refresh = f.refresh
+
+        def refresh(*regions: Region, layout: bool = False, **kw: Any) -> Any:
+            layouts.append(layout)
+            return real_refresh(*regions, layout=layout, **kw)
+
+        f.refresh = refresh  # type: ignore[method-assign]
+        f.update(Fields([("a", Text("one"))], 1))
+        await pilot.pause()
+        assert f.size.height == 1 and f.render_line(0).text.startswith("a one")
+        layouts.clear()
+        f.update(Fields([("a", Text("two"))], 1))
+        assert layouts == [False]  # one line drawn again
+        f.update(Fields([("a", Text("two")), ("b", Text("x " * 20))], 1))
+        assert layouts == [False, True]  # more lines: a layout
+        await pilot.pause()
+        assert f.size.height == 3  # "b" folds to two lines at 30 columns
+        layouts.clear()
+        f.update(Fields([("a", Text("two")), ("b", Text("x " * 20))], 1))
+        assert layouts == []  # nothing changed: nothing drawn
 
 
 async def test_a_new_theme_recolours_the_state_cells(tmp_path: Path) -> None:

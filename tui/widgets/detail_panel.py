@@ -12,6 +12,9 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Static
 
 from core.model import LogSource, Session
@@ -36,7 +39,7 @@ class DetailPanel(VerticalScroll):
         super().__init__(id=id)
         self.clock = clock
         self._head = Static("", id="detail-body")
-        self._times = Static("", id="detail-times")
+        self._times = FieldLines(id="detail-times")
         self._rest = Static("", id="detail-rest")
         self.session: Session | None = None
         self.sources: Sequence[LogSource] = ()
@@ -60,9 +63,11 @@ class DetailPanel(VerticalScroll):
 
     def _draw(self) -> None:
         head, times, rest = self._render_parts()
-        for part, content in ((self._head, head), (self._times, times), (self._rest, rest)):
+        for part, content in ((self._head, head), (self._rest, rest)):
             part.display = content is not None
             part.update("" if content is None else content)
+        self._times.display = times is not None
+        self._times.update(times)
 
     def _agos(self) -> tuple[str, str]:
         s = self.session
@@ -76,12 +81,10 @@ class DetailPanel(VerticalScroll):
         agos = self._agos()
         if self.session is None or agos == self._shown_agos:
             return False
-        # the same lengths ("9s" to "8s"... never "9s" to "10s") wrap the same
-        # way: a repaint of the times' lines, not a layout of the screen
-        same_size = [len(a) for a in agos] == [len(a) for a in self._shown_agos]
         self._shown_agos = agos
-        times = self._grid(self._time_rows(self.session, self.clock()), self._label_width)
-        self._times.update(times, layout=not same_size)
+        # the lines that changed are drawn again, and the screen is laid out
+        # again only when the times take more or fewer lines
+        self._times.update(self._grid(self._time_rows(self.session, self.clock()), self._label_width))
         return True
 
     def on_resize(self) -> None:
@@ -216,3 +219,72 @@ class Fields:
             (cell_len(line) for _, v in self.rows for line in v.plain.split("\n")), default=0
         )
         return Measurement(self.label_width + 1, self.label_width + 1 + longest)
+
+
+class FieldLines(Widget):
+    """:class:`Fields` drawn line by line: an update redraws only the lines
+    whose text changed (a second's "(5s ago)": one line, not the part), and
+    lays the screen out again only when the number of lines changes."""
+
+    DEFAULT_CSS = """
+    FieldLines { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.fields: Fields | None = None
+        self._laid: tuple[int, list[list[Segment]]] = (-1, [])  # the lines, at a width
+        self._strips: dict[int, Strip] = {}  # drawn lines, by y
+
+    def update(self, fields: Fields | None) -> None:
+        """Show ``fields`` (None: nothing)."""
+        width, before = self._laid
+        self.fields = fields
+        self._laid = (-1, [])
+        self._strips.clear()
+        if width < 0:
+            self.refresh(layout=True)
+            return
+        after = self._lines(width)
+        if len(after) != len(before):
+            self.refresh(layout=True)
+            return
+        for y, (old, new) in enumerate(zip(before, after, strict=True)):
+            if old != new:
+                self.refresh(Region(0, y, width, 1))
+
+    def _lines(self, width: int) -> list[list[Segment]]:
+        """The lines of the fields at ``width`` (worked out once per update and width)."""
+        if self._laid[0] != width:
+            lines: list[list[Segment]] = []
+            if self.fields is not None and width > 0:
+                console = self.app.console
+                lines = console.render_lines(
+                    self.fields, console.options.update_width(width), pad=False
+                )
+            self._laid = (width, lines)
+            self._strips.clear()
+        return self._laid[1]
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # (a new theme: the lines are drawn in its colours)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        strip = self._strips.get(y)
+        if strip is None:
+            lines = self._lines(width)
+            base = self.rich_style
+            if y < len(lines):
+                strip = Strip(lines[y]).apply_style(base).extend_cell_length(width, base)
+            else:
+                strip = Strip.blank(width, base)
+            self._strips[y] = strip
+        return strip

@@ -239,6 +239,7 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         shown = self.visible_range()
         scroll_x, scroll_y = self.scroll_offset
         starts = self._starts
+        spans: list[Region] = []
         for key, cells in changes.items():
             at = [(index[c], cell) for c, cell in cells.items() if c in index]
             if not at:
@@ -257,7 +258,9 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
                 first = min(i for i, _ in at)
                 last = max(i for i, _ in at)
                 x = starts[first] - scroll_x
-                self.refresh(Region(x, row + 1 - scroll_y, starts[last + 1] - starts[first], 1))
+                spans.append(Region(x, row + 1 - scroll_y, starts[last + 1] - starts[first], 1))
+        if spans:
+            self.refresh(*spans)  # (one call: Textual works out where the widget is per call)
 
     def redraw(self) -> None:
         """Draw every row again (a theme, the columns or the clock changed)."""
@@ -326,7 +329,10 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         return drawn.strip.crop_extend(scroll_x, scroll_x + width, fill)
 
     def _drawn(self, parts: list[list[Segment]], style: Style, post: Style | None) -> _Drawn:
-        strip = Strip([segment for part in parts for segment in part], self._total_width())
+        # neighbours of one style made one segment: a row is a few segments, not
+        # three per column, for every step of Textual's drawing after this one
+        segments = Segment.simplify(segment for part in parts for segment in part)
+        strip = Strip(segments, self._total_width())
         return _Drawn(parts, style, post, strip)
 
     def _parts(

@@ -243,14 +243,24 @@ class CellMaker:
             "stats": stats_cell(stats),
         }
 
-    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text:
-        """What a time cell shows at ``now``: an age, or the TTL left (under a
-        minute in the warning colour)."""
+    def time_said(self, column: str, when: datetime | None, now: datetime) -> tuple[str, bool]:
+        """What a time cell says at ``now``: its text (an age, or the TTL left)
+        and whether it is in the warning colour (a TTL under a minute).  A
+        tick compares these, and makes a cell of them only when they changed."""
         if column != "ttl":
-            return Text(age_text(when, now), no_wrap=True, overflow="ellipsis", end="")
+            return age_text(when, now), False
         if when is None:
-            return Text("-", style="dim", no_wrap=True, end="")
+            return "-", False
         left = when - now
-        soon = left.total_seconds() < 60
-        style = self.style("state-expired") if soon else Style()
-        return Text(duration_text(left), style=style, no_wrap=True, overflow="ellipsis", end="")
+        return duration_text(left), left.total_seconds() < 60
+
+    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text:
+        """The time cell at ``now`` (see :meth:`time_said`)."""
+        return self.said_text(column, *self.time_said(column, when, now))
+
+    def said_text(self, column: str, text: str, soon: bool) -> Text:
+        """The time cell that says ``text`` (``soon``: in the warning colour)."""
+        if column == "ttl" and text == "-":  # no TTL ("-" is never a time left)
+            return Text("-", style="dim", no_wrap=True, end="")
+        style = self.style("state-expired") if soon else ""
+        return Text(text, style=style, no_wrap=True, overflow="ellipsis", end="")

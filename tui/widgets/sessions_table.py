@@ -42,12 +42,6 @@ from tui.widgets.vim_table import TypeaheadTable
 __all__ = ["COLUMNS", "MARK", "SessionsTable", "SortText"]
 
 
-def _said(cells: Sequence[Text]) -> tuple[tuple[str, str], ...]:
-    """What time cells say (text and style): a tick compares it with what a
-    row said when it was drawn."""
-    return tuple((t.plain, str(t.style)) for t in cells)
-
-
 class _ModelView(TypeaheadTable):
     """The sessions table's model (:class:`SessionRows`), read through the
     table: what its owner and the tests look at."""
@@ -102,7 +96,7 @@ class SessionsTable(_ModelView):
         self._heads: dict[str, bool] = {}  # grouped: is the row the first of its backend?
         self.maker = CellMaker(lambda _theme, var, bold: theme_style(self.app, var, bold=bold))
         # the time texts of the rows on screen when last drawn (see tick)
-        self._drawn_times: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._drawn_times: dict[str, tuple[tuple[str, bool], ...]] = {}
 
     def on_mount(self) -> None:
         self._build_columns()
@@ -156,17 +150,21 @@ class SessionsTable(_ModelView):
         return None if key is None else self.shown.get(key)
 
     def row_cells(self, key: str) -> list[Text]:
-        cells = self._cells(self.shown[key])
+        s = self.shown[key]
+        now = self.clock()
+        cells = self._cells(s, now)
         # what its time cells say as drawn (see tick)
-        shown = self.columns
-        self._drawn_times[key] = _said([cells[c] for c in TIME_COLUMNS if c in shown])
+        said = self.maker.time_said
+        self._drawn_times[key] = tuple(
+            said(c, getattr(s, FIELDS[c]), now) for c in TIME_COLUMNS if c in self.columns
+        )
         return [cells[c] for c in self.columns]
 
     def cell(self, key: str, column: str) -> Text:
         """What row ``key`` shows in ``column`` now (drawn or not)."""
-        return self._cells(self.shown[key])[column]
+        return self._cells(self.shown[key], self.clock())[column]
 
-    def _cells(self, s: Session) -> dict[str, Text]:
+    def _cells(self, s: Session, now: datetime) -> dict[str, Text]:
         key = row_key(s)
         head = not self.grouped or self._heads.get(key, True)
         self.maker.theme = self.app.theme
@@ -176,7 +174,7 @@ class SessionsTable(_ModelView):
             head=head,
             sized=s.backend in self.sized_backends,
             stats=self.stats_texts.get(key, "…"),
-            now=self.clock(),
+            now=now,
         )
 
     def show_stats_column(self, show: bool) -> None:
@@ -195,10 +193,9 @@ class SessionsTable(_ModelView):
         if self.stats_column:
             self.redraw_rows(changed)
 
-    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text:
-        """What a time cell shows at ``now`` (see :meth:`CellMaker.time_text`)."""
-        self.maker.theme = self.app.theme
-        return self.maker.time_text(column, when, now)
+    def time_said(self, column: str, when: datetime | None, now: datetime) -> tuple[str, bool]:
+        """What a time cell says at ``now`` (see :meth:`CellMaker.time_said`)."""
+        return self.maker.time_said(column, when, now)
 
     def show_ttl_column(self, show: bool) -> None:
         """Show or hide the TTL column."""
@@ -218,22 +215,26 @@ class SessionsTable(_ModelView):
         if not columns:
             return False
         now = self.clock()
-        text_of = self.time_text
+        self.maker.theme = self.app.theme
+        said_of = self.time_said
+        make = self.maker.said_text
+        fields = [(c, FIELDS[c]) for c in columns]
         drawn = self._drawn_times
-        said: dict[str, tuple[tuple[str, str], ...]] = {}
+        said: dict[str, tuple[tuple[str, bool], ...]] = {}
         stale: dict[str, dict[str, Text]] = {}
+        shown = self.shown
         for key in self.visible_keys():
-            s = self.shown.get(key)
+            s = shown.get(key)
             if s is None:
                 continue
-            cells = [text_of(c, getattr(s, FIELDS[c]), now) for c in columns]
-            said[key] = texts = _said(cells)
+            said[key] = texts = tuple([said_of(c, getattr(s, f), now) for c, f in fields])
             was = drawn.get(key)
             if was != texts:
-                # only the cells that changed ("5h59m" stays while "7s" moves on)
+                # only the cells that changed ("5h59m" stays while "7s" moves on),
+                # made only now: most ticks compare texts and make no cell
                 stale[key] = {
-                    c: cell
-                    for i, (c, cell) in enumerate(zip(columns, cells, strict=True))
+                    c: make(c, *texts[i])
+                    for i, c in enumerate(columns)
                     if was is None or was[i] != texts[i]
                 }
         # (rows off screen are forgotten: drawn again when they come back, if changed)
@@ -241,15 +242,18 @@ class SessionsTable(_ModelView):
         self.update_cells(stale)
         return bool(stale)
 
-    def sync(self, sessions: Sequence[Session]) -> None:
+    def sync(self, sessions: Sequence[Session]) -> bool:
         """Make the rows match ``sessions`` (after the filter) by row key.
 
         Unchanged rows are untouched, changed ones are drawn again when on
         screen, and the cursor stays on the same session when rows come and go.
+        False when nothing was looked at: the very listing shown, unfiltered.
         """
         listed_anew = self.model.merge(sessions)
         if listed_anew or not self.model.filter_query.is_empty:
             self._apply()  # (a filter on ages or TTLs may show other rows with time)
+            return True
+        return False
 
     def set_filter(self, text: str) -> QueryError | None:
         """Filter the rows with a query (see core.query).  A query that does not
