@@ -68,7 +68,7 @@ def test_ages_and_journal_ttls_are_the_one_formatter() -> None:
     from datetime import UTC, datetime
 
     from core.journal import ttl_text
-    from tui.formatting import age_text, ago_text
+    from tui.formatting import age_text, ago_text, minutes_ago_text
 
     now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
     for seconds in (0, 59, 61, 7300, 90000, 13 * 86400, 30 * 86400):
@@ -76,5 +76,14 @@ def test_ages_and_journal_ttls_are_the_one_formatter() -> None:
         assert age_text(now - delta, now) == duration_text(delta, style="age")
         assert ttl_text(delta) == duration_text(delta, style="exact")
     assert ago_text(now - timedelta(hours=3), now) == "3h ago"
+    # the details' whole minutes: the first minute is one text
+    assert [minutes_ago_text(now - timedelta(seconds=s), now) for s in (0, 59, 60, 7300)] == [
+        "<1m ago",
+        "<1m ago",
+        "1m ago",
+        "2h ago",
+    ]
+    assert minutes_ago_text(now + timedelta(seconds=5), now) == "future"
+    assert minutes_ago_text(None, now) == "-"
     assert age_text(now + timedelta(seconds=5), now) == "future"
     assert age_text(None, now) == "-"

@@ -417,11 +417,11 @@ async def test_keys_typed_ahead_move_the_cursor_and_open_one_log(
         assert footers == []  # rows of one kind: the footer stays as it is
 
 
-async def test_the_details_ago_ticks_as_a_repaint_of_its_lines_not_a_layout(
+async def test_the_details_ago_ticks_each_minute_as_a_repaint_of_its_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = datetime.now().astimezone().replace(microsecond=0)
-    make_session(tmp_path, age=timedelta(seconds=3), now=start)
+    make_session(tmp_path, age=timedelta(seconds=58), now=start)
     clock = ManualClock(start)
     drawn: list[tuple[list[int], bool]] = []  # the times' part: lines drawn again, a layout?
     real_refresh = FieldLines.refresh
@@ -451,29 +451,39 @@ async def test_the_details_ago_ticks_as_a_repaint_of_its_lines_not_a_layout(
         def lines() -> list[str]:
             return [times.render_line(y).text for y in range(times.size.height)]
 
+        def said() -> str:  # (a time may wrap between its lines)
+            return " ".join(" ".join(lines()).split())
+
         def redrawn() -> tuple[list[int], list[bool]]:
             return [y for ys, _ in drawn for y in ys], [layout for _, layout in drawn]
 
         assert not detail.tick()  # the same second: nothing
         before = lines()
+        assert said().count("(<1m ago)") == 2
         drawn.clear()
         others.clear()
+        clock.advance(timedelta(seconds=1))
+        # 59s: still "<1m ago" (beside the exact time, whole minutes)
+        assert not detail.tick() and drawn == []
         clock.advance(timedelta(seconds=1))
         assert detail.tick()
         await pilot.pause()
         after = lines()
-        assert len(after) == len(before) and sum("(4s" in line for line in after) == 2
-        # "3s ago" -> "4s ago": the lines that changed alone, no layout
+        assert len(after) == len(before) and said().count("(1m ago)") == 2
+        # "<1m ago" -> "1m ago": the lines that changed, no layout
         changed = [y for y, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
-        assert 0 < len(changed) < len(after)  # (the dates are on lines of their own)
-        assert redrawn() == (changed, [False] * len(changed))
+        assert changed and redrawn()[0] == changed and not any(redrawn()[1])
         drawn.clear()
-        clock.advance(timedelta(seconds=6))
-        # "(10s ago)" is longer, and takes no more lines: still no layout
+        clock.advance(timedelta(seconds=59))
+        assert not detail.tick()  # still 1m
+        clock.advance(timedelta(seconds=1))
         assert detail.tick()
         await pilot.pause()
-        assert sum("(10s" in line for line in lines()) == 2
-        assert redrawn()[1] == [False] * len(redrawn()[1]) and redrawn()[0]
+        assert said().count("(2m ago)") == 2
+        # "1m" -> "2m": those lines alone (the rest of the times stays as drawn)
+        changed = [y for y, (a, b) in enumerate(zip(after, lines(), strict=True)) if a != b]
+        assert 0 < len(changed) < len(after)
+        assert redrawn()[0] == changed and not any(redrawn()[1])
         # only the times' lines: the fields above and below them are not drawn again
         assert others == []
 

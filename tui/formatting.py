@@ -38,6 +38,15 @@ def ago_text(when: datetime | None, now: datetime) -> str:
     return text if text in ("-", "future") else f"{text} ago"
 
 
+def minutes_ago_text(when: datetime | None, now: datetime) -> str:
+    """:func:`ago_text` in whole minutes: ``<1m ago`` for the first minute
+    (beside an exact time, the seconds are there already; the text changes
+    once a minute, not every second)."""
+    if when is not None and -1 < (now - when).total_seconds() < 60:  # (not "future")
+        return "<1m ago"
+    return ago_text(when, now)
+
+
 def iso(when: datetime | None) -> str | None:
     return when.isoformat(timespec="seconds") if when is not None else None
 

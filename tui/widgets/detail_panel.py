@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from core.model import LogSource, Session
 from core.redaction import redact, redact_fields
-from tui.formatting import ago_text, break_long_words, bytes_text
+from tui.formatting import break_long_words, bytes_text, minutes_ago_text
 from tui.theme_style import theme_style
 
 
@@ -28,8 +28,9 @@ class DetailPanel(VerticalScroll):
 
     The fields are drawn in three parts, one under the other, aligned as one
     grid: those above the ticking times, the times (created, active), and the
-    rest.  A second's tick draws the times' part alone, a few lines, instead of
-    laying out every field again."""
+    rest.  The times say how long ago in whole minutes (the exact time beside
+    them has the seconds): when a minute turns, a tick draws the lines of the
+    times that changed, instead of laying out every field again."""
 
     DEFAULT_CSS = """
     DetailPanel > Static { width: 1fr; }
@@ -74,7 +75,7 @@ class DetailPanel(VerticalScroll):
         if s is None:
             return ("", "")
         now = self.clock()
-        return (ago_text(s.created, now), ago_text(s.last_active, now))
+        return (minutes_ago_text(s.created, now), minutes_ago_text(s.last_active, now))
 
     def tick(self) -> bool:
         """Redraw the times when a "(5m ago)" shown would change; True if redrawn."""
@@ -137,10 +138,11 @@ class DetailPanel(VerticalScroll):
     def _time_rows(self, s: Session, now: datetime) -> list[tuple[str, str | Text]]:
         rows: list[tuple[str, str | Text]] = []
         if s.created:
-            rows.append(("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago_text(s.created, now)})"))
+            ago = minutes_ago_text(s.created, now)
+            rows.append(("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago})"))
         if s.last_active:
             when = s.last_active
-            rows.append(("active", f"{when:%Y-%m-%d %H:%M:%S} ({ago_text(when, now)})"))
+            rows.append(("active", f"{when:%Y-%m-%d %H:%M:%S} ({minutes_ago_text(when, now)})"))
         return rows
 
     def _rest_rows(self, s: Session) -> list[tuple[str, str | Text]]:
@@ -223,7 +225,7 @@ class Fields:
 
 class FieldLines(Widget):
     """:class:`Fields` drawn line by line: an update redraws only the lines
-    whose text changed (a second's "(5s ago)": one line, not the part), and
+    whose text changed (a minute's "(5m ago)": one line, not the part), and
     lays the screen out again only when the number of lines changes."""
 
     DEFAULT_CSS = """
@@ -249,9 +251,13 @@ class FieldLines(Widget):
         if len(after) != len(before):
             self.refresh(layout=True)
             return
-        for y, (old, new) in enumerate(zip(before, after, strict=True)):
-            if old != new:
-                self.refresh(Region(0, y, width, 1))
+        changed = [
+            Region(0, y, width, 1)
+            for y, (old, new) in enumerate(zip(before, after, strict=True))
+            if old != new
+        ]
+        if changed:
+            self.refresh(*changed)
 
     def _lines(self, width: int) -> list[list[Segment]]:
         """The lines of the fields at ``width`` (worked out once per update and width)."""
