@@ -7,14 +7,12 @@ rows on screen."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from rich.console import Console
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region

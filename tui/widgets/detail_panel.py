@@ -85,7 +85,8 @@ class DetailPanel(VerticalScroll):
         self._shown_agos = agos
         # the lines that changed are drawn again, and the screen is laid out
         # again only when the times take more or fewer lines
-        self._times.update(self._grid(self._time_rows(self.session, self.clock()), self._label_width))
+        rows = self._time_rows(self.session, self.clock())
+        self._times.update(self._grid(rows, self._label_width))
         return True
 
     def on_resize(self) -> None:
