@@ -7,7 +7,7 @@ rows on screen."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -88,6 +88,17 @@ async def test_a_merged_log_of_finished_sources_ends_its_worker(tmp_path: Path) 
             "the merged worker to end",
         )
         assert tail.done
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, cls: type, name: str, note: Callable[..., object]) -> None:
+    """Call ``note`` with the arguments of each call of ``cls.name``, then the real method."""
+    real = getattr(cls, name)
+
+    def spied(self: Any, *args: Any, **kwargs: Any) -> Any:
+        note(self, *args, **kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, spied)
 
 
 class Counts:
@@ -179,29 +190,11 @@ async def test_a_store_listed_again_unchanged_is_not_merged_again(
     fill(stores, name, 50, datetime.now(UTC))
     store = stores.store(name)
     applied: list[int] = []
-    real_apply = SessionsTable._apply
-
-    def apply(table: SessionsTable, *args: Any, **kwargs: Any) -> None:
-        applied.append(len(table.model.sessions))
-        real_apply(table, *args, **kwargs)
-
-    monkeypatch.setattr(SessionsTable, "_apply", apply)
+    spy(monkeypatch, SessionsTable, "_apply", lambda t, *_a, **_k: applied.append(len(t.sessions)))
     measured: list[int] = []
-    real_measured = Selection.sizes_measured
-
-    def sizes_measured(sel: Selection, sizes: Any, done: int, total: int) -> None:
-        measured.append(total)
-        real_measured(sel, sizes, done, total)
-
-    monkeypatch.setattr(Selection, "sizes_measured", sizes_measured)
+    spy(monkeypatch, Selection, "sizes_measured", lambda _s, _z, _d, total: measured.append(total))
     titled: list[int] = []
-    real_title = Selection.update_title
-
-    def update_title(sel: Selection) -> None:
-        titled.append(len(sel.table.shown))
-        real_title(sel)
-
-    monkeypatch.setattr(Selection, "update_title", update_title)
+    spy(monkeypatch, Selection, "update_title", lambda sel: titled.append(len(sel.table.shown)))
     app = memory_kv_app(name, stores)
     async with app.run_test(size=(100, 30)) as pilot:
         t = dash(pilot).table

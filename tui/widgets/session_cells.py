@@ -4,9 +4,10 @@ ages and TTLs are worked out at the clock's time then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from rich.style import Style
 from rich.text import Text
@@ -51,6 +52,10 @@ SORTABLE = tuple(key for key, _ in COLUMNS)
 STATS_COLUMN = ("stats", "Stats")
 LABELS = dict((*COLUMNS, STATS_COLUMN))
 TIME_COLUMNS = ("age", "active", "ttl")
+# how a time cell looks: plain, "none" (no TTL: a dim "-"), "soon" (a TTL under a
+# minute, in the warning colour)
+TimeLook = Literal["plain", "none", "soon"]
+TimeSaid = tuple[str, TimeLook]  # a time cell's text and look
 
 # the Session field each column shows: a row whose fields are unchanged keeps its cells
 FIELDS: dict[str, str] = {
@@ -214,12 +219,22 @@ class CellMaker:
         return style
 
     def cells(
-        self, s: Session, *, marked: bool, head: bool, sized: bool, stats: str, now: datetime
+        self,
+        s: Session,
+        *,
+        marked: bool,
+        head: bool,
+        sized: bool,
+        stats: str,
+        now: datetime,
+        said: Mapping[str, TimeSaid] | None = None,
     ) -> dict[str, Text]:
         """The cells of ``s``'s row at ``now``: ``head``, the first row of its
         backend (grouped); ``sized``, its backend measures sizes; ``stats``,
-        its stats text."""
+        its stats text; ``said``, what its time cells say, when the caller
+        has it already (:meth:`times_said`)."""
         state_style = self.style(f"state-{s.state.value}")
+        times = self.times_said(s, now) if said is None else said
         return {
             "backend": Text(s.backend, style="" if head else "dim", no_wrap=True, end=""),
             "name": Text(
@@ -230,37 +245,37 @@ class CellMaker:
                 end="",
             ),
             "state": Text(s.state.value, style=state_style, no_wrap=True, end=""),
-            "age": self.time_text("age", s.created, now),
-            "active": self.time_text("active", s.last_active, now),
+            "age": self.said_text(*times["age"]),
+            "active": self.said_text(*times["active"]),
             "size": Text(
                 size_text(s.size, pending="…" if sized else "-"),
                 style="" if s.size else "dim",
                 no_wrap=True,
                 end="",
             ),
-            "ttl": self.time_text("ttl", s.expires, now),
+            "ttl": self.said_text(*times["ttl"]),
             "info": Text(s.info, style="dim", no_wrap=True, overflow="ellipsis", end=""),
             "stats": stats_cell(stats),
         }
 
-    def time_said(self, column: str, when: datetime | None, now: datetime) -> tuple[str, bool]:
+    def time_said(self, column: str, when: datetime | None, now: datetime) -> TimeSaid:
         """What a time cell says at ``now``: its text (an age, or the TTL left)
-        and whether it is in the warning colour (a TTL under a minute).  A
-        tick compares these, and makes a cell of them only when they changed."""
+        and how it looks (see :data:`TimeLook`).  A tick compares these, and
+        makes a cell of them only when they changed."""
         if column != "ttl":
-            return age_text(when, now), False
+            return age_text(when, now), "plain"
         if when is None:
-            return "-", False
+            return "-", "none"
         left = when - now
-        return duration_text(left), left.total_seconds() < 60
+        return duration_text(left), "soon" if left.total_seconds() < 60 else "plain"
 
-    def time_text(self, column: str, when: datetime | None, now: datetime) -> Text:
-        """The time cell at ``now`` (see :meth:`time_said`)."""
-        return self.said_text(column, *self.time_said(column, when, now))
+    def times_said(self, s: Session, now: datetime) -> dict[str, TimeSaid]:
+        """What each time cell of ``s``'s row says at ``now``, by column."""
+        return {c: self.time_said(c, getattr(s, FIELDS[c]), now) for c in TIME_COLUMNS}
 
-    def said_text(self, column: str, text: str, soon: bool) -> Text:
-        """The time cell that says ``text`` (``soon``: in the warning colour)."""
-        if column == "ttl" and text == "-":  # no TTL ("-" is never a time left)
-            return Text("-", style="dim", no_wrap=True, end="")
-        style = self.style("state-expired") if soon else ""
+    def said_text(self, text: str, look: TimeLook) -> Text:
+        """The time cell that says ``text``, looking ``look``."""
+        if look == "none":
+            return Text(text, style="dim", no_wrap=True, end="")
+        style = self.style("state-expired") if look == "soon" else ""
         return Text(text, style=style, no_wrap=True, overflow="ellipsis", end="")

@@ -30,6 +30,7 @@ from tui.widgets.session_cells import (
     CellMaker,
     ColumnChoice,
     SortText,
+    TimeSaid,
     column_label,
     column_widths,
     ref_key,
@@ -96,7 +97,7 @@ class SessionsTable(_ModelView):
         self._heads: dict[str, bool] = {}  # grouped: is the row the first of its backend?
         self.maker = CellMaker(lambda _theme, var, bold: theme_style(self.app, var, bold=bold))
         # the time texts of the rows on screen when last drawn (see tick)
-        self._drawn_times: dict[str, tuple[tuple[str, bool], ...]] = {}
+        self._drawn_times: dict[str, tuple[TimeSaid, ...]] = {}
 
     def on_mount(self) -> None:
         self._build_columns()
@@ -152,19 +153,19 @@ class SessionsTable(_ModelView):
     def row_cells(self, key: str) -> list[Text]:
         s = self.shown[key]
         now = self.clock()
-        cells = self._cells(s, now)
+        said = self.maker.times_said(s, now)
+        cells = self._cells(s, now, said)
         # what its time cells say as drawn (see tick)
-        said = self.maker.time_said
-        self._drawn_times[key] = tuple(
-            said(c, getattr(s, FIELDS[c]), now) for c in TIME_COLUMNS if c in self.columns
-        )
+        self._drawn_times[key] = tuple(said[c] for c in TIME_COLUMNS if c in self.columns)
         return [cells[c] for c in self.columns]
 
     def cell(self, key: str, column: str) -> Text:
         """What row ``key`` shows in ``column`` now (drawn or not)."""
         return self._cells(self.shown[key], self.clock())[column]
 
-    def _cells(self, s: Session, now: datetime) -> dict[str, Text]:
+    def _cells(
+        self, s: Session, now: datetime, said: Mapping[str, TimeSaid] | None = None
+    ) -> dict[str, Text]:
         key = row_key(s)
         head = not self.grouped or self._heads.get(key, True)
         self.maker.theme = self.app.theme
@@ -175,6 +176,7 @@ class SessionsTable(_ModelView):
             sized=s.backend in self.sized_backends,
             stats=self.stats_texts.get(key, "…"),
             now=now,
+            said=said,
         )
 
     def show_stats_column(self, show: bool) -> None:
@@ -193,7 +195,7 @@ class SessionsTable(_ModelView):
         if self.stats_column:
             self.redraw_rows(changed)
 
-    def time_said(self, column: str, when: datetime | None, now: datetime) -> tuple[str, bool]:
+    def time_said(self, column: str, when: datetime | None, now: datetime) -> TimeSaid:
         """What a time cell says at ``now`` (see :meth:`CellMaker.time_said`)."""
         return self.maker.time_said(column, when, now)
 
@@ -220,7 +222,7 @@ class SessionsTable(_ModelView):
         make = self.maker.said_text
         fields = [(c, FIELDS[c]) for c in columns]
         drawn = self._drawn_times
-        said: dict[str, tuple[tuple[str, bool], ...]] = {}
+        said: dict[str, tuple[TimeSaid, ...]] = {}
         stale: dict[str, dict[str, Text]] = {}
         shown = self.shown
         for key in self.visible_keys():
@@ -233,7 +235,7 @@ class SessionsTable(_ModelView):
                 # only the cells that changed ("5h59m" stays while "7s" moves on),
                 # made only now: most ticks compare texts and make no cell
                 stale[key] = {
-                    c: make(c, *texts[i])
+                    c: make(*texts[i])
                     for i, c in enumerate(columns)
                     if was is None or was[i] != texts[i]
                 }
