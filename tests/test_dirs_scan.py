@@ -259,6 +259,27 @@ def test_helper_process_walks_and_watches_for_the_scanner(tmp_path: Path) -> Non
         assert (sub_wd, inotify.IN_MODIFY) in ino.read()
 
 
+def test_helper_runs_in_a_session_of_its_own(tmp_path: Path) -> None:
+    """Where the kernel shares a busy CPU between sessions (sched_autogroup), a helper in the
+    scanner's session only splits the scanner's share; in a session of its own it gets one."""
+    paths = [str(write(tmp_path / f"s{i}" / "f", 10 + i).parent) for i in range(4)]
+    pool = helpers.HelperPool(paths, list(range(len(paths))))
+    try:
+        assert pool.spawn(1, -1) == 1
+        (proc,) = pool.procs
+        # Read before the pool reaps it: an exited helper keeps its session until then.
+        assert os.getsid(proc.pid) == proc.pid
+        assert os.getsid(proc.pid) != os.getsid(0)
+        frames: list[bytes] = []
+        while pool.open_readers:
+            frames += pool.take(block=True)
+        decoded = [helpers.decode(blob) for blob in frames]
+        assert decoded, "the helper walked nothing"
+        assert all(d is not None and d[1][0] == "ok" for d in decoded)
+    finally:
+        pool.close()
+
+
 def test_helper_start_loads_no_importlib_util_nor_typing() -> None:
     """A helper starts while the scan's clock runs: its interpreter loads the walker through
     ``importlib.machinery``, not ``importlib.util`` (contextlib, collections and functools:

@@ -2,8 +2,15 @@
 
 Why processes: the walk is one ``fstatat`` per entry and every call re-takes the GIL, so
 threads do not help; a second process does (about 1.0x ``du`` on two cores, 1.7x alone) when
-a core is free.  Where the kernel shares a busy CPU between sessions or cgroups, a second
-process wins little of it from other programs (measured: ``docs/rooms/dirs.md``).
+a core is free.  Where the kernel shares a busy CPU between sessions first (``sched_autogroup``),
+a second process in the caller's session wins little of it from other programs: the session's
+share is split between its processes.  So each helper starts a session of its own
+(``setsid``), and gets a share as another program would: under two busy loops in other
+sessions the first scan went from 1.6x ``du`` to 1.3x (measured: ``docs/rooms/dirs.md``).
+Between cgroups (systemd scopes) the weights stay per cgroup; a new session changes nothing
+there.  A helper outside the terminal's process group gets no ``SIGINT``: the scanner kills
+its helpers on ``close``, and a helper whose scanner died ends at its next frame (the pipe
+is gone) or when the token pipe runs dry.
 
 How: the work queue is a pipe of 4-byte tokens (indices of the paths to walk), written once
 by the scanner.  A pipe read of 4 bytes is atomic, so the scanner's own thread and every
@@ -155,6 +162,10 @@ class HelperPool:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
                     pass_fds=fds,
+                    # A session of its own: where the kernel shares a busy CPU between
+                    # sessions (sched_autogroup), the helper gets a share of its own instead
+                    # of splitting this process's (module docstring).
+                    start_new_session=True,
                 )
             except OSError:
                 break
