@@ -17,7 +17,7 @@ from core.dirs.producer import SessionDir
 from core.errors import ActionFailed, BackendUnavailable, LockBusy, SessionNotFound, UnsafeOperation
 from core.inventory import Inventory
 from core.locks import exclusive_lock
-from core.model import HealthStatus, PruneReason, State
+from core.model import HealthStatus, PruneReason, State, same_listing
 from tests.conftest import needs_root
 from tests.helpers import as_nobody, dirs_config, live_process, make_session
 
@@ -62,6 +62,54 @@ def test_lists_session_dirs_with_created_from_name_and_state(tmp_path: Path) -> 
     assert created.strftime("%Y-%m-%d-%H-%M-%S") in old.name
     assert sessions[live.name].pid == proc.pid
     assert sessions[old.name].path == str(old)
+
+
+def test_a_listing_with_no_change_hands_out_the_same_rows(tmp_path: Path) -> None:
+    """What the dashboard's refresh relies on to compare nothing (same_listing): a session
+    whose directory mtime, live pid and measured size are unchanged is the very row object
+    of the last listing; a change in any of them makes a new row for that session only."""
+    a = make_session(tmp_path, age=timedelta(days=3))
+    c = make_session(tmp_path, age=timedelta(days=2))
+    proc = live_process()
+    try:
+        b = make_session(tmp_path, pid=proc.pid)
+        be = backend(tmp_path)
+        first = be.list_sessions()
+        second = be.list_sessions()
+        assert [s.id for s in first] == [b.name, c.name, a.name]
+        assert same_listing(first, second)
+
+        sizes = dict(be.measure([s.id for s in first]))
+        measured = {s.id: s for s in be.list_sessions()}
+        assert all(measured[k].size == sizes[k] for k in sizes)  # new rows: sizes came in
+        assert all(measured[s.id] is not s for s in first)
+        again = dict(be.measure(list(sizes)))
+        assert all(again[k] is sizes[k] for k in sizes)  # unchanged: the scanner's objects
+        assert same_listing(list(measured.values()), be.list_sessions())
+
+        (a / "logs" / "more.log").write_text("grown\n")
+        os.utime(c, (1_000_000_000, 1_000_000_000))  # only c's directory mtime
+        dict(be.measure(list(sizes)))
+        proc.kill()
+        proc.wait()
+        now = {s.id: s for s in be.list_sessions()}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert now[a.name] is not measured[a.name]
+    grown, was = now[a.name].size, measured[a.name].size
+    assert grown is not None and was is not None
+    assert grown.apparent == was.apparent + len("grown\n")
+    assert now[b.name].state is State.IDLE and measured[b.name].state is State.ACTIVE
+    assert now[c.name] is not measured[c.name]
+    assert now[c.name].size == measured[c.name].size
+
+    gone, new = c, make_session(tmp_path, age=timedelta(days=1))
+    shutil.rmtree(gone)
+    later = {s.id: s for s in be.list_sessions()}
+    assert set(later) == {a.name, b.name, new.name}
+    assert later[a.name] is now[a.name] and later[b.name] is now[b.name]
 
 
 def test_recycled_pid_does_not_make_an_old_session_active(tmp_path: Path) -> None:

@@ -272,8 +272,8 @@ class SessionsTable(_ModelView):
         for ref, size in sizes:
             key = ref_key(ref)
             s = self.sessions.get(key)
-            if s is None or s.size == size:
-                continue
+            if s is None or s.size is size or s.size == size:
+                continue  # (the size scanner hands out the object it measured last time)
             s = s.with_size(size)
             self.model.sessions[key] = s
             changed.append(s)
