@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.dirs.backend import LOCK_NAME, DirsBackend
+from core.dirs.naming import ParsedName
 from core.dirs.producer import SessionDir
 from core.errors import ActionFailed, BackendUnavailable, LockBusy, SessionNotFound, UnsafeOperation
 from core.inventory import Inventory
@@ -110,6 +111,43 @@ def test_a_listing_with_no_change_hands_out_the_same_rows(tmp_path: Path) -> Non
     later = {s.id: s for s in be.list_sessions()}
     assert set(later) == {a.name, b.name, new.name}
     assert later[a.name] is now[a.name] and later[b.name] is now[b.name]
+
+
+def test_a_pid_found_dead_is_not_checked_again_until_its_directory_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pid counts only for a process started before the session's bound (its name's stamp
+    or its mtime, the later): found dead after that bound, no process can take it in time.
+    A live pid, and a dead one whose bound is still ahead (a stamp from a zone ahead of
+    ours), are checked at every listing."""
+    checked: list[str] = []
+    real = DirsBackend._live
+
+    def counting(parsed: ParsedName, mtime: float) -> bool:
+        checked.append(parsed.uuid)
+        return real(parsed, mtime)
+
+    monkeypatch.setattr(DirsBackend, "_live", staticmethod(counting))
+    dead = make_session(tmp_path, age=timedelta(days=3))
+    ahead = make_session(tmp_path, now=datetime.now() + timedelta(hours=3))
+    proc = live_process()
+    try:
+        live = make_session(tmp_path, pid=proc.pid)
+        be = backend(tmp_path)
+        ids = {p.name.rpartition("_")[2]: p for p in (dead, ahead, live)}  # uuid -> dir
+        be.list_sessions()
+        assert sorted(checked) == sorted(ids)
+        checked.clear()
+        states = {s.id: s.state for s in be.list_sessions()}
+        assert sorted(ids[k].name for k in checked) == sorted([ahead.name, live.name])
+        assert states[dead.name] is State.IDLE and states[live.name] is State.ACTIVE
+        checked.clear()
+        os.utime(dead)  # a new mtime: a new bound, checked again
+        be.list_sessions()
+        assert sorted(ids[k].name for k in checked) == sorted([dead.name, ahead.name, live.name])
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_recycled_pid_does_not_make_an_old_session_active(tmp_path: Path) -> None:

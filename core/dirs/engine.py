@@ -46,8 +46,15 @@ def is_live(parsed: ParsedName, mtime: float) -> bool:
     be another zone, so the later of it and the directory's mtime bounds the
     start time: an error this way errs towards "alive", never towards deleting.
     """
+    return pid_alive(parsed.pid, not_after=live_bound(parsed, mtime))
+
+
+def live_bound(parsed: ParsedName, mtime: float) -> float:
+    """The latest start (POSIX time) of a process that counts as the session's creator
+    (:func:`is_live`).  Once that is past, a pid found dead stays dead for this mtime: a
+    process that takes the pid later starts after it."""
     created = parsed.created.timestamp() if parsed.created is not None else mtime
-    return pid_alive(parsed.pid, not_after=max(created, mtime))
+    return max(created, mtime)
 
 
 # Process-wide by design (a contract, not an accident): the real paths of the sessions a
