@@ -123,9 +123,9 @@ def test_a_pid_found_dead_is_not_checked_again_until_its_directory_changes(
     checked: list[str] = []
     real = DirsBackend._live
 
-    def counting(parsed: ParsedName, mtime: float) -> bool:
+    def counting(parsed: ParsedName, bound: float) -> bool:
         checked.append(parsed.uuid)
-        return real(parsed, mtime)
+        return real(parsed, bound)
 
     monkeypatch.setattr(DirsBackend, "_live", staticmethod(counting))
     dead = make_session(tmp_path, age=timedelta(days=3))

@@ -20,7 +20,7 @@ from core.backend import BaseBackend, LineStream
 from core.config.records import BackendConfig
 from core.dirs import engine
 from core.dirs.engine import BaseView
-from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, created_time, parse_name
+from core.dirs.naming import PRUNE_LOCK_NAME, ParsedName, created_time, parse_name, pid_alive
 from core.dirs.safety import open_base
 from core.dirs.schema import DirsBackendConfig
 from core.errors import ActionFailed, BackendUnavailable, SessionNotFound, UnsafeOperation
@@ -129,8 +129,9 @@ class DirsBackend(BaseBackend):
                         # found dead once engine.live_bound was past: no process can revive it
                         live, dead = False, True
                     else:
-                        live = self._live(parsed, mtime)
-                        dead = not live and engine.live_bound(parsed, mtime) < started
+                        bound = engine.live_bound(parsed, mtime)
+                        live = self._live(parsed, bound)
+                        dead = not live and bound < started
                     made = (mtime, live, size)
                     if last is not None and last[0] == made:
                         session = last[1]
@@ -205,7 +206,7 @@ class DirsBackend(BaseBackend):
     def get(self, session_id: str) -> Session:
         path, parsed = self._path_of(session_id)
         mtime = path.lstat().st_mtime
-        live = self._live(parsed, mtime)
+        live = engine.is_live(parsed, mtime)
         size = self._sizes.get(session_id)
         return self._session(session_id, path, parsed, mtime, live=live, size=size)
 
@@ -226,7 +227,7 @@ class DirsBackend(BaseBackend):
                 "path": path,
                 "base": self.base,
                 "pid": parsed.pid,
-                "pid running": self._live(parsed, mtime),
+                "pid running": engine.is_live(parsed, mtime),
                 "uuid": parsed.uuid,
                 "size": f"{size_text(root.bytes)} ({root.bytes} bytes)",
                 "files": root.files,
@@ -361,8 +362,9 @@ class DirsBackend(BaseBackend):
         ]
 
     @staticmethod
-    def _live(parsed: ParsedName, mtime: float) -> bool:
-        return engine.is_live(parsed, mtime)
+    def _live(parsed: ParsedName, bound: float) -> bool:
+        """:func:`engine.is_live` with its bound (:func:`engine.live_bound`) worked out."""
+        return pid_alive(parsed.pid, not_after=bound)
 
     def plan_prune(self, policy: PrunePolicy | None = None, *, force: bool = False) -> PrunePlan:
         """Apply the retention policy: count rule first, then age; oldest first.

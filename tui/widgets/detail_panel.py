@@ -85,7 +85,7 @@ class DetailPanel(VerticalScroll):
         self._shown_agos = agos
         # the lines that changed are drawn again, and the screen is laid out
         # again only when the times take more or fewer lines
-        rows = self._time_rows(self.session, self.clock())
+        rows = self._time_rows(self.session, agos)
         self._times.update(self._grid(rows, self._label_width))
         return True
 
@@ -112,9 +112,8 @@ class DetailPanel(VerticalScroll):
         s = self.session
         if s is None:
             return Text("No session selected.", style="dim"), None, None
-        now = self.clock()
         head = self._head_rows(s)
-        times = self._time_rows(s, now)
+        times = self._time_rows(s, self._agos())
         rest = self._rest_rows(s)
         width = self._label_width = max((len(label) for label, _ in head + times + rest), default=0)
         body: Fields | Group | None = self._grid(rest, width) if rest else None
@@ -136,14 +135,13 @@ class DetailPanel(VerticalScroll):
             rows.append(("stats", self.stats))
         return rows
 
-    def _time_rows(self, s: Session, now: datetime) -> list[tuple[str, str | Text]]:
+    def _time_rows(self, s: Session, agos: tuple[str, str]) -> list[tuple[str, str | Text]]:
+        """The created and active rows, with ``agos`` (:meth:`_agos`) beside them."""
         rows: list[tuple[str, str | Text]] = []
         if s.created:
-            ago = minutes_ago_text(s.created, now)
-            rows.append(("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({ago})"))
+            rows.append(("created", f"{s.created:%Y-%m-%d %H:%M:%S} ({agos[0]})"))
         if s.last_active:
-            when = s.last_active
-            rows.append(("active", f"{when:%Y-%m-%d %H:%M:%S} ({minutes_ago_text(when, now)})"))
+            rows.append(("active", f"{s.last_active:%Y-%m-%d %H:%M:%S} ({agos[1]})"))
         return rows
 
     def _rest_rows(self, s: Session) -> list[tuple[str, str | Text]]:
